@@ -1,0 +1,39 @@
+"""Command-line face: ``python -m rlhf_playground <command> ...``.
+
+Each command lives in its own module with a ``register(subparsers)`` function
+that adds its parser and sets ``func``; ``func(args)`` returns an exit code.
+Those modules keep heavy imports inside functions so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import UserError
+
+COMMAND_MODULES = [
+    "rlhf_playground.data.cli",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m rlhf_playground",
+                                     description="RLHF Playground: every stage of the RLHF pipeline.")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,62 @@
+"""Talking to the Hugging Face Hub, with answers for people when it can't be reached.
+
+transformers and datasets retry an unreachable hub for about 25 seconds before
+failing with a long message. We check once, quickly, and say it in one sentence.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+from .errors import OFFLINE_HINT, UserError, is_offline_error
+
+_HOST = "huggingface.co"
+_cache: dict[str, tuple[float, bool]] = {}
+
+
+def hub_reachable(timeout: float = 3.0, max_age: float = 60.0) -> bool:
+    """Whether a TCP connection to the hub opens, remembered for ``max_age`` seconds."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
+        return False
+    endpoint = os.environ.get("HF_ENDPOINT", "")
+    host = endpoint.split("://", 1)[-1].split("/", 1)[0].split(":")[0] or _HOST
+    now = time.monotonic()
+    hit = _cache.get(host)
+    if hit and now - hit[0] < max_age:
+        return hit[1]
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            ok = True
+    except OSError:
+        ok = False
+    _cache[host] = (now, ok)
+    return ok
+
+
+def require_hub(what: str) -> None:
+    """Raise a :class:`UserError` naming ``what`` when the hub can't be reached."""
+    if not hub_reachable():
+        raise UserError(f"Can't fetch '{what}': {OFFLINE_HINT}")
+
+
+def check_repo(repo_id: str, repo_type: str = "model") -> None:
+    """Fail early, in one sentence, when ``repo_id`` is unreachable or does not exist."""
+    require_hub(repo_id)
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+
+    kind = "dataset" if repo_type == "dataset" else "model"
+    try:
+        HfApi().repo_info(repo_id, repo_type=repo_type, token=os.environ.get("HF_TOKEN") or None)
+    except GatedRepoError:
+        raise UserError(f"The {kind} '{repo_id}' is gated: accept its terms on huggingface.co "
+                        "and set HF_TOKEN, or pick another one.") from None
+    except RepositoryNotFoundError:
+        raise UserError(f"No {kind} named '{repo_id}' on the Hugging Face Hub (or it is private). "
+                        "Check the spelling, e.g. 'owner/name'.") from None
+    except Exception as exc:  # network trouble mid-way
+        if is_offline_error(exc):
+            raise UserError(f"Can't fetch '{repo_id}': {OFFLINE_HINT}") from None
+        raise
