@@ -1,0 +1,1 @@
+"""The Gradio face of the library: one module per tab, each only wiring widgets to library calls."""

@@ -1,0 +1,35 @@
+"""The Blocks app: one tab per step of the RLHF pipeline."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from . import data_tab
+
+TITLE = "RLHF Playground"
+HEADER = """
+# RLHF Playground
+The whole RLHF pipeline on real models, small enough to watch on a laptop:
+**data → supervised fine-tuning → reward model → PPO → compare**.
+Everything runs offline on the bundled SmolLM2-135M-Instruct; Hub names work when the Hub can be reached.
+"""
+
+
+def build_app() -> gr.Blocks:
+    with gr.Blocks(title=TITLE) as app:
+        gr.Markdown(HEADER)
+        with gr.Tabs():
+            with gr.Tab("1 · Data", id="data"):
+                saved = data_tab.build()
+        app.load(data_tab.saved_table, None, saved, api_visibility="private")
+    return app
+
+
+def launch(app: gr.Blocks | None = None, **kwargs) -> None:
+    """Serve the app; host and port come from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (127.0.0.1:7860)."""
+    from ..data import max_file_bytes
+
+    app = app or build_app()
+    app.queue(default_concurrency_limit=4)
+    app.launch(theme=gr.themes.Soft(), ssr_mode=False, run_history=False,
+               max_file_size=max_file_bytes(), **kwargs)

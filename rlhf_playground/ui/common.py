@@ -1,0 +1,26 @@
+"""Small helpers shared by the tabs."""
+
+from __future__ import annotations
+
+import json
+
+from ..errors import UserError
+
+
+def problem(exc: UserError) -> str:
+    """A user error as the Markdown a status box shows."""
+    return f"**⚠️ {exc}**"
+
+
+def cell(value, width: int = 160) -> str:
+    """One table cell: text as is, anything else as compact JSON, cut to ``width`` characters."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = text.replace("\n", "⏎ ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def table(rows: list[dict], columns: list[str], limit: int = 20):
+    """Rows as a pandas DataFrame of short strings, for a ``gr.Dataframe``."""
+    import pandas as pd
+
+    return pd.DataFrame([[cell(r.get(c)) for c in columns] for r in rows[:limit]], columns=columns)
