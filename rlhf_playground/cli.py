@@ -15,6 +15,7 @@ from .errors import UserError
 
 COMMAND_MODULES = [
     "rlhf_playground.data.cli",
+    "rlhf_playground.stages.sft",
 ]
 
 

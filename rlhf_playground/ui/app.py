@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from . import data_tab
+from . import data_tab, finetune_tab
 
 TITLE = "RLHF Playground"
 HEADER = """
@@ -18,9 +18,12 @@ Everything runs offline on the bundled SmolLM2-135M-Instruct; Hub names work whe
 def build_app() -> gr.Blocks:
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(HEADER)
+        timer = gr.Timer(1.0)  # drives every tab's live view; a Timer only ticks at the Blocks root
         with gr.Tabs():
             with gr.Tab("1 · Data", id="data"):
                 saved = data_tab.build()
+            with gr.Tab("2 · Fine-tune", id="sft", render_children=True):
+                finetune_tab.build(timer, app)
         app.load(data_tab.saved_table, None, saved, api_visibility="private")
     return app
 

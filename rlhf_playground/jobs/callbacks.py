@@ -1,0 +1,60 @@
+"""The bridge from a transformers/TRL trainer to the run folder.
+
+Imports transformers, so stages import this module inside their ``run``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from transformers import TrainerCallback
+
+from .runs import Run
+
+SUMMARY_KEYS = ("train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss")
+
+
+class RunCallback(TrainerCallback):
+    """Writes metrics.jsonl and the progress in status.json, and stops training when asked.
+
+    Progress (step, total_steps, eta_s) is written after every optimizer step;
+    the stop file is checked after every step and gradient-accumulation
+    substep, so a stop takes effect within one step.
+    """
+
+    def __init__(self, run: Run):
+        self.run = run
+        self.began = time.monotonic()
+        self.first_step = 0
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.began = time.monotonic()
+        self.first_step = state.global_step
+        self.run.update_status(step=state.global_step, total_steps=state.max_steps, eta_s=None)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = dict(logs or {})
+        if any(key in logs for key in SUMMARY_KEYS):
+            self.run.update_status(train_summary=logs)
+            return
+        row = {"step": state.global_step, "epoch": state.epoch, **logs,
+               "time": time.time(), "elapsed_s": round(time.monotonic() - self.began, 3)}
+        self.run.append_metrics(row)
+        shown = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                         for k, v in row.items() if k not in ("time",))
+        print(shown, flush=True)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        done = state.global_step - self.first_step
+        left = state.max_steps - state.global_step
+        eta = (time.monotonic() - self.began) / done * left if done > 0 else None
+        self.run.update_status(step=state.global_step, total_steps=state.max_steps,
+                               eta_s=round(eta, 1) if eta is not None else None)
+        self._check_stop(control)
+
+    def on_substep_end(self, args, state, control, **kwargs):
+        self._check_stop(control)
+
+    def _check_stop(self, control) -> None:
+        if self.run.stop_requested():
+            control.should_training_stop = True

@@ -1,0 +1,193 @@
+"""Running one stage as a job: run folder, queue, stop requests, and failures that read well.
+
+Every training stage is a config dataclass plus ``run(config, run) -> dict``.
+:func:`register_stage` makes that a CLI command; :func:`run_stage` wraps the
+call so that however it ends, ``status.json`` says how in one sentence, with
+the full traceback only in ``log.txt``. Torch and transformers are imported
+by the stage itself, after the job has its turn in the queue, so waiting jobs
+stay small.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from ..errors import UserError
+from ..workspace import workspace_dir
+from .queue import wait_for_turn
+from .runs import Run, create_run, open_run, process_start_ticks
+
+# The runner sends this when a step is too long to wait for (see :func:`interruptible`).
+INTERRUPT_SIGNAL = signal.SIGUSR1
+_interruptible = False  # main thread only: inside an :func:`interruptible` block
+
+
+class StopNow(BaseException):
+    """Raised in the main thread to end an :func:`interruptible` block mid-step.
+
+    A BaseException so that library code catching ``Exception`` lets it through.
+    """
+
+
+def _on_interrupt_signal(signum, frame) -> None:
+    if _interruptible:
+        raise StopNow()
+
+
+def install_interrupt_handler() -> None:
+    """Make ``INTERRUPT_SIGNAL`` harmless outside :func:`interruptible` blocks (by default it kills)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(INTERRUPT_SIGNAL, _on_interrupt_signal)
+
+
+@contextlib.contextmanager
+def interruptible(run: Run) -> Iterator[None]:
+    """Let a stop request end the block mid-step instead of at the next step boundary.
+
+    The training callback stops cleanly between steps; a step on a real model
+    can take longer than the few seconds a Stop may take, so the runner follows
+    up with ``INTERRUPT_SIGNAL``, which ends this block (and only this block).
+    Ctrl-C in a foreground run is a stop request too. Afterwards the weights
+    are those of the last optimizer step, and ``run.stop_requested()`` is true.
+    """
+    global _interruptible
+    install_interrupt_handler()
+    _interruptible = True
+    try:
+        yield
+    except (StopNow, KeyboardInterrupt):
+        run.request_stop()
+    finally:
+        _interruptible = False
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line for status.json: out of memory and a full disk get named as such."""
+    chain, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    first = chain[0]
+    summary = (str(first).strip().splitlines() or [""])[0][:300]
+    summary = f"{type(first).__name__}: {summary}" if summary else type(first).__name__
+    for e in chain:
+        text = str(e).lower()
+        if (isinstance(e, MemoryError) or type(e).__name__ == "OutOfMemoryError"
+                or "out of memory" in text or "can't allocate memory" in text):
+            return f"out of memory: {summary}. Try a smaller batch size or max length, or 4-bit loading."
+        if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+            return f"disk full: {summary}. Free space under {workspace_dir()} and start again."
+    return summary
+
+
+class _Tee:
+    """A text stream that writes to the terminal and to the run's log."""
+
+    def __init__(self, stream, log):
+        self.stream, self.log = stream, log
+
+    def write(self, text: str) -> int:
+        self.log.write(text)
+        self.log.flush()
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def _output_copied_to_log(run: Run) -> Iterator[None]:
+    """In the foreground, send stdout and stderr to log.txt as well as to the terminal."""
+    with open(run.log_path, "a", encoding="utf-8") as log:
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Tee(sys.stdout, log), _Tee(sys.stderr, log)
+        try:
+            yield
+        finally:
+            sys.stdout, sys.stderr = saved
+
+
+def run_stage(stage: str, config, run_fn: Callable[[Any, Run], dict | None],
+              run_dir: str | Path | None = None) -> int:
+    """Run ``run_fn(config, run)`` as a job and return the exit code.
+
+    With ``run_dir`` (the runner's detached child) the folder exists and output
+    already goes to its log. Without it (a person at a terminal) a new run
+    folder is made, announced, and output goes to both the terminal and log.txt.
+    """
+    if run_dir is not None:
+        return _run_job(stage, config, run_fn, open_run(run_dir))
+    run = create_run(stage, config)
+    with _output_copied_to_log(run):
+        print(f"run folder: {run.path}", flush=True)
+        return _run_job(stage, config, run_fn, run)
+
+
+def _run_job(stage: str, config, run_fn, run: Run) -> int:
+    install_interrupt_handler()
+    run.update_status(pid=os.getpid(), pid_start=process_start_ticks(os.getpid()))
+    try:
+        config.validate()
+        lock = wait_for_turn(run)
+        if lock is None:
+            run.finish("stopped", "stopped while queued")
+            return 0
+        with lock:
+            run.update_status(state="running", reason="", started=time.time())
+            print(f"{stage} run {run.id} started", flush=True)
+            outcome = run_fn(config, run) or {}
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        run.finish("failed", str(exc))
+        return 2
+    except (StopNow, KeyboardInterrupt):
+        run.finish("stopped", "stopped before anything was saved")
+        return 130
+    except BaseException as exc:  # noqa: BLE001 - every way out must leave a status
+        traceback.print_exc()
+        reason = describe_failure(exc)
+        print(f"failed: {reason}", file=sys.stderr, flush=True)
+        run.finish("failed", reason)
+        return 1
+    step = run.status().get("step", 0)
+    if run.stop_requested():
+        status = run.finish("stopped", f"stopped at step {step}", **outcome)
+    else:
+        status = run.finish("finished", f"finished after {step} steps", **outcome)
+    print(f"{status['state']}: {status['reason']} — artifacts in {run.artifacts}", flush=True)
+    return 0
+
+
+def register_stage(subparsers, name: str, config_cls, run_fn, help: str) -> None:
+    """Add ``python -m rlhf_playground <name>``: every config field as a flag, ``--config``, ``--run-dir``."""
+    from ..config import add_config_arguments, config_from_args
+
+    parser = subparsers.add_parser(name, help=help, description=help)
+    add_config_arguments(parser, config_cls)
+    parser.add_argument("--run-dir", metavar="DIR",
+                        help="use this existing run folder (how the app starts jobs); without it a new "
+                             "run folder is made and the job runs in the foreground")
+
+    def command(args) -> int:
+        try:
+            config = config_from_args(config_cls, args)
+        except UserError as exc:
+            if args.run_dir:
+                open_run(args.run_dir).finish("failed", str(exc))
+            raise
+        return run_stage(name, config, run_fn, args.run_dir)
+
+    parser.set_defaults(func=command)

@@ -1,0 +1,247 @@
+"""The run folder: everything one training job writes, readable while it runs.
+
+``workspace/runs/<run_id>/`` holds::
+
+    config.json     the stage's settings (what ``--config`` reads back)
+    status.json     state, reason, stage, pid, started, ended, step, total_steps, eta_s, ...
+    metrics.jsonl   one JSON object per logging step (step, epoch, loss, learning_rate, ..., time)
+    log.txt         everything the job printed, tracebacks included
+    STOP            present once someone asked the job to stop
+    artifacts/      adapter/ (with the tokenizer), merged/ (optional), samples.json
+
+JSON files are replaced atomically (temp file + ``os.replace``) so a reader
+never sees half a file; read-modify-write of ``status.json`` happens under a
+file lock because the UI and the job process both update it. metrics.jsonl
+and log.txt only grow; a reader skips a last line still being written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import UserError
+from ..workspace import runs_dir, safe_name
+
+ACTIVE = ("queued", "running")
+TERMINAL = ("finished", "failed", "stopped")
+DIED = "the job process died unexpectedly (killed or out of memory)"
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path, default: Any) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return default
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """When ``pid`` started (Linux clock ticks since boot), to tell it from a later process with the same id."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def process_alive(pid: int | None, start_ticks: int | None = None) -> bool:
+    """Whether ``pid`` is still the running job: not gone, not a zombie, not a reused id."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (macOS): os.kill is all we can know
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] in ("Z", "X"):
+        return False
+    return start_ticks is None or int(fields[19]) == start_ticks
+
+
+class Run:
+    """One run folder. Cheap to create; every accessor reads the disk afresh."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.id = self.path.name
+
+    def __repr__(self) -> str:
+        return f"Run({self.id!r})"
+
+    # --------------------------------------------------------------- paths
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.json"
+
+    @property
+    def log_path(self) -> Path:
+        return self.path / "log.txt"
+
+    @property
+    def artifacts(self) -> Path:
+        path = self.path / "artifacts"
+        path.mkdir(exist_ok=True)
+        return path
+
+    # --------------------------------------------------------------- reading
+    def config(self) -> dict[str, Any]:
+        return read_json(self.config_path, {})
+
+    def status(self) -> dict[str, Any]:
+        """The status, with a job whose process vanished without a word reported as failed."""
+        status = read_json(self.path / "status.json", {})
+        if status.get("state") in ACTIVE and status.get("pid") and not process_alive(
+                status["pid"], status.get("pid_start")):
+            status = self.finish("failed", DIED)
+        return status
+
+    def metrics(self) -> list[dict[str, Any]]:
+        rows = []
+        try:
+            lines = (self.path / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return rows
+        for line in lines:
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                pass  # the line being written right now
+        return rows
+
+    def tail_log(self, n: int = 40) -> str:
+        """The last ``n`` lines of log.txt (reads at most the last 256 KB)."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - 256_000))
+                data = f.read()
+        except FileNotFoundError:
+            return ""
+        return "\n".join(data.decode("utf-8", "replace").splitlines()[-n:])
+
+    def summary(self) -> dict[str, Any]:
+        """One row for a runs table: identity, state and the key metrics."""
+        status, config = self.status(), self.config()
+        losses = [m["loss"] for m in self.metrics() if "loss" in m]
+        return {
+            "id": self.id, "stage": status.get("stage"), "state": status.get("state"),
+            "reason": status.get("reason", ""), "model": config.get("model"),
+            "dataset": config.get("dataset"), "step": status.get("step", 0),
+            "total_steps": status.get("total_steps"), "first_loss": losses[0] if losses else None,
+            "last_loss": losses[-1] if losses else None, "created": status.get("created"),
+            "started": status.get("started"), "ended": status.get("ended"), "path": str(self.path),
+        }
+
+    # --------------------------------------------------------------- writing
+    @contextlib.contextmanager
+    def _status_lock(self) -> Iterator[None]:
+        with open(self.path / ".status.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def update_status(self, **fields: Any) -> dict[str, Any]:
+        with self._status_lock():
+            status = read_json(self.path / "status.json", {})
+            status.update(fields)
+            write_json_atomic(self.path / "status.json", status)
+        return status
+
+    def finish(self, state: str, reason: str = "", **fields: Any) -> dict[str, Any]:
+        """Set a terminal state unless one is already set (the first word on how a job ended wins)."""
+        with self._status_lock():
+            status = read_json(self.path / "status.json", {})
+            if status.get("state") not in TERMINAL:
+                status.update(fields, state=state, reason=reason, ended=time.time(), eta_s=None)
+                write_json_atomic(self.path / "status.json", status)
+        return status
+
+    def append_metrics(self, row: dict[str, Any]) -> None:
+        with open(self.path / "metrics.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+
+    def log(self, line: str) -> None:
+        with open(self.log_path, "a", encoding="utf-8") as f:
+            f.write(line.rstrip("\n") + "\n")
+
+    # --------------------------------------------------------------- stopping
+    def request_stop(self) -> None:
+        (self.path / "STOP").touch()
+
+    def stop_requested(self) -> bool:
+        return (self.path / "STOP").exists()
+
+    # --------------------------------------------------------------- artifacts
+    @contextlib.contextmanager
+    def artifact_dir(self, name: str) -> Iterator[Path]:
+        """A temp folder that becomes ``artifacts/<name>`` only if the block ends without an error."""
+        final = self.artifacts / name
+        tmp = self.artifacts / f".{name}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        try:
+            yield tmp
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+
+    def write_artifact_json(self, name: str, data: Any) -> Path:
+        path = self.artifacts / name
+        write_json_atomic(path, data)
+        return path
+
+
+def create_run(stage: str, config) -> Run:
+    """A new run folder holding ``config`` (a stage config dataclass), in state queued."""
+    from ..config import to_dict
+
+    run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{safe_name(stage, 'stage')}-{secrets.token_hex(2)}"
+    run = Run(runs_dir() / run_id)
+    run.path.mkdir(parents=True)
+    write_json_atomic(run.config_path, to_dict(config))
+    run.log_path.touch()
+    run.update_status(state="queued", reason="queued: waiting to start", stage=stage,
+                      created=time.time(), pid=None, started=None, ended=None,
+                      step=0, total_steps=None, eta_s=None)
+    return run
+
+
+def open_run(run_id_or_path: str | Path) -> Run:
+    """A run by its id (in this workspace) or by its folder path."""
+    path = Path(run_id_or_path)
+    if not path.is_absolute() and len(path.parts) == 1:
+        path = runs_dir() / str(run_id_or_path)
+    if not (path / "status.json").exists():
+        raise UserError(f"No run at {path}: pick one from the runs list.")
+    return Run(path)
+
+
+def list_runs(stage: str | None = None) -> list[dict[str, Any]]:
+    """One :meth:`Run.summary` row per run in this workspace, newest first, optionally of one stage."""
+    runs = []
+    for path in runs_dir().iterdir():
+        status = read_json(path / "status.json", None)
+        if status is None or (stage and status.get("stage") != stage):
+            continue
+        runs.append((status.get("created") or 0, Run(path)))
+    return [run.summary() for _, run in sorted(runs, key=lambda pair: pair[0], reverse=True)]

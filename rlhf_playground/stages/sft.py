@@ -1,0 +1,351 @@
+"""Supervised fine-tuning with LoRA or QLoRA: teach the base model to answer like the dataset.
+
+TRL's ``SFTTrainer`` does the training; this module picks the dataset format,
+checks the settings against the data before anything heavy starts, and
+leaves in the run folder an adapter (with the tokenizer), optionally a merged
+model, and ``samples.json``: answers to held-out prompts before and after.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from ..jobs.runs import Run
+from ..models import DTYPES
+
+STAGE = "sft"
+
+
+@dataclass
+class SFTStageConfig:
+    model: str = field(default="default", metadata={
+        "help": "base model: 'default' (bundled SmolLM2-135M-Instruct), a local folder, or a Hub name"})
+    dataset: str = field(default="", metadata={
+        "help": "a dataset saved in the workspace (its name) or a .jsonl file with 'text', "
+                "'prompt'+'completion', 'messages' or 'prompt'+'chosen' rows"})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank: size of the low-rank update"})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling; the update is scaled by alpha / r"})
+    lora_dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA branch, in [0, 1)"})
+    target_modules: str = field(default="auto", metadata={
+        "help": "layers that get LoRA: 'auto' (every linear layer but the output head) or "
+                "comma-separated names such as 'q_proj,v_proj'"})
+    learning_rate: float = field(default=2e-4, metadata={"help": "peak learning rate (linear decay)"})
+    num_epochs: float = field(default=1.0, metadata={"help": "passes over the training data"})
+    max_steps: int = field(default=-1, metadata={"help": "stop after this many optimizer steps; overrides epochs when > 0"})
+    batch_size: int = field(default=4, metadata={"help": "examples per forward pass"})
+    grad_accum: int = field(default=1, metadata={"help": "forward passes per optimizer step"})
+    max_length: int = field(default=256, metadata={"help": "tokens per example; longer ones are cut at the end"})
+    seed: int = field(default=42, metadata={"help": "random seed (LoRA init, shuffling, held-out split)"})
+    load_in_4bit: bool = field(default=True, metadata={
+        "help": "QLoRA: load the base weights in 4-bit NF4 (bitsandbytes), train LoRA on top"})
+    double_quant: bool = field(default=True, metadata={
+        "help": "with 4-bit: also quantize the quantization constants (saves ~0.4 bit per weight)"})
+    compute_dtype: str = field(default="auto", metadata={
+        "help": "dtype for computation: auto (float32 on CPU, bfloat16/float16 on GPU), float32, bfloat16, float16"})
+    gradient_checkpointing: bool = field(default=False, metadata={
+        "help": "recompute activations during the backward pass: less memory, about 25% slower"})
+    merge: bool = field(default=False, metadata={
+        "help": "also save the base model with the adapter merged in (full precision)"})
+    eval_prompts: int = field(default=4, metadata={
+        "help": "prompts held out of training and answered before and after, for samples.json"})
+    max_new_tokens: int = field(default=48, metadata={"help": "length of each sample answer"})
+    logging_steps: int = field(default=1, metadata={"help": "log loss and learning rate every N steps"})
+
+    def check_values(self) -> None:
+        """The checks that need neither the data nor the model."""
+        rules = [
+            (self.learning_rate > 0, f"learning_rate must be above 0 (got {self.learning_rate})."),
+            (self.learning_rate < 1, f"learning_rate {self.learning_rate} is far too high; try 2e-4."),
+            (self.lora_r > 0, f"lora_r must be at least 1 (got {self.lora_r})."),
+            (self.lora_alpha > 0, f"lora_alpha must be at least 1 (got {self.lora_alpha})."),
+            (0 <= self.lora_dropout < 1, f"lora_dropout must be in [0, 1) (got {self.lora_dropout})."),
+            (self.num_epochs > 0 or self.max_steps > 0, "Train for some epochs (num_epochs > 0) or set max_steps."),
+            (self.batch_size > 0, f"batch_size must be at least 1 (got {self.batch_size})."),
+            (self.grad_accum > 0, f"grad_accum must be at least 1 (got {self.grad_accum})."),
+            (self.max_length >= 8, f"max_length must be at least 8 tokens (got {self.max_length})."),
+            (self.eval_prompts >= 0, f"eval_prompts can't be negative (got {self.eval_prompts})."),
+            (self.max_new_tokens > 0, f"max_new_tokens must be at least 1 (got {self.max_new_tokens})."),
+            (self.logging_steps > 0, f"logging_steps must be at least 1 (got {self.logging_steps})."),
+            (self.compute_dtype in DTYPES, f"compute_dtype must be one of {', '.join(DTYPES)}."),
+            (bool(self.target_modules.strip()), "target_modules can't be empty; use 'auto'."),
+            (bool(self.dataset.strip()), "Choose a dataset: a saved dataset's name or a .jsonl file."),
+        ]
+        for ok, message in rules:
+            if not ok:
+                raise UserError(message)
+
+    def validate(self) -> None:
+        """Raise UserError for settings that can't work, the data-dependent ones included."""
+        self.check_values()
+        from ..models import bnb_status, load_tokenizer
+
+        examples = load_examples(self.dataset)
+        if self.load_in_4bit:
+            ok, reason = bnb_status()
+            if not ok:
+                raise UserError(f"4-bit (QLoRA) loading isn't available here: {reason} "
+                                "Turn 4-bit off to train plain LoRA.")
+        tokenizer = load_tokenizer(self.model)
+        longest = max((len(prompt_ids(tokenizer, ex["prompt"])) for ex in examples.samples if ex["prompt"]),
+                      default=0)
+        if self.max_length < longest + 1:
+            raise UserError(f"max_length {self.max_length} is too short: the longest prompt in "
+                            f"'{self.dataset}' is {longest} tokens, so no answer token would fit. "
+                            f"Use max_length of at least {longest + 1} (better {longest + 64}).")
+
+
+# ------------------------------------------------------------------ data
+@dataclass
+class Examples:
+    """A dataset in the shape SFTTrainer takes, plus a prompt per row for sample answers."""
+
+    format: str  # text | prompt-completion | messages
+    rows: list[dict[str, Any]]
+    samples: list[dict[str, Any]]  # {"prompt": str | messages, "shown": str}, one per row
+
+
+def read_rows(dataset: str) -> list[dict[str, Any]]:
+    """Rows of a workspace dataset (by name) or of a .jsonl file (by path)."""
+    path = Path(dataset).expanduser()
+    if path.suffix == ".jsonl" or path.is_file():
+        if not path.is_file():
+            raise UserError(f"The file {path} doesn't exist.")
+        rows = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                raise UserError(f"{path}, line {number}, isn't valid JSON.") from None
+            if not isinstance(row, dict):
+                raise UserError(f"{path}, line {number}: each line must be a JSON object.")
+            rows.append(row)
+        return rows
+    from ..data import read_dataset
+
+    return read_dataset(dataset)
+
+
+def _last_user_text(messages: list[dict]) -> str:
+    users = [m.get("content", "") for m in messages if m.get("role") == "user"]
+    return str(users[-1] if users else messages[-1].get("content", ""))
+
+
+def _example(row: dict[str, Any]) -> tuple[str, dict, dict] | None:
+    """``(format, trainer row, sample)`` for one dataset row, or None if it has nothing to learn."""
+    if row.get("messages"):
+        messages = row["messages"]
+        answers = [i for i, m in enumerate(messages) if m.get("role") == "assistant"]
+        prompt = messages[:answers[-1]] if answers and answers[-1] > 0 else None
+        return "messages", {"messages": messages}, {"prompt": prompt, "shown": _last_user_text(prompt or messages)}
+    completion = row.get("completion", row.get("chosen"))
+    if row.get("prompt") and completion:
+        prompt = row["prompt"]
+        shown = _last_user_text(prompt) if isinstance(prompt, list) else prompt
+        return "prompt-completion", {"prompt": prompt, "completion": completion}, {"prompt": prompt, "shown": shown}
+    text = row.get("text") or (row.get("chosen") if isinstance(row.get("chosen"), str) else None)
+    if text:
+        words = text.split()
+        opening = " ".join(words[:min(16, max(3, len(words) // 3))])
+        return "text", {"text": text}, {"prompt": opening, "shown": opening}
+    if isinstance(row.get("chosen"), list):
+        return _example({"messages": row["chosen"]})
+    return None
+
+
+def load_examples(dataset: str) -> Examples:
+    """The dataset's rows as SFT examples; UserError when there is nothing SFT can learn from."""
+    rows = read_rows(dataset)
+    if not rows:
+        raise UserError(f"The dataset '{dataset}' is empty.")
+    converted = [ex for ex in map(_example, rows) if ex]
+    if not converted:
+        raise UserError(f"The dataset '{dataset}' has nothing to learn from: SFT needs rows with 'text', "
+                        f"'prompt' and 'completion', 'messages', or 'prompt' and 'chosen' (its rows have "
+                        f"{', '.join(sorted(rows[0]))}). Prompt-only datasets are for PPO.")
+    kinds = {fmt for fmt, _, _ in converted}
+    if len(kinds) > 1:
+        raise UserError(f"The dataset '{dataset}' mixes row formats ({', '.join(sorted(kinds))}); "
+                        "use one format for every row.")
+    return Examples(kinds.pop(), [r for _, r, _ in converted], [s for _, _, s in converted])
+
+
+def split_held_out(examples: Examples, count: int, seed: int) -> tuple[list[dict], list[dict]]:
+    """Training rows and sample prompts: held out of training when the data can spare them (4x as many rows)."""
+    order = list(range(len(examples.rows)))
+    random.Random(seed).shuffle(order)
+    usable = [i for i in order if examples.samples[i]["prompt"]]
+    if count and len(examples.rows) >= 4 * count and len(usable) >= count:
+        held = set(usable[:count])
+        train = [examples.rows[i] for i in range(len(examples.rows)) if i not in held]
+        return train, [{**examples.samples[i], "held_out": True} for i in usable[:count]]
+    return examples.rows, [{**examples.samples[i], "held_out": False} for i in usable[:count]]
+
+
+def prompt_ids(tokenizer, prompt: str | list[dict]) -> list[int]:
+    """Token ids of a prompt as the model sees it at generation time."""
+    if isinstance(prompt, list):
+        ids = tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True)
+        return list(ids["input_ids"] if hasattr(ids, "keys") else ids)
+    return tokenizer(prompt, add_special_tokens=True)["input_ids"]
+
+
+# ------------------------------------------------------------------ training
+def lora_targets(setting: str) -> str | list[str]:
+    """'auto' → every linear layer except the output head (peft's 'all-linear'; covers GPT-2's Conv1D too)."""
+    if setting.strip().lower() in ("auto", "all-linear"):
+        return "all-linear"
+    return [name.strip() for name in setting.split(",") if name.strip()]
+
+
+def generate(model, tokenizer, prompts: list[list[int]], max_new_tokens: int) -> list[str]:
+    """Greedy answers to a batch of tokenized prompts (left-padded)."""
+    import torch
+
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    width = max(map(len, prompts))
+    input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=model.device)
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=model.device)
+    with torch.no_grad():
+        out = model.generate(input_ids=input_ids, attention_mask=mask, max_new_tokens=max_new_tokens,
+                             do_sample=False, pad_token_id=pad, use_cache=True)
+    return [tokenizer.decode(row[width:], skip_special_tokens=True).strip() for row in out]
+
+
+def trainer_precision(compute_dtype: str) -> dict[str, bool]:
+    """SFTConfig's mixed-precision flags; TRL turns bf16 on by default, which is slow on most CPUs."""
+    import torch
+
+    from ..models import torch_dtype
+
+    dtype = torch_dtype(compute_dtype)
+    return {"bf16": dtype == torch.bfloat16, "fp16": dtype == torch.float16}
+
+
+def quiet_progress_bars() -> None:
+    """Progress bars redraw with carriage returns, which turn log.txt into noise; metrics show progress."""
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def build_trainer(config: SFTStageConfig, model, tokenizer, train_rows: list[dict], output_dir: Path,
+                  callbacks: list) -> Any:
+    """The SFTTrainer for ``config``, with a fresh LoRA adapter on ``model``."""
+    from datasets import Dataset
+    from peft import LoraConfig, prepare_model_for_kbit_training
+    from transformers import PrinterCallback
+    from trl import SFTConfig, SFTTrainer
+
+    if getattr(model, "is_loaded_in_4bit", False):
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=config.gradient_checkpointing)
+    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                      target_modules=lora_targets(config.target_modules), task_type="CAUSAL_LM")
+    args = SFTConfig(
+        output_dir=str(output_dir), per_device_train_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum, learning_rate=config.learning_rate,
+        num_train_epochs=config.num_epochs, max_steps=config.max_steps, max_length=config.max_length,
+        seed=config.seed, logging_steps=config.logging_steps, save_strategy="no", report_to="none",
+        disable_tqdm=True, activation_checkpointing=config.gradient_checkpointing,
+        use_cpu=str(model.device) == "cpu", **trainer_precision(config.compute_dtype))
+    try:
+        trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(train_rows),
+                             processing_class=tokenizer, peft_config=lora, callbacks=callbacks)
+    except ValueError as exc:
+        if "Target module" in str(exc) or "target_modules" in str(exc):
+            raise UserError(f"target_modules '{config.target_modules}' doesn't match this model's layers "
+                            "(use 'auto').") from None
+        raise
+    trainer.remove_callback(PrinterCallback)  # RunCallback prints one line per log instead
+    return trainer
+
+
+def run(config: SFTStageConfig, run: Run) -> dict[str, Any]:
+    """Train, save the adapter, write samples.json and optionally the merged model."""
+    from ..jobs.callbacks import RunCallback
+    from ..jobs.execute import interruptible
+    from ..models import describe, load_causal_lm
+
+    quiet_progress_bars()
+    examples = load_examples(config.dataset)
+    train_rows, samples = split_held_out(examples, config.eval_prompts, config.seed)
+    print(f"dataset '{config.dataset}': {len(examples.rows)} {examples.format} rows, "
+          f"{len(train_rows)} for training, {sum(s['held_out'] for s in samples)} held out", flush=True)
+    model, tokenizer = load_causal_lm(config.model, load_in_4bit=config.load_in_4bit,
+                                      compute_dtype=config.compute_dtype, double_quant=config.double_quant)
+    trainer = build_trainer(config, model, tokenizer, train_rows, run.path / "trainer", [RunCallback(run)])
+    info = describe(trainer.model)
+    run.update_status(model_info=info)
+    print(f"model '{config.model}': {info['parameters']:,} parameters, {info['trainable']:,} trainable "
+          f"({info['trainable_percent']}%), {info['dtype']}{', 4-bit' if info['load_in_4bit'] else ''}, "
+          f"on {info['device']}", flush=True)
+    with interruptible(run):
+        trainer.train()
+    shutil.rmtree(run.path / "trainer", ignore_errors=True)  # nothing of use: checkpoints are off
+    model = trainer.model
+    adapter = save_adapter(run, model, tokenizer)
+    outcome: dict[str, Any] = {"adapter": str(adapter)}
+    if samples and not run.stop_requested():
+        written = write_samples(run, model, tokenizer, samples, config.max_new_tokens)
+        if written:
+            outcome["samples"] = str(written)
+    if config.merge and not run.stop_requested():
+        outcome["merged"] = str(save_merged(run, config, model, tokenizer, adapter))
+    return outcome
+
+
+def save_adapter(run: Run, model, tokenizer) -> Path:
+    with run.artifact_dir("adapter") as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    print(f"adapter saved to {run.artifacts / 'adapter'}", flush=True)
+    return run.artifacts / "adapter"
+
+
+def write_samples(run: Run, model, tokenizer, samples: list[dict], max_new_tokens: int) -> Path | None:
+    """samples.json: each prompt's answer from the base model (adapter off) and the tuned one."""
+    from ..jobs.execute import interruptible
+
+    model.eval()
+    ids = [prompt_ids(tokenizer, s["prompt"]) for s in samples]
+    with interruptible(run):
+        with model.disable_adapter():
+            base = generate(model, tokenizer, ids, max_new_tokens)
+        tuned = generate(model, tokenizer, ids, max_new_tokens)
+        rows = [{"prompt": s["shown"], "base": b, "tuned": t, "held_out": s["held_out"]}
+                for s, b, t in zip(samples, base, tuned)]
+        return run.write_artifact_json("samples.json", rows)
+    return None
+
+
+def save_merged(run: Run, config: SFTStageConfig, model, tokenizer, adapter: Path) -> Path:
+    """The base model with the adapter folded in; a 4-bit base is reloaded in full precision first."""
+    from peft import PeftModel
+
+    from ..models import load_causal_lm
+
+    if getattr(model, "is_loaded_in_4bit", False) or getattr(model.base_model, "is_loaded_in_4bit", False):
+        base, _ = load_causal_lm(config.model, load_in_4bit=False, compute_dtype=config.compute_dtype)
+        model = PeftModel.from_pretrained(base, str(adapter))
+    merged = model.merge_and_unload()
+    with run.artifact_dir("merged") as tmp:
+        merged.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    print(f"merged model saved to {run.artifacts / 'merged'}", flush=True)
+    return run.artifacts / "merged"
+
+
+def register(subparsers) -> None:
+    from ..jobs.execute import register_stage
+
+    register_stage(subparsers, STAGE, SFTStageConfig, run,
+                   help="supervised fine-tuning with LoRA / QLoRA on a saved dataset or a .jsonl file")

@@ -1,0 +1,74 @@
+"""Fine-tune tab: supervised fine-tuning with LoRA or QLoRA, run as a job and watched live."""
+
+from __future__ import annotations
+
+import json
+
+import gradio as gr
+
+from .. import data
+from ..errors import UserError
+from ..models import gpu_present
+from ..stages.sft import STAGE, SFTStageConfig
+from .common import problem, table
+from .forms import ConfigForm
+from .monitor import RunMonitor
+
+SFT_KINDS = ["text", "prompt_completion", "conversation", "preference"]
+
+INTRO = """
+### Step 2 · Supervised fine-tuning (SFT)
+Before RL, the model learns by example: TRL's `SFTTrainer` trains it to continue each text of a dataset
+(or to answer each prompt with its completion). Only a small **LoRA** adapter is trained; with **4-bit**
+(QLoRA) the frozen base weights are stored in NF4, using about a quarter of the memory. The job runs in
+its own process: watch the loss fall, stop it at any time, and compare answers before and after below.
+"""
+
+GROUPS = [
+    ("Model and data", ["model", "dataset", "max_length"]),
+    ("LoRA", ["lora_r", "lora_alpha", "lora_dropout", "target_modules"]),
+    ("Training", ["learning_rate", "num_epochs", "max_steps", "batch_size", "grad_accum", "seed",
+                  "logging_steps", "gradient_checkpointing"]),
+    ("4-bit (QLoRA) and saving", ["load_in_4bit", "double_quant", "compute_dtype", "merge"]),
+    ("Samples at the end", ["eval_prompts", "max_new_tokens"]),
+]
+
+
+def dataset_choices(kinds) -> list[str]:
+    return [m["name"] for m in data.list_datasets(kinds)]
+
+
+def samples_table(run):
+    path = run.artifacts / "samples.json"
+    if not path.exists():
+        return None
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    return table(rows, ["prompt", "base", "tuned"], limit=50)
+
+
+def build(timer: gr.Timer, app: gr.Blocks) -> None:
+    gr.Markdown(INTRO)
+    dataset = gr.Dropdown(dataset_choices(SFT_KINDS), label="dataset", allow_custom_value=True,
+                          info="a dataset saved in the Data tab (text, prompt/completion, chat or "
+                               "preference), or a path to a .jsonl file")
+    form = ConfigForm(SFTStageConfig, GROUPS, custom={"dataset": dataset},
+                      defaults={"load_in_4bit": gpu_present(), "max_steps": 30})
+    command = gr.Code(label="The same run from a terminal", language="shell", interactive=False)
+    samples = gr.Dataframe(label="Answers before (base) and after (tuned)", interactive=False, wrap=True,
+                           render=False)
+    monitor = RunMonitor(STAGE, ["loss", "mean_token_accuracy"], samples, samples_table)
+    samples.render()
+
+    def start(*values):
+        try:
+            config = form.config(*values)
+        except UserError as exc:
+            return None, problem(exc)
+        return monitor.start(config)
+
+    monitor.start_btn.click(start, form.inputs, [monitor.run_id, monitor.message], api_name="sft_start")
+    for widget in form.inputs:
+        widget.change(lambda *v: form.command(STAGE, *v), form.inputs, command, api_visibility="private")
+    app.load(lambda *v: (gr.update(choices=dataset_choices(SFT_KINDS)), form.command(STAGE, *v)),
+             form.inputs, [dataset, command], api_visibility="private")
+    monitor.wire(timer, app)

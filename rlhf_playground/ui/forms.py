@@ -1,0 +1,71 @@
+"""Widgets built from a stage's config dataclass, so the UI, the CLI and the config file agree.
+
+Each field becomes a widget (bool → checkbox, int/float → number, str → textbox)
+labelled with its name and explained by its ``help`` metadata; a tab can pass
+its own widget for a field (a dataset menu, say).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+
+import gradio as gr
+
+from ..config import from_dict, to_accelerate_command, to_command
+
+
+def field_widget(f: dataclasses.Field, kind: type, value):
+    label = f.name.replace("_", " ")
+    info = f.metadata.get("help")
+    if kind is bool:
+        return gr.Checkbox(value=value, label=label, info=info)
+    if kind is int:
+        return gr.Number(value=value, label=label, info=info, precision=0)
+    if kind is float:
+        return gr.Number(value=value, label=label, info=info)
+    return gr.Textbox(value=value, label=label, info=info)
+
+
+class ConfigForm:
+    """Lays out the fields of ``cls`` in groups and turns widget values back into a config."""
+
+    def __init__(self, cls, groups: list[tuple[str, list[str]]], custom: dict | None = None,
+                 defaults: dict | None = None):
+        self.cls = cls
+        kinds = typing.get_type_hints(cls)
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        custom, defaults = custom or {}, defaults or {}
+        self.widgets: dict[str, gr.components.Component] = {}
+        for title, names in groups:
+            with gr.Accordion(title, open=not self.widgets):
+                with gr.Row(equal_height=False):
+                    for name in names:
+                        value = defaults.get(name, fields[name].default)
+                        self.widgets[name] = custom.get(name) or field_widget(fields[name], kinds[name], value)
+        for name in custom.keys() - set(self.widgets):  # custom widgets placed by the tab itself
+            self.widgets[name] = custom[name]
+        self.kinds = {name: kinds[name] for name in self.widgets}
+
+    @property
+    def inputs(self) -> list:
+        return list(self.widgets.values())
+
+    def config(self, *values):
+        """The config for widget ``values`` (in ``inputs`` order); UserError on wrong types."""
+        clean = {}
+        for (name, kind), value in zip(self.kinds.items(), values):
+            if kind is int and isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if kind is str and value is None:
+                value = ""
+            clean[name] = value
+        return from_dict(self.cls, clean)
+
+    def command(self, stage: str, *values) -> str:
+        """The terminal and ``accelerate launch`` commands for these settings (or why there are none)."""
+        try:
+            config = self.config(*values)
+        except Exception as exc:  # a half-typed value: show why instead of a command
+            return f"# {exc}"
+        return f"{to_command(stage, config)}\n\n# on several GPUs:\n{to_accelerate_command(stage, config)}"

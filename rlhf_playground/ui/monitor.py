@@ -1,0 +1,116 @@
+"""Watching a training run from the UI: progress, live metrics, log, stop, and the runs list.
+
+Everything here reads the run folder the job writes, so a page reload (or a
+second browser) sees the same run, and a crashed job can't take the app down.
+"""
+
+from __future__ import annotations
+
+import html
+
+import gradio as gr
+
+from ..errors import UserError
+from ..jobs import list_runs, open_run, runner
+from ..jobs.runs import ACTIVE
+from .common import problem
+
+RUN_COLUMNS = ["id", "stage", "state", "step", "total_steps", "first_loss", "last_loss", "reason"]
+
+
+def fmt_seconds(seconds) -> str:
+    if seconds is None:
+        return "…"
+    seconds = int(seconds)
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def progress_html(status: dict) -> str:
+    state = status.get("state", "")
+    step, total = status.get("step") or 0, status.get("total_steps") or 0
+    text = f"{html.escape(state)}: step {step}/{total or '?'}"
+    if state == "running":
+        text += f" · ETA {fmt_seconds(status.get('eta_s'))}"
+    reason = status.get("reason")
+    if reason:
+        text += f" · {html.escape(reason)}"
+    bar = f'<progress value="{step}" max="{total}" style="width:100%"></progress>' if total else \
+        '<progress style="width:100%"></progress>' if state in ACTIVE else ""
+    return f'<div class="run-progress">{bar}<div>{text}</div></div>'
+
+
+def metric_frame(run, metrics: list[str]):
+    """Long-format metrics (step, value, metric) for a ``gr.LinePlot``."""
+    import pandas as pd
+
+    rows = [(m["step"], float(m[k]), k) for m in run.metrics() for k in metrics
+            if isinstance(m.get(k), (int, float))]
+    return pd.DataFrame(rows, columns=["step", "value", "metric"])
+
+
+def runs_frame(stage: str | None):
+    import pandas as pd
+
+    rows = [{k: r.get(k) for k in RUN_COLUMNS} for r in list_runs(stage)]
+    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+
+
+class RunMonitor:
+    """The run-watching widgets of one stage's tab, refreshed by the app's timer."""
+
+    def __init__(self, stage: str, metrics: list[str], results=None, results_fn=None):
+        """``results``: a widget the tab placed for the run's outcome, filled by ``results_fn(run)``."""
+        self.stage, self.metrics = stage, metrics
+        self.results, self.results_fn = results, results_fn
+        self.run_id = gr.State(None)
+        with gr.Row():
+            self.start_btn = gr.Button("Start training", variant="primary")
+            self.stop_btn = gr.Button("Stop", variant="stop")
+        self.message = gr.Markdown()
+        self.progress = gr.HTML()
+        self.plot = gr.LinePlot(x="step", y="value", color="metric", label="Live metrics", height=260)
+        self.log = gr.Textbox(label="Last log lines", lines=8, max_lines=8, autoscroll=True)
+        with gr.Accordion("Runs", open=False):
+            self.runs = gr.Dataframe(label="Runs in the workspace", interactive=False)
+            self.refresh = gr.Button("Refresh", size="sm")
+
+    @property
+    def outputs(self) -> list:
+        return [self.progress, self.plot, self.log] + ([self.results] if self.results else [])
+
+    def poll(self, run_id):
+        if not run_id:
+            return ["", None, ""] + ([None] if self.results else [])
+        run = open_run(run_id)
+        shown = [progress_html(run.status()), metric_frame(run, self.metrics), run.tail_log(12)]
+        return shown + ([self.results_fn(run)] if self.results else [])
+
+    def start(self, config):
+        """Start a job for ``config``; returns (run id or None, message)."""
+        try:
+            run = runner.start(self.stage, config)
+        except UserError as exc:
+            return None, problem(exc)
+        status = run.status()
+        queued = status.get("state") == "queued" and status.get("reason")
+        return run.id, f"Run **{run.id}** {'is ' + status['reason'] if queued else 'started'}."
+
+    def stop(self, run_id):
+        if not run_id:
+            return "No run to stop."
+        status = runner.stop(open_run(run_id))
+        return f"Run **{run_id}** {status.get('state')}: {status.get('reason', '')}"
+
+    def latest(self):
+        """The run to show after a page load: the active one of this stage, else the newest."""
+        runs = list_runs(self.stage)
+        active = [r for r in runs if r.get("state") in ACTIVE]
+        return (active or runs or [{"id": None}])[0]["id"]
+
+    def wire(self, timer: gr.Timer, app: gr.Blocks) -> None:
+        timer.tick(self.poll, self.run_id, self.outputs, api_visibility="private", show_progress="hidden")
+        self.stop_btn.click(self.stop, self.run_id, self.message, api_name=f"{self.stage}_stop")
+        self.refresh.click(lambda: runs_frame(self.stage), None, self.runs, api_visibility="private")
+        app.load(lambda: (self.latest(), runs_frame(self.stage)), None, [self.run_id, self.runs],
+                 api_visibility="private")
+        self.run_id.change(lambda: runs_frame(self.stage), None, self.runs, api_visibility="private")

