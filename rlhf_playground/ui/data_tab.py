@@ -110,8 +110,8 @@ def build() -> None:
         with gr.Column(scale=1):
             source = gr.Radio(SOURCES, value=SOURCES[0], label="Source")
             sample = gr.Dropdown(list(data.SAMPLES), value=next(iter(data.SAMPLES)), label="Bundled sample")
-            upload = gr.File(label="File (CSV, JSON, JSON Lines, Parquet, .jsonl.gz)", visible=False,
-                             file_types=[".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet", ".gz"])
+            # No file_types filter: the loader itself explains what it can read.
+            upload = gr.File(label="File (CSV, JSON, JSON Lines, Parquet, .jsonl.gz)", visible=False)
             with gr.Group(visible=False) as hub_box:
                 hub_name = gr.Textbox(label="Dataset name", placeholder="e.g. trl-lib/ultrafeedback_binarized")
                 with gr.Row():

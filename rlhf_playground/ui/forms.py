@@ -2,7 +2,7 @@
 
 Each field becomes a widget (bool → checkbox, int/float → number, str → textbox)
 labelled with its name and explained by its ``help`` metadata; a tab can pass
-its own widget for a field (a dataset menu, say).
+its own widget for a field (a dataset menu, say), created with ``render=False``.
 """
 
 from __future__ import annotations
@@ -41,10 +41,11 @@ class ConfigForm:
             with gr.Accordion(title, open=not self.widgets):
                 with gr.Row(equal_height=False):
                     for name in names:
-                        value = defaults.get(name, fields[name].default)
-                        self.widgets[name] = custom.get(name) or field_widget(fields[name], kinds[name], value)
-        for name in custom.keys() - set(self.widgets):  # custom widgets placed by the tab itself
-            self.widgets[name] = custom[name]
+                        if name in custom:
+                            self.widgets[name] = custom[name].render()
+                        else:
+                            value = defaults.get(name, fields[name].default)
+                            self.widgets[name] = field_widget(fields[name], kinds[name], value)
         self.kinds = {name: kinds[name] for name in self.widgets}
 
     @property

@@ -92,8 +92,10 @@ class RunMonitor:
         except UserError as exc:
             return None, problem(exc)
         status = run.status()
-        queued = status.get("state") == "queued" and status.get("reason")
-        return run.id, f"Run **{run.id}** {'is ' + status['reason'] if queued else 'started'}."
+        reason = status.get("reason") or ""
+        if "waiting for run" in reason:  # another job holds the machine: say so
+            return run.id, f"Run **{run.id}** is {reason}; it starts when that one ends."
+        return run.id, f"Run **{run.id}** started."
 
     def stop(self, run_id):
         if not run_id:
@@ -108,7 +110,8 @@ class RunMonitor:
         return (active or runs or [{"id": None}])[0]["id"]
 
     def wire(self, timer: gr.Timer, app: gr.Blocks) -> None:
-        timer.tick(self.poll, self.run_id, self.outputs, api_visibility="private", show_progress="hidden")
+        timer.tick(self.poll, self.run_id, self.outputs, api_name=f"{self.stage}_poll",
+                   api_visibility="undocumented", show_progress="hidden")
         self.stop_btn.click(self.stop, self.run_id, self.message, api_name=f"{self.stage}_stop")
         self.refresh.click(lambda: runs_frame(self.stage), None, self.runs, api_visibility="private")
         app.load(lambda: (self.latest(), runs_frame(self.stage)), None, [self.run_id, self.runs],

@@ -1,0 +1,311 @@
+"""Reading datasets into a :class:`Table`: local files, the bundled samples or the Hub.
+
+Everything ends up as a list of plain Python dicts, small enough to show, detect and
+normalise in memory (files are capped by ``RLHF_MAX_FILE_MB``, hub loads by a row limit).
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import hub
+from ..errors import OFFLINE_HINT, UserError, is_offline_error
+
+SAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "samples"
+SAMPLES: dict[str, str] = {
+    "prompts": "prompts.jsonl",
+    "preference-chat": "preference_chat.jsonl",
+    "preference-transcripts": "preference_transcripts.jsonl",
+    "reviews": "reviews.csv",
+}
+SUPPORTED = (".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet", ".csv.gz", ".tsv.gz", ".json.gz",
+             ".jsonl.gz", ".ndjson.gz")
+HUB_DEFAULT_LIMIT = 1000
+
+
+@dataclass
+class Table:
+    rows: list[dict]
+    columns: list[str]
+    source: str
+
+
+def max_file_bytes() -> int:
+    """The largest file we read, from ``RLHF_MAX_FILE_MB`` (default 200 MB)."""
+    raw = os.environ.get("RLHF_MAX_FILE_MB", "200")
+    try:
+        megabytes = float(raw)
+    except ValueError:
+        raise UserError(f"RLHF_MAX_FILE_MB must be a number of megabytes, not '{raw}'.") from None
+    return int(megabytes * 1024 * 1024)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB"
+
+
+def _file_type(name: str) -> str:
+    lower = name.lower()
+    for suffix in sorted(SUPPORTED, key=len, reverse=True):
+        if lower.endswith(suffix):
+            return suffix
+    raise UserError(f"'{name}' isn't a supported file type: use one of {', '.join(SUPPORTED)}.")
+
+
+def _read_bytes(path: Path, gzipped: bool) -> bytes:
+    limit = max_file_bytes()
+    size = path.stat().st_size
+    if size > limit:
+        raise UserError(f"'{path.name}' is {_mb(size)}, over the {_mb(limit)} limit: "
+                        "use a smaller file or raise RLHF_MAX_FILE_MB.")
+    data = path.read_bytes()
+    if gzipped:
+        import gzip
+        import io
+        import zlib
+
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as f:
+                data = f.read(limit + 1)
+        except (OSError, EOFError, zlib.error):
+            raise UserError(f"'{path.name}' isn't a readable gzip file: re-compress it or upload it "
+                            "uncompressed.") from None
+        if len(data) > limit:
+            raise UserError(f"'{path.name}' unpacks to over the {_mb(limit)} limit: "
+                            "use a smaller file or raise RLHF_MAX_FILE_MB.")
+    return data
+
+
+def _decode(data: bytes, name: str) -> str:
+    """UTF-8 (with or without a BOM) or UTF-16 with a BOM; anything else is refused."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        raise UserError(f"'{name}' isn't UTF-8 text; re-save it as UTF-8.") from None
+
+
+def _check_row(row, number: int, name: str, unit: str = "line") -> dict:
+    if not isinstance(row, dict):
+        raise UserError(f"'{name}', {unit} {number}, isn't a JSON object: each row must be an object "
+                        'such as {"prompt": "..."}.')
+    return row
+
+
+def _read_jsonl(text: str, name: str, limit: int | None) -> list[dict]:
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        if limit is not None and len(rows) >= limit:
+            break
+        try:
+            row = json.loads(line)
+        except ValueError:
+            raise UserError(f"'{name}', line {number}, isn't valid JSON: fix that line "
+                            "(each line must hold one JSON object).") from None
+        rows.append(_check_row(row, number, name))
+    return rows
+
+
+def _read_json(text: str, name: str, limit: int | None) -> list[dict]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":  # JSON Lines saved as .json
+            return _read_jsonl(text, name, limit)
+        raise UserError(f"'{name}' isn't valid JSON (line {exc.lineno}: {exc.msg.lower()}).") from None
+    if isinstance(value, dict):  # {"data": [...]}, {"train": [...]} and the like
+        lists = [v for v in value.values() if isinstance(v, list)]
+        if len(lists) == 1:
+            value = lists[0]
+        else:
+            value = [value]
+    if not isinstance(value, list):
+        raise UserError(f"'{name}' must hold a list of JSON objects (rows).")
+    value = value[:limit] if limit is not None else value
+    return [_check_row(row, i, name, "row") for i, row in enumerate(value, 1)]
+
+
+def _cell(text: str):
+    """A CSV cell as the value it spells: int, float, bool, None (empty) or the text itself."""
+    if text == "":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return text
+
+
+def _read_csv(text: str, name: str, limit: int | None, delimiter: str) -> list[dict]:
+    import csv
+    import io
+    import sys
+
+    csv.field_size_limit(sys.maxsize)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+        rows = []
+        for values in reader:
+            if limit is not None and len(rows) >= limit:
+                break
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) > len(header):
+                raise UserError(f"'{name}', line {reader.line_num}, has {len(values)} fields but the header "
+                                f"has {len(header)}: quote values that contain '{delimiter}'.")
+            values += [""] * (len(header) - len(values))
+            rows.append(dict(zip(header, values)))
+    except csv.Error as exc:
+        raise UserError(f"'{name}', line {reader.line_num}, isn't valid CSV: {exc}.") from None
+    # A column is only converted when every value in it converts the same way.
+    for column in header:
+        converted = [_cell(r[column]) for r in rows]
+        kinds = {type(v) for v in converted if v is not None}
+        if kinds <= {int} or kinds <= {int, float} or kinds == {bool}:
+            for r, v in zip(rows, converted):
+                r[column] = v
+        else:
+            for r in rows:
+                r[column] = r[column] if r[column] != "" else None
+    return rows
+
+
+def _read_parquet(data: bytes, name: str, limit: int | None) -> list[dict]:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except (pa.ArrowException, OSError):
+        raise UserError(f"'{name}' isn't a readable Parquet file: re-export it.") from None
+    if limit is not None:
+        table = table.slice(0, limit)
+    return table.to_pylist()
+
+
+def _table(rows: list[dict], source: str) -> Table:
+    """Give every row every column (missing ones as None), columns in first-seen order."""
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    names = [str(c) for c in columns]
+    return Table([{c: row.get(c) for c in names} for row in rows], names, source)
+
+
+def load_file(path, *, limit: int | None = None) -> Table:
+    """Read a CSV, TSV, JSON, JSON Lines or Parquet file (optionally gzipped)."""
+    path = Path(path)
+    name = path.name
+    kind = _file_type(name)
+    if not path.is_file():
+        raise UserError(f"There is no file '{path}'.")
+    data = _read_bytes(path, kind.endswith(".gz"))
+    kind = kind.removesuffix(".gz")
+    if not data.strip():
+        raise UserError(f"'{name}' is empty: pick a file with some rows.")
+    if kind == ".parquet":
+        rows = _read_parquet(data, name, limit)
+    else:
+        text = _decode(data, name)
+        if kind in (".csv", ".tsv"):
+            rows = _read_csv(text, name, limit, "\t" if kind == ".tsv" else ",")
+        elif kind == ".json":
+            rows = _read_json(text, name, limit)
+        else:
+            rows = _read_jsonl(text, name, limit)
+    if not rows:
+        raise UserError(f"'{name}' has no rows: pick a file with some data in it.")
+    return _table(rows, name)
+
+
+def load_sample(name: str, *, limit: int | None = None) -> Table:
+    if name not in SAMPLES:
+        raise UserError(f"There is no bundled sample '{name}': pick one of {', '.join(SAMPLES)}.")
+    return load_file(SAMPLES_DIR / SAMPLES[name], limit=limit)
+
+
+def load_hub(name: str, *, config: str | None = None, split: str = "train", limit: int | None = None) -> Table:
+    """Stream the first ``limit`` rows (default 1000) of a Hub dataset split."""
+    hub.check_repo(name, "dataset")
+    import datasets
+
+    limit = HUB_DEFAULT_LIMIT if limit is None else limit
+    try:
+        stream = datasets.load_dataset(name, config, split=split, streaming=True)
+        rows = [dict(row) for row in stream.take(limit)]
+    except Exception as exc:
+        if is_offline_error(exc):
+            raise UserError(f"Can't fetch '{name}': {OFFLINE_HINT}") from None
+        if not isinstance(exc, (ValueError, FileNotFoundError)):
+            raise
+        # an unknown config or split, or no data files: datasets' first line names the valid ones
+        raise UserError(f"Can't load '{name}' (config {config or 'default'}, split '{split}'): "
+                        f"{str(exc).splitlines()[0][:300]}") from None
+    if not rows:
+        raise UserError(f"The '{split}' split of '{name}' has no rows.")
+    return _table(rows, f"hub:{name}" + (f"/{config}" if config else "") + f":{split}")
+
+
+def load_source(source: str, *, config: str | None = None, split: str = "train",
+                limit: int | None = None) -> Table:
+    """A file path, a bundled sample name, or else a Hub dataset name."""
+    source = str(source).strip()
+    if Path(source).is_file():
+        return load_file(source, limit=limit)
+    if source in SAMPLES:
+        return load_sample(source, limit=limit)
+    if not source:
+        raise UserError(f"Name a file, a bundled sample ({', '.join(SAMPLES)}) or a Hub dataset.")
+    if source.lower().endswith(SUPPORTED) or source.startswith((".", "/", "~")):  # meant as a path
+        raise UserError(f"There is no file '{source}'.")
+    return load_hub(source, config=config, split=split, limit=limit)
+
+
+def _value_type(value) -> str:
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, list):
+        return "chat messages" if is_chat(value) else "list"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def is_chat(value) -> bool:
+    """A non-empty list of ``{"role", "content"}`` messages."""
+    return (isinstance(value, list) and bool(value)
+            and all(isinstance(m, dict) and "role" in m and "content" in m for m in value))
+
+
+def column_types(table: Table) -> dict[str, str]:
+    types = {}
+    for column in table.columns:
+        seen = list(dict.fromkeys(_value_type(r[column]) for r in table.rows if r.get(column) is not None))
+        if set(seen) == {"integer", "number"}:
+            seen = ["number"]
+        if set(seen) == {"chat messages", "list"} and all(
+                not r[column] or is_chat(r[column]) for r in table.rows if r.get(column) is not None):
+            seen = ["chat messages"]  # empty lists next to chats
+        types[column] = seen[0] if len(seen) == 1 else f"mixed ({', '.join(seen)})" if seen else "empty"
+    return types
