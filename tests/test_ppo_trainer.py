@@ -1,18 +1,18 @@
 """The PPO loop on the tiny random Llama: it learns, it guards against garbage, it checks its settings.
 
-The key test makes a random policy learn to say one word. Two adjustments make that
-possible in seconds on a CPU, both explained where they happen:
+The key test makes a random policy learn to say one word. Three choices make that
+possible in seconds on a CPU:
 
-* the tiny model's logits are rescaled (its final RMSNorm gain times 6), because with
-  0.02-std tied embeddings no logit can move more than ~1.3 however LoRA changes the
-  hidden state, so no token could ever become likely;
-* the rewarded word is the one the untrained policy already says most often, the way
-  RLHF amplifies behaviour the base model already shows now and then.
+* the tiny model's logits are rescaled (its final RMSNorm gain times 6): with 0.02-std
+  tied embeddings a logit is at most |norm(h)| * |e| = 8 * 0.16 ~ 1.3, so however LoRA
+  changed the hidden state no token could ever become likely;
+* the rewarded word is the whole-word token the untrained policy finds likeliest (about
+  1-2% per token), the way RLHF amplifies what the base model already does now and then;
+* 32 answers per step, so that the first batches hold a few answers that earn anything.
 """
 
 from __future__ import annotations
 
-import collections
 import json
 import math
 from dataclasses import replace
@@ -30,7 +30,11 @@ TRAIN, HELD_OUT = PROMPTS[:32], PROMPTS[32:]
 
 
 class TokenShareScorer:
-    """Reward = share of the response's words that are ``word`` (0 for an empty response)."""
+    """Reward = share of the response's characters taken by occurrences of ``word``, in [0, 1].
+
+    Counted on the text (as every scorer works), so it doesn't matter how the policy's
+    tokens happened to split or glue the word: "France France" and "FranceFrance" both score 1.
+    """
 
     name = "token-share"
 
@@ -38,7 +42,8 @@ class TokenShareScorer:
         self.word = word
 
     def score(self, prompts, responses):
-        return [sum(w == self.word for w in text.split()) / max(len(text.split()), 1) for text in responses]
+        return [text.count(self.word) * len(self.word) / max(len(text), 1) if self.word else 0.0
+                for text in responses]
 
     def describe(self, prompts, responses):
         return [{"score": s, "label": None, "positive": None} for s in self.score(prompts, responses)]
@@ -69,22 +74,30 @@ def params_finite(trainer: PPOTrainer) -> bool:
 
 
 # ------------------------------------------------------------------ it learns
+def likeliest_word(trainer: PPOTrainer) -> str:
+    """The whole-word token (" France"...) with the highest mean probability over sampled answers."""
+    batch = trainer.rollout(TRAIN)
+    with torch.no_grad():
+        _, _, logits = trainer.forward(batch)
+    probs = (logits.softmax(-1) * batch.mask[..., None]).sum((0, 1)) / batch.mask.sum()
+    pieces = {i: trainer.tokenizer.decode([i]) for i in range(len(probs))}
+    words = [i for i, text in pieces.items() if text.startswith(" ") and text[1:].isalpha() and len(text) > 3]
+    return pieces[max(words, key=lambda i: probs[i])].strip()
+
+
 def test_tiny_policy_learns_to_raise_the_reward(tiny_model_dir):
-    torch.manual_seed(0)
     scorer = TokenShareScorer()
-    trainer = make_trainer(tiny_model_dir, scorer, sharpen=6.0, steps=20, batch_size=16, mini_batch_size=8,
-                           learning_rate=3e-3, max_new_tokens=8, init_kl_coef=0.05)
-    said = collections.Counter(w for text in trainer.generate(TRAIN).responses for w in text.split()
-                               if w.isalpha() and len(w) >= 3)
-    scorer.word = said.most_common(1)[0][0]
+    trainer = make_trainer(tiny_model_dir, scorer, sharpen=6.0, steps=15, batch_size=32, mini_batch_size=16,
+                           learning_rate=3e-3, max_new_tokens=8, init_kl_coef=0.05, seed=0)
+    scorer.word = likeliest_word(trainer)
     before = trainer.evaluate(HELD_OUT)  # greedy answers to prompts it never trains on
     seen = []
     history = trainer.train(on_step=seen.append)
     after = trainer.evaluate(HELD_OUT)
     rewards = [s["reward_mean"] for s in history]
-    print(f"word {scorer.word!r}; rewards per step {[round(r, 3) for r in rewards]}; "
+    print(f"word {scorer.word!r}; mean reward per step {[round(r, 2) for r in rewards]}; "
           f"greedy held-out before {before:.3f} after {after:.3f}; kl {history[-1]['kl']:.2f}")
-    assert seen == history and len(history) == 20
+    assert seen == history and len(history) == 15
     assert sum(rewards[-3:]) / 3 > rewards[0] + 0.15
     assert after > before + 0.25
     assert all(math.isfinite(s["kl"]) and math.isfinite(s["entropy"]) for s in history)

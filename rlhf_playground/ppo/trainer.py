@@ -266,7 +266,6 @@ class PPOTrainer:
         values = None
         if with_values:
             hidden = out.hidden_states[-1][:, -T - 1:-1].float()
-            if __import__("os").environ.get("DETACH"): hidden = hidden.detach()
             values = self.value_head(hidden).squeeze(-1)
         return logprobs, values, logits
 
