@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 
 import pytest
@@ -25,7 +27,7 @@ def client(tmp_path_factory, tiny_model_dir):
     texts.write_text("".join(json.dumps({"text": f"I like {w} and {v}."}) + "\n"
                              for w in words for v in words), encoding="utf-8")
     with running_app(workspace) as url:
-        yield Client(url, verbose=False), str(tiny_model_dir), str(texts)
+        yield Client(url, verbose=False), str(tiny_model_dir), str(texts), workspace
 
 
 def start(c, **settings):
@@ -46,13 +48,13 @@ def poll_until(c, done, timeout=180):
 
 
 def test_impossible_settings_are_refused_before_a_run(client):
-    c, model, texts = client
+    c, model, texts, workspace = client
     message = start(c, model=model, dataset=texts, learning_rate=0)
     assert message.startswith("**⚠️") and "learning_rate" in message
 
 
 def test_a_short_run_shows_progress_loss_and_samples(client):
-    c, model, texts = client
+    c, model, texts, workspace = client
     message = start(c, model=model, dataset=texts, max_steps=4, batch_size=4)
     assert "started" in message
     progress, plot, log, samples = poll_until(c, lambda shown: "finished" in shown[0] or "failed" in shown[0])
@@ -62,7 +64,7 @@ def test_a_short_run_shows_progress_loss_and_samples(client):
 
 
 def test_stop_ends_a_long_run_within_five_seconds(client):
-    c, model, texts = client
+    c, model, texts, workspace = client
     assert "started" in start(c, model=model, dataset=texts, max_steps=5000, batch_size=2)
     poll_until(c, lambda shown: "running: step" in shown[0] and "step 0/" not in shown[0])
     began = time.monotonic()
@@ -71,3 +73,15 @@ def test_stop_ends_a_long_run_within_five_seconds(client):
     assert "stopped" in message
     progress, *_ = c.predict(api_name="/sft_poll")
     assert progress.count("stopped") >= 1
+
+
+def test_a_killed_job_shows_as_failed_and_the_app_keeps_serving(client):
+    c, model, texts, workspace = client
+    assert "started" in start(c, model=model, dataset=texts, max_steps=5000, batch_size=2)
+    poll_until(c, lambda shown: "running: step" in shown[0] and "step 0/" not in shown[0])
+    runs = sorted((workspace / "runs").iterdir())
+    status = json.loads((runs[-1] / "status.json").read_text())
+    os.kill(status["pid"], signal.SIGKILL)
+    progress, *_ = poll_until(c, lambda shown: "failed" in shown[0], timeout=20)
+    assert "died unexpectedly" in progress
+    assert "started" in start(c, model=model, dataset=texts, max_steps=1)

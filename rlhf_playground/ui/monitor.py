@@ -15,7 +15,7 @@ from ..jobs import list_runs, open_run, runner
 from ..jobs.runs import ACTIVE
 from .common import problem
 
-RUN_COLUMNS = ["id", "stage", "state", "step", "total_steps", "first_loss", "last_loss", "reason"]
+RUN_COLUMNS = ["id", "stage", "state", "step", "total_steps", "first_loss", "last_loss", "reason", "artifacts"]
 
 
 def fmt_seconds(seconds) -> str:
@@ -51,7 +51,11 @@ def metric_frame(run, metrics: list[str]):
 def runs_frame(stage: str | None):
     import pandas as pd
 
-    rows = [{k: r.get(k) for k in RUN_COLUMNS} for r in list_runs(stage)]
+    from pathlib import Path
+
+    rows = [{**r, "artifacts": ", ".join(sorted(p.name for p in (Path(r["path"]) / "artifacts").glob("[!.]*")))}
+            for r in list_runs(stage)]
+    rows = [{k: r.get(k) for k in RUN_COLUMNS} for r in rows]
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
