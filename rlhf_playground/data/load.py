@@ -271,7 +271,8 @@ def load_source(source: str, *, config: str | None = None, split: str = "train",
         return load_sample(source, limit=limit)
     if not source:
         raise UserError(f"Name a file, a bundled sample ({', '.join(SAMPLES)}) or a Hub dataset.")
-    if source.lower().endswith(SUPPORTED) or source.startswith((".", "/", "~")):  # meant as a path
+    looks_like_file = Path(source).suffix.lower() in {".txt", ".xlsx", ".xls", ".docx", ".pdf", ".zip", ".md"}
+    if source.lower().endswith(SUPPORTED) or source.startswith((".", "/", "~")) or looks_like_file:
         raise UserError(f"There is no file '{source}'.")
     return load_hub(source, config=config, split=split, limit=limit)
 
