@@ -22,8 +22,8 @@ def build_app() -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("1 · Data", id="data"):
                 saved = data_tab.build()
-            with gr.Tab("2 · Fine-tune", id="sft", render_children=True):
-                finetune_tab.build(timer, app)
+            with gr.Tab("2 · Fine-tune", id="sft", render_children=True) as tab:
+                finetune_tab.build(timer, app, tab)
         app.load(data_tab.saved_table, None, saved, api_visibility="private")
     return app
 

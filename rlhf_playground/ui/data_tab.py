@@ -138,7 +138,7 @@ def build() -> None:
         name = gr.Textbox(label="Dataset name", placeholder="my-prompts")
         save_btn = gr.Button("Save to workspace", variant="primary")
     save_status = gr.Markdown()
-    download = gr.File(label="Download (JSON Lines)", interactive=False)
+    download = gr.File(label="Download (JSON Lines)", interactive=False, height=80)
     saved = gr.Dataframe(label="Datasets in the workspace", interactive=False)
 
     source.change(lambda s: (gr.update(visible=s == SOURCES[0]), gr.update(visible=s == SOURCES[1]),

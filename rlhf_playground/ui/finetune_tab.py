@@ -46,7 +46,7 @@ def samples_table(run):
     return table(rows, ["prompt", "base", "tuned"], limit=50)
 
 
-def build(timer: gr.Timer, app: gr.Blocks) -> None:
+def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
     gr.Markdown(INTRO)
     dataset = gr.Dropdown(dataset_choices(SFT_KINDS), label="dataset", allow_custom_value=True,
                           info="a dataset saved in the Data tab (text, prompt/completion, chat or "
@@ -54,8 +54,8 @@ def build(timer: gr.Timer, app: gr.Blocks) -> None:
     form = ConfigForm(SFTStageConfig, GROUPS, custom={"dataset": dataset},
                       defaults={"load_in_4bit": gpu_present(), "max_steps": 30})
     command = gr.Code(label="The same run from a terminal", language="shell", interactive=False)
-    samples = gr.Dataframe(label="Answers before (base) and after (tuned)", interactive=False, wrap=True,
-                           render=False)
+    samples = gr.Dataframe(headers=["prompt", "base", "tuned"], label="Answers before (base) and after (tuned)",
+                           interactive=False, wrap=True, render=False)
     monitor = RunMonitor(STAGE, ["loss", "mean_token_accuracy"], samples, samples_table)
     samples.render()
 
@@ -71,4 +71,5 @@ def build(timer: gr.Timer, app: gr.Blocks) -> None:
         widget.change(lambda *v: form.command(STAGE, *v), form.inputs, command, api_visibility="private")
     app.load(lambda *v: (gr.update(choices=dataset_choices(SFT_KINDS)), form.command(STAGE, *v)),
              form.inputs, [dataset, command], api_visibility="private")
+    tab.select(lambda: gr.update(choices=dataset_choices(SFT_KINDS)), None, dataset, api_visibility="private")
     monitor.wire(timer, app)
