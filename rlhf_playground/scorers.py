@@ -167,6 +167,7 @@ class ClassifierScorer:
         import torch
 
         texts = [join_text(p, r) if self.include_prompt else r for p, r in zip(prompts, responses)]
+        texts = [text or " " for text in texts]  # with no special tokens an empty text has nothing to classify
         out = []
         with torch.no_grad():
             for chunk in _batches(texts, self.batch_size):
@@ -204,8 +205,15 @@ MODEL_FOLDERS = ("merged", "model", "reward_model", "adapter")
 
 
 def find_model_folder(path: str | Path) -> Path:
-    """The model inside ``path``: the folder itself, or a run folder's ``artifacts/<merged|model|adapter>``."""
+    """The model inside ``path``: the folder itself, or a run folder's ``artifacts/<merged|model|adapter>``.
+
+    ``path`` may also be the id of a run in the workspace (``workspace/runs/<id>``).
+    """
+    from .workspace import runs_dir
+
     root = Path(path).expanduser()
+    if not root.is_dir() and str(path) and not root.is_absolute() and (runs_dir() / str(path)).is_dir():
+        root = runs_dir() / str(path)
     if not root.is_dir():
         raise UserError(f"The reward model folder {root} doesn't exist.")
 

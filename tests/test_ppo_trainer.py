@@ -1,14 +1,17 @@
 """The PPO loop on the tiny random Llama: it learns, it guards against garbage, it checks its settings.
 
-The key test makes a random policy learn to say one word. Three choices make that
-possible in seconds on a CPU:
+The key test makes a random policy learn to say one word. Four choices make that
+possible in a few seconds on a CPU:
 
-* the tiny model's logits are rescaled (its final RMSNorm gain times 6): with 0.02-std
-  tied embeddings a logit is at most |norm(h)| * |e| = 8 * 0.16 ~ 1.3, so however LoRA
-  changed the hidden state no token could ever become likely;
-* the rewarded word is the whole-word token the untrained policy finds likeliest (about
-  1-2% per token), the way RLHF amplifies what the base model already does now and then;
-* 32 answers per step, so that the first batches hold a few answers that earn anything.
+* the tiny model's logits are rescaled (its final RMSNorm gain times 10): with 0.02-std
+  output weights a logit is at most |norm(h)| * |w| = 8 * 0.16 ~ 1.3, so however LoRA
+  changed the hidden state no token could become likely (greedy answers would change,
+  sampled ones hardly);
+* the rewarded word is the whole-word token the untrained policy finds likeliest (under
+  1% per token), the way RLHF amplifies what the base model already does now and then;
+* 32 answers per step, so that the first batches hold a few answers that earn anything;
+* scores are whitened per batch: raw shares are around 0.01, and unscaled the KL
+  penalty (0.05 x a few nats) outweighs them and the policy barely moves.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ import torch
 
 from rlhf_playground.errors import UserError
 from rlhf_playground.models import load_causal_lm
-from rlhf_playground.ppo.trainer import (PPOStageConfig, PPOTrainer, load_policy, load_prompts, prompt_text,
-                                         split_prompts)
+from rlhf_playground.ppo.trainer import (PPOStageConfig, PPOTrainer, answer_mask, build_trainer, load_policy,
+                                         load_prompts, prompt_text, split_prompts)
 
 PROMPTS = [f"Tell me about item {i}" for i in range(48)]
 TRAIN, HELD_OUT = PROMPTS[:32], PROMPTS[32:]
@@ -56,6 +59,13 @@ class NaNEverySecond(TokenShareScorer):
         return [math.nan if i % 2 else 0.5 for i in range(len(responses))]
 
 
+class LengthScorer(TokenShareScorer):
+    """A dense reward (every answer gets a different score), so that any step moves the policy."""
+
+    def score(self, prompts, responses):
+        return [len(text) / 10 for text in responses]
+
+
 def tiny_config(tiny_model_dir, **overrides) -> PPOStageConfig:
     settings = dict(model=str(tiny_model_dir), dataset="prompts.jsonl", steps=3, batch_size=8, mini_batch_size=4,
                     max_new_tokens=6, eval_prompts=4)
@@ -64,7 +74,7 @@ def tiny_config(tiny_model_dir, **overrides) -> PPOStageConfig:
 
 def make_trainer(tiny_model_dir, scorer, sharpen: float = 1.0, **overrides) -> PPOTrainer:
     model, tokenizer = load_causal_lm(str(tiny_model_dir))
-    with torch.no_grad():  # logits = norm(h) . e: a bigger norm gain widens the range logits can reach
+    with torch.no_grad():  # logits = norm(h) . w: a bigger norm gain widens the range logits can reach
         model.model.norm.weight.mul_(sharpen)
     return PPOTrainer(tiny_config(tiny_model_dir, **overrides), model, tokenizer, scorer, TRAIN)
 
@@ -87,8 +97,9 @@ def likeliest_word(trainer: PPOTrainer) -> str:
 
 def test_tiny_policy_learns_to_raise_the_reward(tiny_model_dir):
     scorer = TokenShareScorer()
-    trainer = make_trainer(tiny_model_dir, scorer, sharpen=6.0, steps=15, batch_size=32, mini_batch_size=16,
-                           learning_rate=3e-3, max_new_tokens=8, init_kl_coef=0.05, seed=0)
+    trainer = make_trainer(tiny_model_dir, scorer, sharpen=10.0, steps=15, batch_size=32, mini_batch_size=16,
+                           learning_rate=3e-3, max_new_tokens=8, init_kl_coef=0.05, reward_scaling="whiten",
+                           seed=0)
     scorer.word = likeliest_word(trainer)
     before = trainer.evaluate(HELD_OUT)  # greedy answers to prompts it never trains on
     seen = []
@@ -116,6 +127,7 @@ def test_step_reports_every_stat_and_the_samples(tiny_model_dir):
     assert len(stats["samples"]) == 8 and set(stats["samples"][0]) == {"prompt", "response", "reward"}
     assert stats["samples"][0]["prompt"] in TRAIN
     json.dumps(stats)  # goes to metrics.jsonl as it is
+    assert trainer.answer(HELD_OUT[:4]) == trainer.answer(HELD_OUT[:4])  # greedy: the same every time
 
 
 def test_train_stops_when_asked(tiny_model_dir):
@@ -126,6 +138,15 @@ def test_train_stops_when_asked(tiny_model_dir):
 
 
 # ------------------------------------------------------------------ guards
+def test_answers_are_cut_after_their_first_eos():
+    eos, pad = 2, 0
+    answer = torch.tensor([[5, eos, 7, pad], [5, 6, 7, 8], [eos, pad, pad, pad], [5, eos, eos, eos]])
+    mask, ended = answer_mask(answer, [eos, 9])
+    assert mask.tolist() == [[1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0], [1, 1, 0, 0]]
+    assert ended.tolist() == [True, False, True, True]
+    assert answer_mask(torch.tensor([[9, 5]]), [eos, 9])[0].tolist() == [[1, 0]]  # any of several EOS ids
+
+
 def test_nan_rewards_are_dropped_with_a_warning(tiny_model_dir, caplog):
     trainer = make_trainer(tiny_model_dir, NaNEverySecond())
     stats = trainer.step()
@@ -171,6 +192,24 @@ def test_empty_answers_without_penalty_get_the_lowest_score(tiny_model_dir):
     assert rewards == [1.0, 1.0, 3.0, 1.0, 5.0, 1.0, 7.0, 1.0]  # empty ones: the batch's lowest score
 
 
+def test_non_ending_answers_get_the_penalty(tiny_model_dir):
+    trainer = make_trainer(tiny_model_dir, LengthScorer(), penalize_non_ending=True, non_ending_penalty=-3.0)
+    generate = trainer.generate
+    half_ended = torch.tensor([True, False] * 4)
+    trainer.generate = lambda prompts, greedy=False: replace(generate(prompts, greedy), ended=half_ended)
+    rewards = [s["reward"] for s in trainer.step()["samples"]]
+    assert rewards[1::2] == [-3.0] * 4 and all(r >= 0 for r in rewards[0::2])
+
+
+def test_adaptive_kl_running_scaling_and_k3(tiny_model_dir):
+    trainer = make_trainer(tiny_model_dir, LengthScorer(), adaptive_kl=True, target_kl=0.01, kl_horizon=10,
+                           reward_scaling="running", kl_estimator="k3", learning_rate=1e-2, steps=4)
+    history = trainer.train()
+    assert all(s["kl"] >= 0 for s in history)  # k3 is never negative
+    assert history[-1]["kl"] > 0.01 and history[-1]["kl_coef"] > history[0]["kl_coef"]  # too much KL: beta rises
+    assert trainer.running.count == 32
+
+
 # ------------------------------------------------------------------ reference, saving, starting from SFT
 def test_reference_is_the_sft_model_and_save_round_trips(tiny_model_dir, tmp_path):
     from peft import LoraConfig, get_peft_model
@@ -184,7 +223,7 @@ def test_reference_is_the_sft_model_and_save_round_trips(tiny_model_dir, tmp_pat
     with torch.no_grad():
         sft_logits = model(**ids).logits
     config = tiny_config(tiny_model_dir, adapter=str(tmp_path / "sft"), learning_rate=1e-2, steps=2)
-    trainer = PPOTrainer(config, model, tokenizer, TokenShareScorer("the"), TRAIN)
+    trainer = PPOTrainer(config, model, tokenizer, LengthScorer(), TRAIN)
     trainer.train()
     with torch.no_grad():
         with trainer.model.disable_adapter():
@@ -200,6 +239,21 @@ def test_reference_is_the_sft_model_and_save_round_trips(tiny_model_dir, tmp_pat
     loaded, _ = load_policy(out)
     with torch.no_grad():
         assert torch.allclose(loaded(**ids).logits, policy_logits, atol=1e-4)
+
+
+# ------------------------------------------------------------------ from a config
+@pytest.mark.filterwarnings("error:.*autograd kernel was not registered")  # a 4-bit op without a backward
+@pytest.mark.parametrize("load_in_4bit", [False, True], ids=["lora", "qlora"])
+def test_build_trainer_from_a_config_with_the_lexicon_reward(tiny_model_dir, tmp_path, load_in_4bit):
+    dataset = write_jsonl(tmp_path / "prompts.jsonl", [{"prompt": p} for p in PROMPTS[:12]])
+    config = PPOStageConfig(model=str(tiny_model_dir), dataset=dataset, reward="lexicon", steps=2, batch_size=4,
+                            mini_batch_size=2, max_new_tokens=4, eval_prompts=4, load_in_4bit=load_in_4bit)
+    trainer, held_out = build_trainer(config)
+    assert len(held_out) == 4 and len(trainer.prompts) == 8 and not set(held_out) & set(trainer.prompts)
+    assert any(type(m).__name__ == "Linear4bit" for m in trainer.model.modules()) == load_in_4bit
+    history = trainer.train()
+    assert len(history) == 2 and all(math.isfinite(s["policy_loss"]) for s in history) and params_finite(trainer)
+    assert -1 <= trainer.evaluate(held_out) <= 1
 
 
 # ------------------------------------------------------------------ settings
@@ -226,6 +280,8 @@ def write_jsonl(path, rows):
     (dict(lam=1.5), "gamma and lam"),
     (dict(lora_dropout=1.0), "lora_dropout"),
     (dict(reward=" "), "Choose a reward"),
+    (dict(reward="sentiment"), "Choose a reward"),
+    (dict(reward="reward:/no/such/folder"), "doesn't exist"),
     (dict(dataset=""), "Choose a dataset"),
 ])
 def test_validate_refuses_impossible_settings(tmp_path, change, message):

@@ -69,13 +69,17 @@ def test_make_scorer_specs_and_errors(sentiment_dir):
 
 
 # ------------------------------------------------------------------ classifier
-def manual_probabilities(folder, texts):
+def manual_logits(folder, texts):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
     with torch.no_grad():  # one text at a time: no padding involved
-        return torch.cat([model(**tokenizer(t, return_tensors="pt")).logits.softmax(-1) for t in texts])
+        return torch.cat([model(**tokenizer(t, return_tensors="pt")).logits for t in texts])
+
+
+def manual_probabilities(folder, texts):
+    return manual_logits(folder, texts).softmax(-1)
 
 
 def test_classifier_picks_labels_by_name_index_and_default(sentiment_dir, binary_dir):
@@ -90,7 +94,9 @@ def test_classifier_picks_labels_by_name_index_and_default(sentiment_dir, binary
     total = [sum(col) for col in zip(*(ClassifierScorer(str(sentiment_dir), label=i).score(PROMPTS, RESPONSES)
                                        for i in range(3)))]
     assert total == pytest.approx([1.0] * 3, abs=1e-5)
-    assert ClassifierScorer(str(binary_dir)).label == "LABEL_1"
+    binary = ClassifierScorer(str(binary_dir))
+    assert binary.label == "LABEL_1"
+    assert all(0 < x < 1 for x in binary.score(["a", "b"], ["", "hello"]) + binary.score(["a"], [""]))  # empty
 
 
 def test_classifier_describe_logit_and_prompt_options(sentiment_dir):
@@ -101,7 +107,7 @@ def test_classifier_describe_logit_and_prompt_options(sentiment_dir):
         assert row["score"] == pytest.approx(float(probs[1]), abs=1e-5) == row["positive"]
         assert row["label"] == ["negative", "neutral", "Positive"][int(probs.argmax())]
     logits = ClassifierScorer(str(sentiment_dir), label="neutral", output="logit").score(PROMPTS, RESPONSES)
-    assert not all(0 <= x <= 1 for x in logits) or logits != scorer.score(PROMPTS, RESPONSES)
+    assert logits == pytest.approx(manual_logits(sentiment_dir, RESPONSES)[:, 1].tolist(), abs=1e-4)
     with_prompt = ClassifierScorer(str(sentiment_dir), include_prompt=True).score(PROMPTS, RESPONSES)
     joined = [join_text(p, r) for p, r in zip(PROMPTS, RESPONSES)]
     assert with_prompt == pytest.approx(ClassifierScorer(str(sentiment_dir)).score([""] * 3, joined), abs=1e-6)
@@ -115,6 +121,8 @@ def test_classifier_refuses_missing_labels_and_non_classifiers(sentiment_dir, ti
         ClassifierScorer(str(sentiment_dir), label=7)
     with pytest.raises(UserError, match="isn't a text-classification model"):
         ClassifierScorer(str(tiny_model_dir))
+    with pytest.raises(UserError, match="Hub can't be reached"):  # the tests run with HF_HUB_OFFLINE=1
+        make_scorer("classifier:lvwerra/distilbert-imdb")
 
 
 # ------------------------------------------------------------------ reward model
@@ -150,6 +158,18 @@ def test_reward_model_scores_the_chat_formatted_text(reward_run):
     assert len(set(round(s, 4) for s in scores)) == 3 and all(math.isfinite(s) for s in scores)
     assert [r["score"] for r in scorer.describe(PROMPTS, RESPONSES)] == pytest.approx(scores)
     assert isinstance(make_scorer(f"reward:{run}"), RewardModelScorer)
+
+
+def test_reward_model_found_by_run_id_in_the_workspace(reward_run, tmp_path, monkeypatch):
+    import shutil
+
+    from rlhf_playground.workspace import runs_dir
+
+    run, _, _ = reward_run
+    shutil.copytree(run, runs_dir() / "20250101-000000-reward-abcd")
+    monkeypatch.chdir(tmp_path)  # not found relative to the working directory, so looked up in the workspace
+    scorer = make_scorer("reward:20250101-000000-reward-abcd")
+    assert scorer.score(PROMPTS, RESPONSES) == pytest.approx(RewardModelScorer(run).score(PROMPTS, RESPONSES))
 
 
 def test_reward_model_from_a_plain_folder_without_chat_template(tmp_path, tiny_model_dir):

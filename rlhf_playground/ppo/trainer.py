@@ -26,9 +26,12 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import UserError
+
+if TYPE_CHECKING:  # torch is imported where it is used, so that reading the config stays cheap
+    import torch
 
 log = logging.getLogger(__name__)
 EMPTY_STREAK_WARNING = 3  # steps in a row of nothing but empty answers before we say so
@@ -66,7 +69,8 @@ class PPOStageConfig:
     clip_range: float = field(default=0.2, metadata=_help("policy ratio clip epsilon"))
     clip_range_value: float = field(default=0.2, metadata=_help("value clip epsilon"))
     vf_coef: float = field(default=0.1, metadata=_help("weight of the value loss"))
-    reward_scaling: str = field(default="none", metadata=_help("'none', 'whiten' (per batch) or 'running' (scale only)"))
+    reward_scaling: str = field(default="none", metadata=_help(
+        "'none', 'whiten' (per batch) or 'running' (scale only); scale small scores up, or the KL penalty wins"))
     penalize_non_ending: bool = field(default=False, metadata=_help(
         "give answers that never end (no EOS within max_new_tokens) the score non_ending_penalty"))
     non_ending_penalty: float = field(default=-1.0, metadata=_help(
@@ -106,18 +110,28 @@ class PPOStageConfig:
             (0 < self.top_p <= 1, f"top_p must be in (0, 1] (got {self.top_p})."),
             (self.eval_prompts >= 0, f"eval_prompts can't be negative (got {self.eval_prompts})."),
             (self.max_prompt_length > 0, f"max_prompt_length must be at least 1 (got {self.max_prompt_length})."),
-            (bool(self.reward.strip()), "Choose a reward: 'lexicon', 'classifier:<model>' or 'reward:<folder>'."),
+            (self.reward.partition(":")[0].strip().lower() in ("lexicon", "vader", "classifier", "reward"),
+             "Choose a reward: 'lexicon', 'classifier:<model>[:<label>]' or 'reward:<reward model folder>'."),
         ]
         for ok, message in rules:
             if not ok:
                 raise UserError(message)
 
     def validate(self) -> None:
-        """Raise UserError for settings that can't work, the dataset's prompts included."""
+        """Raise UserError for settings that can't work: the dataset's prompts, the reward model's folder, 4-bit."""
+        from ..models import bnb_status
+        from ..scorers import find_model_folder
+
         self.check_values()
         if not self.dataset.strip():
             raise UserError("Choose a dataset: a saved dataset's name or a .jsonl file with prompts.")
         load_prompts(self.dataset)
+        kind, _, rest = self.reward.partition(":")
+        if kind.strip().lower() == "reward":
+            find_model_folder(rest.strip())
+        ok, reason = bnb_status() if self.load_in_4bit else (True, "")
+        if not ok:
+            raise UserError(f"4-bit loading isn't available here: {reason} Turn load_in_4bit off.")
 
 
 # ------------------------------------------------------------------ prompts
@@ -151,6 +165,18 @@ def split_prompts(prompts: list, n_eval: int, seed: int) -> tuple[list, list]:
 
 
 # ------------------------------------------------------------------ the trainer
+def answer_mask(answer, eos_ids: list[int]):
+    """``(mask, ended)`` for generated tokens ``(B, T)``: mask is 1 up to and including the first EOS.
+
+    The EOS token stays in the mask: ending is an action the policy takes and gets credit for.
+    """
+    import torch
+
+    is_eos = torch.isin(answer, torch.tensor(eos_ids, device=answer.device)).long()
+    after_eos = (is_eos.cumsum(1) - is_eos) > 0  # strictly after the first EOS
+    return (~after_eos).long(), is_eos.any(1)
+
+
 @dataclass
 class Rollout:
     """One batch of answers. Tensors are ``(B, T)`` over answer tokens unless noted."""
@@ -183,7 +209,6 @@ class PPOTrainer:
     def __init__(self, config: PPOStageConfig, model, tokenizer, scorer, prompts: list):
         import torch
         from peft import LoraConfig, PeftModel, get_peft_model
-
         from . import core
 
         config.check_values()
@@ -193,6 +218,11 @@ class PPOTrainer:
         torch.manual_seed(config.seed)
         if isinstance(model, PeftModel):  # an SFT adapter: fold it in, so it becomes the reference
             model = model.merge_and_unload()
+        # On CPUs with AVX512-BF16, bitsandbytes repacks 4-bit weights for inference the first time they
+        # run in eval mode (our rollouts); that layout has no backward, so later training would be wrong.
+        for module in model.modules():
+            if hasattr(module, "support_avx512bf16_for_cpu"):
+                module.support_avx512bf16_for_cpu = False
         lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                           target_modules="all-linear", task_type="CAUSAL_LM")
         self.model = get_peft_model(model, lora)
@@ -238,19 +268,17 @@ class PPOTrainer:
             out = self.model.generate(input_ids=query, attention_mask=query_mask, max_new_tokens=cfg.max_new_tokens,
                                       pad_token_id=self.pad_id, eos_token_id=self.eos_ids, **sampling)
         answer = out[:, width:]
-        is_eos = torch.isin(answer, torch.tensor(self.eos_ids, device=answer.device))
-        after_eos = (is_eos.long().cumsum(1) - is_eos.long()) > 0  # strictly after the first EOS
-        mask = (~after_eos).long()
-        texts = [self.tokenizer.decode(row[m.bool() & ~e], skip_special_tokens=True).strip()
-                 for row, m, e in zip(answer, mask, is_eos)]
-        return Rollout([prompt_text(p) for p in prompts], texts, out, torch.cat([query_mask, mask], 1),
-                       mask, is_eos.any(1))
+        mask, ended = answer_mask(answer, self.eos_ids)
+        texts = [self.tokenizer.decode(row[m.bool()], skip_special_tokens=True).strip()
+                 for row, m in zip(answer, mask)]  # EOS is a special token: decode drops it
+        return Rollout([prompt_text(p) for p in prompts], texts, out, torch.cat([query_mask, mask], 1), mask, ended)
 
     def forward(self, rollout: Rollout, idx=None, with_values: bool = True):
         """Log-probs of the answer tokens (at ``temperature``), values ``V(s_t)`` and the logits.
 
         Logits at position ``t`` predict token ``t + 1``, so the answer's T tokens are
-        predicted from the last ``T + 1`` positions minus the final one.
+        predicted from the last ``T + 1`` positions minus the final one. With top_k/top_p the
+        log-probs still come from the whole (tempered) distribution, as is usual in RLHF code.
         """
         from . import core
 
@@ -272,7 +300,6 @@ class PPOTrainer:
     def rollout(self, prompts: list) -> Rollout:
         """Sample answers, then score them with the policy (logp, V) and the reference (ref_logp)."""
         import torch
-
         from . import core
 
         batch = self.generate(prompts)
@@ -292,7 +319,6 @@ class PPOTrainer:
         ``shown`` is the score each answer was trained with (None when dropped), for the UI.
         """
         import torch
-
         from . import core
 
         cfg, warnings, n = self.config, [], len(batch.responses)
@@ -333,7 +359,6 @@ class PPOTrainer:
     def step(self) -> dict[str, Any]:
         """One PPO iteration (rollout, rewards, optimisation); returns its stats and sample answers."""
         import torch
-
         from . import core
 
         cfg, started = self.config, time.time()
