@@ -7,10 +7,9 @@ import json
 import gradio as gr
 
 from .. import data
-from ..errors import UserError
 from ..models import gpu_present
 from ..stages.sft import STAGE, SFTStageConfig
-from .common import problem, table
+from .common import table
 from .forms import ConfigForm
 from .monitor import RunMonitor
 
@@ -56,20 +55,10 @@ def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
     command = gr.Code(label="The same run from a terminal", language="shell", interactive=False)
     samples = gr.Dataframe(headers=["prompt", "base", "tuned"], label="Answers before (base) and after (tuned)",
                            interactive=False, wrap=True, render=False)
-    monitor = RunMonitor(STAGE, ["loss", "mean_token_accuracy"], samples, samples_table)
+    monitor = RunMonitor(STAGE, [["loss"], ["mean_token_accuracy"]], [samples], lambda run: [samples_table(run)])
     samples.render()
 
-    def start(*values):
-        try:
-            config = form.config(*values)
-        except UserError as exc:
-            return None, problem(exc)
-        return monitor.start(config)
-
-    monitor.start_btn.click(start, form.inputs, [monitor.run_id, monitor.message], api_name="sft_start")
-    for widget in form.inputs:
-        widget.change(lambda *v: form.command(STAGE, *v), form.inputs, command, api_visibility="private")
-    app.load(lambda *v: (gr.update(choices=dataset_choices(SFT_KINDS)), form.command(STAGE, *v)),
-             form.inputs, [dataset, command], api_visibility="private")
+    monitor.wire_form(form, command, app)
+    app.load(lambda: gr.update(choices=dataset_choices(SFT_KINDS)), None, dataset, api_visibility="private")
     tab.select(lambda: gr.update(choices=dataset_choices(SFT_KINDS)), None, dataset, api_visibility="private")
     monitor.wire(timer, app)

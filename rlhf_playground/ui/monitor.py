@@ -62,17 +62,20 @@ def runs_frame(stage: str | None):
 class RunMonitor:
     """The run-watching widgets of one stage's tab, refreshed by the app's timer."""
 
-    def __init__(self, stage: str, metrics: list[str], results=None, results_fn=None):
-        """``results``: a widget the tab placed for the run's outcome, filled by ``results_fn(run)``."""
+    def __init__(self, stage: str, metrics: list[list[str]], results: list | None = None, results_fn=None):
+        """``metrics``: groups of metric names, one live plot per group (similar scales together).
+        ``results``: widgets the tab placed for the run's outcome, filled by ``results_fn(run)`` (a list)."""
         self.stage, self.metrics = stage, metrics
-        self.results, self.results_fn = results, results_fn
+        self.results, self.results_fn = results or [], results_fn
         self.run_id = gr.State(None)
         with gr.Row():
             self.start_btn = gr.Button("Start training", variant="primary")
             self.stop_btn = gr.Button("Stop", variant="stop")
         self.message = gr.Markdown()
         self.progress = gr.HTML()
-        self.plot = gr.LinePlot(x="step", y="value", color="metric", label="Live metrics", height=260)
+        with gr.Row():
+            self.plots = [gr.LinePlot(x="step", y="value", color="metric", label=" · ".join(group), height=240)
+                          for group in metrics]
         self.log = gr.Textbox(label="Last log lines", lines=8, max_lines=8, autoscroll=True)
         with gr.Accordion("Runs", open=False):
             self.runs = gr.Dataframe(label="Runs in the workspace", interactive=False)
@@ -80,14 +83,15 @@ class RunMonitor:
 
     @property
     def outputs(self) -> list:
-        return [self.progress, self.plot, self.log] + ([self.results] if self.results else [])
+        return [self.progress, *self.plots, self.log, *self.results]
 
     def poll(self, run_id):
         if not run_id:
-            return ["", None, ""] + ([None] if self.results else [])
+            return ["", *[None] * len(self.plots), ""] + [None] * len(self.results)
         run = open_run(run_id)
-        shown = [progress_html(run.status()), metric_frame(run, self.metrics), run.tail_log(12)]
-        return shown + ([self.results_fn(run)] if self.results else [])
+        shown = [progress_html(run.status()), *[metric_frame(run, group) for group in self.metrics],
+                 run.tail_log(12)]
+        return shown + (list(self.results_fn(run)) if self.results else [])
 
     def start(self, config):
         """Start a job for ``config``; returns (run id or None, message)."""
@@ -112,6 +116,21 @@ class RunMonitor:
         runs = list_runs(self.stage)
         active = [r for r in runs if r.get("state") in ACTIVE]
         return (active or runs or [{"id": None}])[0]["id"]
+
+    def wire_form(self, form, command: gr.Code, app: gr.Blocks) -> None:
+        """Start builds the config from ``form``; the command box follows every change of it."""
+
+        def start(*values):
+            try:
+                config = form.config(*values)
+            except UserError as exc:
+                return None, problem(exc)
+            return self.start(config)
+
+        self.start_btn.click(start, form.inputs, [self.run_id, self.message], api_name=f"{self.stage}_start")
+        for widget in form.inputs:
+            widget.change(lambda *v: form.command(self.stage, *v), form.inputs, command, api_visibility="private")
+        app.load(lambda *v: form.command(self.stage, *v), form.inputs, command, api_visibility="private")
 
     def wire(self, timer: gr.Timer, app: gr.Blocks) -> None:
         timer.tick(self.poll, self.run_id, self.outputs, api_name=f"{self.stage}_poll",

@@ -1,0 +1,91 @@
+"""PPO tab: reinforcement learning from a reward, with our compact PPO, run as a job and watched live."""
+
+from __future__ import annotations
+
+import json
+
+import gradio as gr
+
+from ..jobs import list_runs
+from ..ppo.trainer import PPOStageConfig
+from ..stages.ppo import STAGE
+from .common import table
+from .finetune_tab import dataset_choices
+from .forms import ConfigForm
+from .monitor import RunMonitor
+
+INTRO = """
+### Step 4 · Reinforcement learning with PPO
+The policy answers a batch of prompts, a **reward** scores each answer, and PPO nudges the LoRA adapter
+toward answers that scored well, while a **KL penalty** keeps it close to the reference model (the same
+weights with the adapter switched off) so it doesn't forget how to write. Watch the reward climb and the
+KL grow; the table shows the latest answers and their rewards. The default reward is the offline VADER
+sentiment lexicon (positive answers score high); a reward model from step 3 or any text classifier
+(e.g. `classifier:lvwerra/distilbert-imdb:POSITIVE`, as in the course) works too.
+"""
+
+GROUPS = [
+    ("Policy, prompts and reward", ["model", "adapter", "dataset", "reward", "steps"]),
+    ("Sampling", ["batch_size", "max_new_tokens", "temperature", "top_k", "top_p", "max_prompt_length"]),
+    ("PPO", ["mini_batch_size", "ppo_epochs", "learning_rate", "clip_range", "clip_range_value", "vf_coef",
+             "gamma", "lam", "max_grad_norm"]),
+    ("KL penalty and reward shaping", ["init_kl_coef", "adaptive_kl", "target_kl", "kl_horizon", "kl_estimator",
+                                       "reward_scaling", "penalize_non_ending", "non_ending_penalty"]),
+    ("LoRA, 4-bit and evaluation", ["lora_r", "lora_alpha", "lora_dropout", "load_in_4bit", "eval_prompts",
+                                    "seed"]),
+]
+
+
+def adapter_choices() -> list[str]:
+    """SFT runs that left an adapter: PPO can start from them."""
+    return [""] + [f"{r['path']}/artifacts/adapter" for r in list_runs("sft") if r.get("state") in
+                   ("finished", "stopped")]
+
+
+def reward_choices() -> list[str]:
+    rewards = [f"reward:{r['id']}" for r in list_runs("reward") if r.get("state") == "finished"]
+    return ["lexicon", *rewards, "classifier:lvwerra/distilbert-imdb:POSITIVE"]
+
+
+def results(run) -> list:
+    samples_path, eval_path = run.artifacts / "samples.json", run.artifacts / "eval.json"
+    samples = None
+    if samples_path.exists():
+        samples = table(json.loads(samples_path.read_text(encoding="utf-8")), ["prompt", "response", "reward"])
+    summary = ""
+    if eval_path.exists():
+        e = json.loads(eval_path.read_text(encoding="utf-8"))
+        summary = (f"**Held-out prompts ({e['held_out_prompts']}), mean reward of greedy answers:** "
+                   f"{e['reward_before']:.3f} before → **{e['reward_after']:.3f}** after "
+                   f"(final KL to the reference {e['final_kl']:.2f} nats per answer).")
+    return [summary, samples]
+
+
+def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
+    gr.Markdown(INTRO)
+    dataset = gr.Dropdown(dataset_choices(["prompt"]), label="dataset", allow_custom_value=True, render=False,
+                          info="a prompt dataset saved in the Data tab, or a .jsonl file with a 'prompt' column")
+    adapter = gr.Dropdown(adapter_choices(), value="", label="adapter", allow_custom_value=True, render=False,
+                          info="start from a fine-tuned (SFT) run's adapter, or leave empty for the base model")
+    reward = gr.Dropdown(reward_choices(), value="lexicon", label="reward", allow_custom_value=True, render=False,
+                         info="lexicon (VADER, offline), reward:<reward run>, classifier:<model>[:<label>]")
+    form = ConfigForm(PPOStageConfig, GROUPS, custom={"dataset": dataset, "adapter": adapter, "reward": reward},
+                      defaults={"steps": 10, "batch_size": 8, "mini_batch_size": 4, "max_new_tokens": 24,
+                                "learning_rate": 1e-4, "reward_scaling": "whiten", "eval_prompts": 8})
+    command = gr.Code(label="The same run from a terminal", language="shell", interactive=False)
+    evaluation = gr.Markdown(render=False)
+    samples = gr.Dataframe(headers=["prompt", "response", "reward"], label="Latest answers and their rewards",
+                           interactive=False, wrap=True, render=False)
+    monitor = RunMonitor(STAGE, [["reward_mean", "reward_min", "reward_max"], ["kl"], ["entropy"],
+                                 ["value_loss", "clipfrac"], ["response_length_mean"]], [evaluation, samples], results)
+    evaluation.render()
+    samples.render()
+    monitor.wire_form(form, command, app)
+
+    def refresh():
+        return (gr.update(choices=dataset_choices(["prompt"])), gr.update(choices=adapter_choices()),
+                gr.update(choices=reward_choices()))
+
+    app.load(refresh, None, [dataset, adapter, reward], api_visibility="private")
+    tab.select(refresh, None, [dataset, adapter, reward], api_visibility="private")
+    monitor.wire(timer, app)
