@@ -120,6 +120,16 @@ def _output_copied_to_log(run: Run) -> Iterator[None]:
             sys.stdout, sys.stderr = saved
 
 
+def quiet_known_warnings() -> None:
+    """Keep two harmless library warnings out of the log a person reads."""
+    import warnings
+
+    # bitsandbytes looks for Hub-hosted CPU kernels (the `kernels` package) and falls back to its own.
+    warnings.filterwarnings("ignore", message=".*gemm_4bit_forward from kernels-community.*")
+    # peft/TRL still call a transformers method renamed in 5.x.
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+
+
 def run_stage(stage: str, config, run_fn: Callable[[Any, Run], dict | None],
               run_dir: str | Path | None = None) -> int:
     """Run ``run_fn(config, run)`` as a job and return the exit code.
@@ -128,6 +138,7 @@ def run_stage(stage: str, config, run_fn: Callable[[Any, Run], dict | None],
     already goes to its log. Without it (a person at a terminal) a new run
     folder is made, announced, and output goes to both the terminal and log.txt.
     """
+    quiet_known_warnings()
     if run_dir is not None:
         return _run_job(stage, config, run_fn, open_run(run_dir))
     run = create_run(stage, config)

@@ -20,11 +20,11 @@ def build_app() -> gr.Blocks:
         gr.Markdown(HEADER)
         timer = gr.Timer(1.0)  # drives every tab's live view; a Timer only ticks at the Blocks root
         with gr.Tabs():
-            with gr.Tab("1 · Data", id="data"):
+            with gr.Tab("1 · Data", id="data", elem_id="tab-data"):
                 saved = data_tab.build()
-            with gr.Tab("2 · Fine-tune", id="sft", render_children=True) as tab:
+            with gr.Tab("2 · Fine-tune", id="sft", elem_id="tab-sft", render_children=True) as tab:
                 finetune_tab.build(timer, app, tab)
-            with gr.Tab("4 · PPO", id="ppo", render_children=True) as tab:
+            with gr.Tab("4 · PPO", id="ppo", elem_id="tab-ppo", render_children=True) as tab:
                 ppo_tab.build(timer, app, tab)
         app.load(data_tab.saved_table, None, saved, api_visibility="private")
     return app

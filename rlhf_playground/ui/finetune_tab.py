@@ -50,7 +50,7 @@ def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
     dataset = gr.Dropdown(dataset_choices(SFT_KINDS), label="dataset", allow_custom_value=True,
                           info="a dataset saved in the Data tab (text, prompt/completion, chat or "
                                "preference), or a path to a .jsonl file", render=False)
-    form = ConfigForm(SFTStageConfig, GROUPS, custom={"dataset": dataset},
+    form = ConfigForm(SFTStageConfig, STAGE, GROUPS, custom={"dataset": dataset},
                       defaults={"load_in_4bit": gpu_present(), "max_steps": 30})
     command = gr.Code(label="The same run from a terminal", language="shell", interactive=False)
     samples = gr.Dataframe(headers=["prompt", "base", "tuned"], label="Answers before (base) and after (tuned)",

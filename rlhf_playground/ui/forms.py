@@ -15,23 +15,23 @@ import gradio as gr
 from ..config import from_dict, to_accelerate_command, to_command
 
 
-def field_widget(f: dataclasses.Field, kind: type, value):
-    label = f.name.replace("_", " ")
-    info = f.metadata.get("help")
+def field_widget(f: dataclasses.Field, kind: type, value, elem_id: str):
+    common = {"label": f.name.replace("_", " "), "info": f.metadata.get("help"), "elem_id": elem_id}
     if kind is bool:
-        return gr.Checkbox(value=value, label=label, info=info)
+        return gr.Checkbox(value=value, **common)
     if kind is int:
-        return gr.Number(value=value, label=label, info=info, precision=0)
+        return gr.Number(value=value, precision=0, **common)
     if kind is float:
-        return gr.Number(value=value, label=label, info=info)
-    return gr.Textbox(value=value, label=label, info=info)
+        return gr.Number(value=value, **common)
+    return gr.Textbox(value=value, **common)
 
 
 class ConfigForm:
     """Lays out the fields of ``cls`` in groups and turns widget values back into a config."""
 
-    def __init__(self, cls, groups: list[tuple[str, list[str]]], custom: dict | None = None,
+    def __init__(self, cls, stage: str, groups: list[tuple[str, list[str]]], custom: dict | None = None,
                  defaults: dict | None = None):
+        """Widgets get the element id ``<stage>-<field>`` (for browser tests and custom CSS)."""
         self.cls = cls
         kinds = typing.get_type_hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -42,10 +42,11 @@ class ConfigForm:
                 with gr.Row(equal_height=False):
                     for name in names:
                         if name in custom:
+                            custom[name].elem_id = f"{stage}-{name}"
                             self.widgets[name] = custom[name].render()
                         else:
                             value = defaults.get(name, fields[name].default)
-                            self.widgets[name] = field_widget(fields[name], kinds[name], value)
+                            self.widgets[name] = field_widget(fields[name], kinds[name], value, f"{stage}-{name}")
         self.kinds = {name: kinds[name] for name in self.widgets}
 
     @property

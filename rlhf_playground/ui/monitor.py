@@ -39,13 +39,16 @@ def progress_html(status: dict) -> str:
     return f'<div class="run-progress">{bar}<div>{text}</div></div>'
 
 
-def metric_frame(run, metrics: list[str]):
-    """Long-format metrics (step, value, metric) for a ``gr.LinePlot``."""
+def metric_frame(rows: list[dict], metrics: list[str]):
+    """Long-format metrics (step, value, metric) for a ``gr.LinePlot``; None before the first row.
+
+    An empty frame has untyped columns, which would make the plot treat the axes as categories.
+    """
     import pandas as pd
 
-    rows = [(m["step"], float(m[k]), k) for m in run.metrics() for k in metrics
+    rows = [(int(m["step"]), float(m[k]), k) for m in rows for k in metrics
             if isinstance(m.get(k), (int, float))]
-    return pd.DataFrame(rows, columns=["step", "value", "metric"])
+    return pd.DataFrame(rows, columns=["step", "value", "metric"]) if rows else None
 
 
 def runs_frame(stage: str | None):
@@ -68,14 +71,15 @@ class RunMonitor:
         self.stage, self.metrics = stage, metrics
         self.results, self.results_fn = results or [], results_fn
         self.run_id = gr.State(None)
+        self.seen = gr.State(None)  # what the plots show: [run id, metric rows, state]
         with gr.Row():
             self.start_btn = gr.Button("Start training", variant="primary")
             self.stop_btn = gr.Button("Stop", variant="stop")
         self.message = gr.Markdown()
         self.progress = gr.HTML()
         with gr.Row():
-            self.plots = [gr.LinePlot(x="step", y="value", color="metric", label=" · ".join(group), height=240)
-                          for group in metrics]
+            self.plots = [gr.LinePlot(x="step", y="value", color="metric", label=" · ".join(group), height=220,
+                                      min_width=300) for group in metrics]
         self.log = gr.Textbox(label="Last log lines", lines=8, max_lines=8, autoscroll=True)
         with gr.Accordion("Runs", open=False):
             self.runs = gr.Dataframe(label="Runs in the workspace", interactive=False)
@@ -85,13 +89,17 @@ class RunMonitor:
     def outputs(self) -> list:
         return [self.progress, *self.plots, self.log, *self.results]
 
-    def poll(self, run_id):
+    def poll(self, run_id, seen):
+        """The run's view; plots are re-sent only when a metrics row or the state changed (no flicker)."""
         if not run_id:
-            return ["", *[None] * len(self.plots), ""] + [None] * len(self.results)
+            return ["", *[None] * len(self.plots), "", *[None] * len(self.results), None]
         run = open_run(run_id)
-        shown = [progress_html(run.status()), *[metric_frame(run, group) for group in self.metrics],
-                 run.tail_log(12)]
-        return shown + (list(self.results_fn(run)) if self.results else [])
+        status, metrics = run.status(), run.metrics()
+        now = [run_id, len(metrics), status.get("state")]
+        plots = [gr.skip()] * len(self.plots) if now == seen else \
+            [metric_frame(metrics, group) for group in self.metrics]
+        results = list(self.results_fn(run)) if self.results else []
+        return [progress_html(status), *plots, run.tail_log(12), *results, now]
 
     def start(self, config):
         """Start a job for ``config``; returns (run id or None, message)."""
@@ -133,7 +141,7 @@ class RunMonitor:
         app.load(lambda *v: form.command(self.stage, *v), form.inputs, command, api_visibility="private")
 
     def wire(self, timer: gr.Timer, app: gr.Blocks) -> None:
-        timer.tick(self.poll, self.run_id, self.outputs, api_name=f"{self.stage}_poll",
+        timer.tick(self.poll, [self.run_id, self.seen], [*self.outputs, self.seen], api_name=f"{self.stage}_poll",
                    api_visibility="undocumented", show_progress="hidden")
         self.stop_btn.click(self.stop, self.run_id, self.message, api_name=f"{self.stage}_stop")
         self.refresh.click(lambda: runs_frame(self.stage), None, self.runs, api_visibility="private")

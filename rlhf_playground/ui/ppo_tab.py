@@ -69,7 +69,7 @@ def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
                           info="start from a fine-tuned (SFT) run's adapter, or leave empty for the base model")
     reward = gr.Dropdown(reward_choices(), value="lexicon", label="reward", allow_custom_value=True, render=False,
                          info="lexicon (VADER, offline), reward:<reward run>, classifier:<model>[:<label>]")
-    form = ConfigForm(PPOStageConfig, GROUPS, custom={"dataset": dataset, "adapter": adapter, "reward": reward},
+    form = ConfigForm(PPOStageConfig, STAGE, GROUPS, custom={"dataset": dataset, "adapter": adapter, "reward": reward},
                       defaults={"steps": 10, "batch_size": 8, "mini_batch_size": 4, "max_new_tokens": 24,
                                 "learning_rate": 1e-4, "reward_scaling": "whiten", "eval_prompts": 8})
     command = gr.Code(label="The same run from a terminal", language="shell", interactive=False)

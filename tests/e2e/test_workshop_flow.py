@@ -1,0 +1,107 @@
+"""The workshop flow in a real browser (headless Chromium via Playwright), on the tiny model.
+
+It clicks through the tabs as an attendee would and checks what a person sees;
+it also saves a screenshot of every tab into docs/ for the README.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from serve import ROOT, running_app
+
+sync_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+DOCS = ROOT / "docs"
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")]
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    workspace = tmp_path_factory.mktemp("e2e") / "workspace"
+    workspace.mkdir()
+    with running_app(workspace) as url, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(30_000)
+        page.goto(url)
+        yield page
+        browser.close()
+
+
+def tab(page, name: str, elem_id: str):
+    page.get_by_role("tab", name=name).click()
+    return page.locator(f"#{elem_id}")
+
+
+def fill(panel, elem_id: str, value) -> None:
+    """Type into a textbox, number or dropdown found by its element id, then leave it."""
+    field = panel.locator(f"#{elem_id}").locator("textarea, input").first
+    field.fill(str(value))
+    field.press("Tab")
+
+
+def shot(page, name: str) -> None:
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / f"{name}.png"), full_page=True)
+
+
+def save_sample(page, sample: str, name: str) -> None:
+    data = tab(page, "1 · Data", "tab-data")
+    data.get_by_role("combobox", name="Bundled sample").click()
+    page.get_by_role("option", name=sample, exact=True).click()
+    data.get_by_role("button", name="Load").click()
+    sync_api.expect(data.get_by_text("rows from")).to_be_visible()
+    data.get_by_role("button", name="Extract & normalise").click()
+    sync_api.expect(data.get_by_text("Prompts extracted")).to_be_visible()
+    data.get_by_role("textbox", name="Dataset name").fill(name)
+    data.get_by_role("button", name="Save to workspace").click()
+    sync_api.expect(data.get_by_text(f"Saved {name}")).to_be_visible()
+
+
+def wait_finished(panel, steps: int, timeout: float = 240_000) -> None:
+    sync_api.expect(panel.locator(".run-progress")).to_contain_text(f"finished: step {steps}/{steps}",
+                                                                    timeout=timeout)
+
+
+def test_workshop_flow(page, tiny_model_dir):
+    save_sample(page, "prompts", "prompts")
+    sync_api.expect(page.locator("#tab-data").get_by_text("Prompts only")).to_be_visible()
+    save_sample(page, "preference-chat", "pref")
+    shot(page, "data-tab")
+
+    sft = tab(page, "2 · Fine-tune", "tab-sft")
+    fill(sft, "sft-model", tiny_model_dir)
+    fill(sft, "sft-dataset", "pref")
+    sft.get_by_text("Training", exact=True).click()
+    fill(sft, "sft-max_steps", 3)
+    sft.get_by_text("4-bit (QLoRA) and saving").click()
+    command = sft.locator(".cm-content")
+    if not sft.locator("#sft-load_in_4bit input").is_checked():  # 4-bit is on by default only with a GPU
+        sync_api.expect(command).to_contain_text("--no-load-in-4bit")
+        sft.locator("#sft-load_in_4bit input").check()
+    sft.get_by_text("Samples at the end").click()
+    fill(sft, "sft-eval_prompts", 2)
+    fill(sft, "sft-max_new_tokens", 6)
+    sync_api.expect(command).to_contain_text("--max-steps 3")
+    sync_api.expect(command).not_to_contain_text("load-in-4bit")
+    sft.get_by_role("button", name="Start training").click()
+    wait_finished(sft, 3)
+    sync_api.expect(sft.get_by_text("Answers before (base) and after (tuned)")).to_be_visible()
+    shot(page, "finetune-tab")
+
+    ppo = tab(page, "4 · PPO", "tab-ppo")
+    fill(ppo, "ppo-model", tiny_model_dir)
+    fill(ppo, "ppo-dataset", "prompts")
+    fill(ppo, "ppo-steps", 2)
+    ppo.get_by_text("Sampling", exact=True).click()
+    fill(ppo, "ppo-max_new_tokens", 6)
+    ppo.get_by_role("button", name="Start training").click()
+    wait_finished(ppo, 2)
+    sync_api.expect(ppo.get_by_text("before →")).to_be_visible()
+    shot(page, "ppo-tab")
