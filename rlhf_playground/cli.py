@@ -16,6 +16,7 @@ from .errors import UserError
 COMMAND_MODULES = [
     "rlhf_playground.data.cli",
     "rlhf_playground.stages.sft",
+    "rlhf_playground.stages.reward",
     "rlhf_playground.stages.ppo",
 ]
 

@@ -20,6 +20,8 @@ caller's job (the PPO trainer drops such samples and says so).
 
 from __future__ import annotations
 
+import functools
+
 from pathlib import Path
 from typing import Protocol
 
@@ -217,8 +219,9 @@ def find_model_folder(path: str | Path) -> Path:
     if not root.is_dir():
         raise UserError(f"The reward model folder {root} doesn't exist.")
 
-    def is_model(folder: Path) -> bool:
-        return (folder / "config.json").is_file() or (folder / "adapter_config.json").is_file()
+    def is_model(folder: Path) -> bool:  # a run folder has a config.json too, but no weights
+        has_weights = any(folder.glob("*.safetensors"))
+        return has_weights and ((folder / "config.json").is_file() or (folder / "adapter_config.json").is_file())
 
     candidates = [root] + [base / name for base in (root / "artifacts", root) for name in MODEL_FOLDERS]
     for folder in candidates:
@@ -275,6 +278,12 @@ class RewardModelScorer:
 
 
 # ------------------------------------------------------------------ from a spec string
+@functools.lru_cache(maxsize=4)
+def cached_scorer(spec: str) -> Scorer:
+    """:func:`make_scorer`, remembering the last few so that repeated UI calls don't reload a model."""
+    return make_scorer(spec)
+
+
 def make_scorer(spec: str) -> Scorer:
     """Build a scorer from ``"lexicon"``, ``"classifier:<ref>[:<label>]"`` or ``"reward:<path>"``.
 
