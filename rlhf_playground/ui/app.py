@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from . import data_tab, finetune_tab, ppo_tab
+from . import data_tab, finetune_tab, ppo_tab, reward_tab
 
 TITLE = "RLHF Playground"
 HEADER = """
@@ -24,6 +24,8 @@ def build_app() -> gr.Blocks:
                 saved = data_tab.build()
             with gr.Tab("2 · Fine-tune", id="sft", elem_id="tab-sft", render_children=True) as tab:
                 finetune_tab.build(timer, app, tab)
+            with gr.Tab("3 · Reward model", id="reward", elem_id="tab-reward", render_children=True) as tab:
+                reward_tab.build(timer, app, tab)
             with gr.Tab("4 · PPO", id="ppo", elem_id="tab-ppo", render_children=True) as tab:
                 ppo_tab.build(timer, app, tab)
         app.load(data_tab.saved_table, None, saved, api_visibility="private")
