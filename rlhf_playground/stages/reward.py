@@ -11,6 +11,7 @@ Unusable pairs are dropped and counted, never silently.
 from __future__ import annotations
 
 import random
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from ..models import DTYPES
 from .sft import lora_targets, quiet_progress_bars, read_rows, trainer_precision
 
 STAGE = "reward"
+TRANSCRIPT_REPLY = "\n\nAssistant:"  # in an hh-rlhf transcript the reply follows the last one
 
 
 @dataclass
@@ -67,17 +69,15 @@ class RewardStageConfig:
                 raise UserError(message)
 
     def validate(self) -> None:
+        """Raise UserError for settings that can't work, too few usable pairs (after max_length) included."""
         self.check_values()
-        pairs, _ = read_pairs(self.dataset)
-        if self.load_in_4bit:
-            from ..models import bnb_status
+        from ..models import bnb_status, load_tokenizer
 
+        if self.load_in_4bit:
             ok, reason = bnb_status()
             if not ok:
                 raise UserError(f"4-bit loading isn't available here: {reason} Turn 4-bit off.")
-        if len(pairs) < 2:
-            raise UserError(f"'{self.dataset}' has {len(pairs)} usable pair(s); a reward model needs at least 2 "
-                            "(one to train on, one to evaluate).")
+        prepare_pairs(self, load_tokenizer(self.model))
 
 
 # ------------------------------------------------------------------ data
@@ -92,13 +92,19 @@ def split_pair(row: dict) -> tuple[Any, str, str]:
 
     The prompt is a list of messages (conversational) or a string; implicit-prompt rows
     carry it inside chosen/rejected: everything before the final assistant message, or,
-    for plain strings, nothing (the whole text is the answer).
+    for plain strings, the shared transcript up to the last "Assistant:" (without one,
+    nothing: the whole text is the answer).
     """
     chosen, rejected = row["chosen"], row["rejected"]
     if "prompt" in row:
         return row["prompt"], _text(chosen), _text(rejected)
     if isinstance(chosen, list):
         return chosen[:-1], _text(chosen), _text(rejected)
+    if not isinstance(chosen, str) or not isinstance(rejected, str):
+        return "", _text(chosen), _text(rejected)
+    head = chosen[:chosen.rfind(TRANSCRIPT_REPLY) + len(TRANSCRIPT_REPLY)] if TRANSCRIPT_REPLY in chosen else ""
+    if head and rejected.startswith(head):
+        return head, chosen[len(head):], rejected[len(head):]
     return "", chosen, rejected
 
 
@@ -131,6 +137,13 @@ def encode(tokenizer, prompt, answer: str) -> list[int]:
     return tokenizer(prompt_text + answer + (tokenizer.eos_token or ""))["input_ids"]
 
 
+def describe_dropped(dropped: Counter) -> str:
+    """E.g. 'dropped 3 pairs: chosen equals rejected (2), empty response (1)'."""
+    total = sum(dropped.values())
+    reasons = ", ".join(f"{why} ({n})" for why, n in dropped.most_common())
+    return f"dropped {total} pair{'' if total == 1 else 's'}: {reasons}" if total else "dropped no pairs"
+
+
 def tokenize_pairs(tokenizer, pairs, max_length: int, dropped: Counter) -> list[dict]:
     rows = []
     for prompt, chosen, rejected in pairs:
@@ -140,6 +153,19 @@ def tokenize_pairs(tokenizer, pairs, max_length: int, dropped: Counter) -> list[
         else:
             rows.append({"chosen_ids": chosen_ids, "rejected_ids": rejected_ids})
     return rows
+
+
+def prepare_pairs(config: RewardStageConfig, tokenizer) -> tuple[list[dict], list[dict], Counter]:
+    """(training pairs, held-out pairs, dropped rows by reason): read, tokenized, filtered, split (seeded)."""
+    pairs, dropped = read_pairs(config.dataset)
+    rows = tokenize_pairs(tokenizer, pairs, config.max_length, dropped)
+    n_eval = max(1, round(len(rows) * config.eval_fraction))
+    if len(rows) - n_eval < 1:
+        raise UserError(f"'{config.dataset}' has {len(rows)} usable pair(s) ({describe_dropped(dropped)}); a "
+                        "reward model needs at least 2 (one to train on, one to evaluate): raise max_length "
+                        "or add pairs.")
+    random.Random(config.seed).shuffle(rows)
+    return rows[n_eval:], rows[:n_eval], dropped
 
 
 # ------------------------------------------------------------------ training
@@ -188,30 +214,28 @@ def margins(model, tokenizer, rows: list[dict], batch_size: int) -> list[float]:
 
 def run(config: RewardStageConfig, run: Run) -> dict[str, Any]:
     """Train, then write artifacts/eval.json (accuracy, mean margin, all margins) and the adapter."""
+    from transformers import set_seed
+    from trl.trainer.reward_trainer import suppress_seqcls_warning
+
     from ..jobs.callbacks import RunCallback
     from ..jobs.execute import interruptible
     from ..models import describe, load_sequence_classifier
 
     quiet_progress_bars()
-    pairs, dropped = read_pairs(config.dataset)
-    model, tokenizer = load_sequence_classifier(config.model, num_labels=1, load_in_4bit=config.load_in_4bit,
-                                                compute_dtype=config.compute_dtype,
-                                                double_quant=config.double_quant)
-    rows = tokenize_pairs(tokenizer, pairs, config.max_length, dropped)
-    random.Random(config.seed).shuffle(rows)
-    n_eval = max(1, round(len(rows) * config.eval_fraction))
-    if len(rows) - n_eval < 1:
-        raise UserError(f"Only {len(rows)} pair(s) left after dropping {sum(dropped.values())} "
-                        f"({', '.join(f'{k}: {v}' for k, v in dropped.items())}); raise max_length or add pairs.")
-    evaluation, train = rows[:n_eval], rows[n_eval:]
-    if dropped:
-        print("dropped " + ", ".join(f"{why} ({n})" for why, n in dropped.items()), flush=True)
-    print(f"{len(train)} pairs for training, {len(evaluation)} held out for evaluation", flush=True)
+    set_seed(config.seed)  # the score head starts random: the same seed gives the same head
+    with suppress_seqcls_warning():  # a freshly initialised score head is the point, not a problem
+        model, tokenizer = load_sequence_classifier(config.model, num_labels=1, load_in_4bit=config.load_in_4bit,
+                                                    compute_dtype=config.compute_dtype,
+                                                    double_quant=config.double_quant)
+    train, evaluation, dropped = prepare_pairs(config, tokenizer)
+    print(f"{describe_dropped(dropped)}; {len(train)} pairs for training, {len(evaluation)} held out for "
+          "evaluation", flush=True)
     run.update_status(dropped=dict(dropped))
     trainer = build_trainer(config, model, tokenizer, train, evaluation, run.path / "trainer", [RunCallback(run)])
     run.update_status(model_info=describe(trainer.model))
     with interruptible(run):
         trainer.train()
+    shutil.rmtree(run.path / "trainer", ignore_errors=True)  # nothing of use: checkpoints are off
     with run.artifact_dir("adapter") as tmp:
         trainer.model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
