@@ -6,6 +6,7 @@ import json
 import random
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 
@@ -52,6 +53,16 @@ def test_training_lowers_the_loss_and_beats_chance(trained):
     assert report["accuracy"] >= 0.8 and report["mean_margin"] > 0
     assert report["dropped"] == {"chosen equals rejected": 1, "empty response": 1, "longer than max_length 128": 1}
     assert len(report["margins"]) == report["n_eval"] == 12
+    assert run.status()["dropped"] == report["dropped"]
+    assert not (run.path / "trainer").exists()
+
+
+def test_the_score_head_is_trained_and_saved_with_the_adapter(trained):
+    from safetensors import safe_open
+
+    run, _ = trained
+    with safe_open(run.artifacts / "adapter" / "adapter_model.safetensors", "pt") as f:
+        assert any("score" in key for key in f.keys())
 
 
 def test_saved_model_scores_and_prefers_like_training(trained):
@@ -70,6 +81,33 @@ def test_dataset_without_pairs_is_refused(tmp_path):
         reward.RewardStageConfig(dataset=str(path)).validate()
     with pytest.raises(UserError, match="learning_rate"):
         reward.RewardStageConfig(dataset=str(path), learning_rate=0).validate()
+
+
+def test_qlora_trains_the_score_head_on_cpu(tiny_model_dir, tmp_path):
+    config = reward.RewardStageConfig(model=str(tiny_model_dir), dataset=easy_pairs(tmp_path / "p.jsonl", n=20),
+                                      max_steps=2, load_in_4bit=True)
+    run = create_run("reward", config)
+    reward.run(config, run)
+    assert json.loads((run.artifacts / "eval.json").read_text())["n_eval"] == 2
+
+
+def test_transcripts_are_split_at_the_last_reply_and_empty_replies_dropped(tmp_path):
+    path = tmp_path / "transcripts.jsonl"
+    rows = [{"chosen": "\n\nHuman: hi\n\nAssistant: hello", "rejected": "\n\nHuman: hi\n\nAssistant: go away"},
+            {"chosen": "\n\nHuman: hi\n\nAssistant: hello there", "rejected": "\n\nHuman: hi\n\nAssistant:"}]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    pairs, dropped = reward.read_pairs(str(path))
+    assert pairs == [("\n\nHuman: hi\n\nAssistant:", " hello", " go away")]
+    assert dropped == {"empty response": 1}
+
+
+def test_validate_counts_what_max_length_leaves_out(tiny_model_dir, tmp_path):
+    config = reward.RewardStageConfig(model=str(tiny_model_dir), dataset=easy_pairs(tmp_path / "p.jsonl", n=4),
+                                      max_length=16)
+    with pytest.raises(UserError, match=r"0 usable pair\(s\) \(dropped 4 pairs: longer than max_length 16 \(4\)\)"):
+        config.validate()
+    found = Counter({"empty response": 1, "chosen equals rejected": 2})
+    assert reward.describe_dropped(found) == "dropped 3 pairs: chosen equals rejected (2), empty response (1)"
 
 
 def test_cli_trains_a_reward_model(tiny_model_dir, tmp_path):

@@ -190,6 +190,14 @@ def build_trainer(config: RewardStageConfig, model, tokenizer, train, evaluation
                             eval_dataset=Dataset.from_list(evaluation), processing_class=tokenizer,
                             peft_config=lora, callbacks=callbacks)
     trainer.remove_callback(PrinterCallback)
+    if getattr(model, "is_loaded_in_4bit", False):
+        # TRL casts a 4-bit model's trainable weights to bfloat16; LoRA layers cast their input to match,
+        # but the plain score head doesn't, so it must compute in the dtype the hidden states come in.
+        from ..models import torch_dtype
+
+        for param in trainer.model.parameters():
+            if param.requires_grad:
+                param.data = param.data.to(torch_dtype(config.compute_dtype))
     return trainer
 
 
