@@ -10,7 +10,7 @@ TITLE = "RLHF Playground"
 HEADER = """
 # RLHF Playground
 The whole RLHF pipeline on real models, small enough to watch on a laptop:
-**data → supervised fine-tuning → reward model → PPO → compare**.
+**data → supervised fine-tuning → reward model → PPO**.
 Everything runs offline on the bundled SmolLM2-135M-Instruct; Hub names work when the Hub can be reached.
 """
 
