@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "rlhf_playground.stages.sft",
     "rlhf_playground.stages.reward",
     "rlhf_playground.stages.ppo",
+    "rlhf_playground.compare",
 ]
 
 

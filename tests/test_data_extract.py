@@ -33,6 +33,11 @@ def chat(*turns):
     ("Reply to the text below.\n{{Text}}: A sunny park", "A sunny park"),
     ("###Human: Input= nested x ###Assistant:", "nested x"),
     ("{{Text}}: Human: doubly wrapped", "doubly wrapped"),
+    ("{{Text}}: ###Human: doubly wrapped ###Assistant:", "doubly wrapped"),
+    ("{{Text}}: ### Human: spaced  ### Assistant:", "spaced"),
+    ("###Human: Write a ### heading ###Assistant:", "Write a ### heading"),
+    ("###Human: Summarise this\n### Response:", "Summarise this"),
+    ("\t###Human:\r\n  tabs and crlf \r\n###Assistant:\r\n", "tabs and crlf"),
     (chat("hello there", "hi"), "hello there"),
     ([{"role": "system", "content": "be nice"}, *chat("  the ask ", "ok")], "the ask"),
 ])
@@ -49,6 +54,9 @@ def test_extract_prompt(value, prompt):
     ([{"role": "assistant", "content": "only me"}], "no user turn"),
     (42, "not text"),
     ({"a": 1}, "not text"),
+    ([{"role": "user", "content": [{"type": "text", "text": "hi"}]}], "not text"),
+    ([{"role": "system", "content": "rules"}, {"role": "assistant", "content": "hi"}],
+     "no user turn"),
 ])
 def test_extract_prompt_skips(value, reason):
     assert extract_prompt(value) == (None, reason)
@@ -84,6 +92,17 @@ def test_preference_prompt_is_the_first_user_turn_of_the_shared_prefix():
     assert data.extract_prompts(t, detect(t)).prompts == ["first ask", "q1"]
 
 
+def test_implicit_preference_prompts_without_transcripts():
+    t = table([{"chosen": "Best fruit? Apples.", "rejected": "Best fruit? Rocks."},
+               {"chosen": "yes", "rejected": "no"},
+               {"chosen": chat("q"), "rejected": chat("q")},
+               {"chosen": [{"role": "assistant", "content": "a"}],
+                "rejected": [{"role": "assistant", "content": "b"}]}])
+    ext = data.extract_prompts(t, detect(t))
+    assert ext.prompts == ["Best fruit?", None, None, None]
+    assert ext.reasons == {"no shared prompt": 1, "no assistant reply": 1, "no user turn": 1}
+
+
 @pytest.mark.parametrize("rows, kind, description", [
     ([{"prompt": "a"}], "prompt", "Prompts only"),
     ([{"Question": "a"}], "prompt", "Prompts only"),
@@ -96,6 +115,8 @@ def test_preference_prompt_is_the_first_user_turn_of_the_shared_prefix():
     ([{"review": "good", "sentiment": "pos"}, {"review": "bad", "sentiment": "neg"}], "labelled_text",
      "Labelled text (2 labels)"),
     ([{"sentence": "hello"}], "text", "Plain text"),
+    ([{"text": "good", "score": 1}, {"text": "bad", "score": 0}], "labelled_text", "Labelled text (2 labels)"),
+    ([{"text": "good", "score": 0.9}, {"text": "bad", "score": 0.1}], "text", "Plain text"),
     ([{"foo": 1, "bar": "x"}], "unknown", None),
 ])
 def test_detect(rows, kind, description):
@@ -111,6 +132,9 @@ def test_detect_records_columns_style_and_prompt():
     found = detect(table([{"Query": "q", "chosen": chat("q", "a"), "rejected": chat("q", "b")}]))
     assert found.columns == {"prompt": "Query", "chosen": "chosen", "rejected": "rejected"}
     assert (found.style, found.prompt) == ("conversational", "explicit")
+    found = detect(table([{"Question": "q", "response_chosen": "a", "response_rejected": "b"}]))
+    assert found.columns == {"prompt": "Question", "chosen": "response_chosen", "rejected": "response_rejected"}
+    assert found.description == "Preference pairs (standard, explicit prompt)"
 
 
 def test_column_types():

@@ -85,7 +85,7 @@ def test_size_limit(tmp_path, monkeypatch):
     monkeypatch.setenv("RLHF_MAX_FILE_MB", "0.001")
     assert data.max_file_bytes() == 1048
     path = write(tmp_path / "big.jsonl", json.dumps({"prompt": "x" * 2000}) + "\n")
-    with pytest.raises(UserError, match=r"0\.0 MB, over the 0\.0 MB limit.*RLHF_MAX_FILE_MB"):
+    with pytest.raises(UserError, match=r"'big.jsonl' is 2 KB, over the 1 KB limit.*RLHF_MAX_FILE_MB"):
         data.load_file(path)
     with pytest.raises(UserError, match="unpacks to over"):
         data.load_file(write(tmp_path / "bomb.jsonl.gz", gzip.compress(path.read_bytes())))
@@ -151,7 +151,9 @@ def test_hub_rows_are_streamed_and_limited(monkeypatch):
 
 
 @pytest.mark.parametrize("error, message", [
-    (ValueError("Bad split: dev. Should be one of ['train']\nmore"), "split 'dev'.*Bad split: dev"),
+    (ValueError("Bad split: dev. Available splits: ['train']\nmore"), r"split 'dev'.*Available splits: \['train'\]$"),
+    (ValueError("BuilderConfig 'xx' not found. Available: ['en', 'fr']"), r"config xx.*Available: \['en', 'fr'\]"),
+    (RuntimeError("Dataset scripts are no longer supported, but found name.py"), "loading script.*Parquet"),
     (ConnectionError("Failed to resolve 'huggingface.co'"), "can't be reached"),
 ])
 def test_hub_load_errors_are_explained(monkeypatch, error, message):
@@ -163,4 +165,4 @@ def test_hub_load_errors_are_explained(monkeypatch, error, message):
     monkeypatch.setattr(hub, "check_repo", lambda *a: None)
     monkeypatch.setattr(datasets, "load_dataset", fail)
     with pytest.raises(UserError, match=message):
-        data.load_hub("owner/name", split="dev")
+        data.load_hub("owner/name", config="xx", split="dev")

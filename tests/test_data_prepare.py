@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rlhf_playground import data
-from rlhf_playground.data import Table, prepare
+from rlhf_playground.data import Table, detect, prepare
 from rlhf_playground.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +65,41 @@ def test_standard_explicit_triples_stay_strings():
                        {"prompt": "", "chosen": "yes", "rejected": "no"}]))
     assert p.rows == [{"prompt": "Q?", "chosen": "yes", "rejected": "no"}]
     assert p.summary()["format"] == "standard" and p.dropped == {"empty prompt": 1}
+
+
+def test_implicit_string_pairs_split_at_their_shared_words():
+    p = prepare(table([{"chosen": "Best fruit? Apples are.", "rejected": "Best fruit? Apricots."},
+                       {"chosen": "yes", "rejected": "no"},
+                       {"chosen": "Same text", "rejected": "Same text"}]))
+    assert p.rows == [{"prompt": "Best fruit? ", "chosen": "Apples are.", "rejected": "Apricots."}]
+    assert p.dropped == {"no shared prompt": 1, "chosen same as rejected": 1} and p.format == "standard"
+
+
+def test_conversations_that_repeat_the_prompt_column_are_split():
+    # ultrafeedback-style: a prompt string and whole conversations in chosen/rejected
+    p = prepare(table([{"prompt": "q", "chosen": chat("q", "good"), "rejected": chat("q", "bad")},
+                       {"prompt": "q2", "chosen": [{"role": "assistant", "content": "yes"}],
+                        "rejected": [{"role": "assistant", "content": "no"}]}]))
+    assert p.rows == [{"prompt": chat("q"), "chosen": [{"role": "assistant", "content": "good"}],
+                       "rejected": [{"role": "assistant", "content": "bad"}]},
+                      {"prompt": chat("q2"), "chosen": [{"role": "assistant", "content": "yes"}],
+                       "rejected": [{"role": "assistant", "content": "no"}]}]
+    assert p.format == "conversational"
+
+
+def test_mixed_pairs_become_one_conversational_format():
+    p = prepare(table([{"chosen": "\n\nHuman: hi\n\nAssistant: hello", "rejected": "\n\nHuman: hi\n\nAssistant: no"},
+                       {"chosen": "Q? yes", "rejected": "Q? nope"},
+                       {"chosen": "\n\nHuman: hi\n\nAssistant: hello", "rejected": "hi there"}]))
+    assert p.rows[1] == {"prompt": chat("Q?"), "chosen": [{"role": "assistant", "content": "yes"}],
+                         "rejected": [{"role": "assistant", "content": "nope"}]}
+    assert len(p.rows) == 2 and p.dropped == {"different prompts": 1} and p.format == "conversational"
+
+
+def test_prepared_takes_the_documented_fields_positionally():
+    found = detect(table([{"prompt": "x"}]))
+    p = data.Prepared([{"prompt": "x"}], "prompt", found, None, {})
+    assert p.summary()["rows"] == 1 and p.source == ""
 
 
 def test_labelled_text_maps_string_labels():

@@ -9,13 +9,15 @@ from .load import Table, column_types
 
 ALIASES = {
     "prompt": ("prompt", "question", "instruction", "query", "input"),
-    "chosen": ("chosen",),
-    "rejected": ("rejected",),
+    "chosen": ("chosen", "response_chosen", "chosen_response", "preferred", "preferred_response"),
+    "rejected": ("rejected", "response_rejected", "rejected_response", "dispreferred", "dispreferred_response"),
     "completion": ("completion", "response", "output", "answer"),
     "messages": ("messages", "conversations", "conversation", "chat"),
     "text": ("text", "content", "review", "sentence"),
-    "label": ("label", "labels", "sentiment"),
+    "label": ("label", "labels", "sentiment", "score"),
 }
+# Read as labels only when they hold whole numbers (a float "score" is a rating, not a class).
+INTEGER_ONLY = {"score"}
 EXPECTED = "prompt; chosen + rejected; prompt + completion; messages; text (+ label)"
 
 
@@ -34,14 +36,16 @@ def check_column(table: Table, column: str) -> str:
     return column
 
 
-def _find(table: Table, role: str) -> str | None:
-    by_name = {c.lower().strip(): c for c in table.columns}
-    return next((by_name[a] for a in ALIASES[role] if a in by_name), None)
+def _find(types: dict[str, str], role: str) -> str | None:
+    """The first column named like ``role`` (case and spaces ignored); ``types`` maps column -> type."""
+    by_name = {c.lower().strip(): c for c in types}
+    return next((by_name[a] for a in ALIASES[role] if a in by_name
+                 and (a not in INTEGER_ONLY or types[by_name[a]] == "integer")), None)
 
 
 def detect(table: Table) -> Detection:
     types = column_types(table)
-    found = {role: col for role in ALIASES if (col := _find(table, role))}
+    found = {role: col for role in ALIASES if (col := _find(types, role))}
     chats = [c for c, t in types.items() if t == "chat messages"]
     if "messages" not in found and len(chats) == 1 and not {"chosen", "rejected"} & found.keys():
         found.setdefault("messages", chats[0])

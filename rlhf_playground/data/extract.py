@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 
 from ..errors import UserError
 from .load import Table, is_chat
 
-# Where a prompt starts. Checked at every position, longest first, so "###Human:" wins over "Human:".
+# Where a prompt starts: the first one in the text, the longest where two start at the same place.
+# "###Human:" has its own entry so a nested one ("{{Text}}: ###Human: x") is peeled off whole.
 START_MARKERS = ("### Human:", "###Human:", "{{Text}}:", "Human:", "Input=")
-# Where it ends: the reply's turn, or the next turn of any kind.
-END_MARKERS = ("###", "Assistant:", "Human:", "Output=")
+# Where it ends: the reply's turn, or the next turn of any kind ("###Assistant:", "### Response:"...).
+# A bare "###" (a markdown heading inside the prompt) doesn't end it.
+_END = re.compile(r"###\s*\w+:|Assistant:|Human:|Output=")
 _TURN = re.compile(r"(?:^|\n+)[ \t]*(Human|Assistant):[ \t]?")
 
 
@@ -33,8 +36,8 @@ def _find_start(text: str) -> tuple[int, str] | None:
 
 
 def _cut_at_end(text: str) -> str:
-    ends = [text.find(m) for m in END_MARKERS if m in text]
-    return text[:min(ends)] if ends else text
+    end = _END.search(text)
+    return text[:end.start()] if end else text
 
 
 def _after_known_marker(text: str) -> str | None:
@@ -55,20 +58,20 @@ def compile_regex(regex: str) -> re.Pattern:
         raise UserError(f"The regex '{regex}' isn't valid ({exc}): fix it or use a plain marker.") from None
 
 
-def first_user_turn(messages: list[dict]) -> str | None:
+def first_user_turn(messages: list[dict]):
+    """The content of the first user message (None without one); not always a string."""
     for message in messages:
         if message.get("role") == "user":
-            return str(message.get("content") or "")
+            return message.get("content")
     return None
 
 
 def extract_prompt(value, *, marker: str | None = None, regex: str | None = None) -> tuple[str | None, str | None]:
     """``(prompt, None)`` or ``(None, why it was skipped)`` for one cell."""
-    if isinstance(value, list) and is_chat(value):
-        text = first_user_turn(value)
-        if text is None:
+    if is_chat(value):
+        if not any(m.get("role") == "user" for m in value):
             return None, "no user turn"
-        value = text
+        value = first_user_turn(value)
     if value is None or value == [] or (isinstance(value, str) and not value.strip()):
         return None, "empty text"
     if not isinstance(value, str):
@@ -114,16 +117,30 @@ def split_reply(messages: list[dict]) -> tuple[list[dict], dict] | None:
     return None
 
 
-def preference_prompt(chosen) -> str | list | None:
-    """The shared prompt of an implicit-prompt pair, taken from ``chosen``: messages or transcript text."""
-    if is_chat(chosen):
-        split = split_reply(chosen)
-        return split[0] if split else None
+def shared_prefix(a: str, b: str) -> str:
+    """The longest common start of ``a`` and ``b``, cut back to whole words so no reply starts mid-word."""
+    n = len(os.path.commonprefix([a, b]))
+    while n and not a[n - 1].isspace():
+        n -= 1
+    return a[:n]
+
+
+def preference_prompt(chosen, rejected) -> tuple[str | list | None, str | None]:
+    """``(prompt, None)`` or ``(None, why not)`` for an implicit-prompt pair: the messages before the
+    last reply in ``chosen`` (transcript strings are parsed into messages first), or else the shared
+    prefix of two plain strings."""
     if isinstance(chosen, str):
-        text = chosen.replace("\r\n", "\n")
-        cut = text.rfind("\n\nAssistant:")
-        return text[:cut] if cut >= 0 else None
-    return None
+        messages = parse_transcript(chosen)
+        if messages is None:
+            prefix = shared_prefix(chosen, rejected) if isinstance(rejected, str) else ""
+            return (prefix, None) if prefix.strip() else (None, "no shared prompt")
+        chosen = messages
+    if not is_chat(chosen):
+        return None, "not text"
+    split = split_reply(chosen)
+    if split is None:
+        return None, "no assistant reply"
+    return (split[0], None) if split[0] else (None, "no user turn")
 
 
 def extract_prompts(table: Table, detection, *, column: str | None = None, marker: str | None = None,
@@ -141,10 +158,11 @@ def extract_prompts(table: Table, detection, *, column: str | None = None, marke
     prompts, reasons, marked = [], {}, 0
     for row in table.rows:
         if column is None and implicit:
-            value = preference_prompt(row.get(detection.columns["chosen"]))
+            value, why = preference_prompt(row.get(detection.columns["chosen"]),
+                                           row.get(detection.columns["rejected"]))
             if value is None:
                 prompts.append(None)
-                reasons["no user turn"] = reasons.get("no user turn", 0) + 1
+                reasons[why] = reasons.get(why, 0) + 1
                 continue
         else:
             value = row.get(column or detection.columns[role])

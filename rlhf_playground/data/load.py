@@ -44,8 +44,8 @@ def max_file_bytes() -> int:
     return int(megabytes * 1024 * 1024)
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1024 / 1024:.1f} MB"
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KB"
 
 
 def _file_type(name: str) -> str:
@@ -60,7 +60,7 @@ def _read_bytes(path: Path, gzipped: bool) -> bytes:
     limit = max_file_bytes()
     size = path.stat().st_size
     if size > limit:
-        raise UserError(f"'{path.name}' is {_mb(size)}, over the {_mb(limit)} limit: "
+        raise UserError(f"'{path.name}' is {_size(size)}, over the {_size(limit)} limit: "
                         "use a smaller file or raise RLHF_MAX_FILE_MB.")
     data = path.read_bytes()
     if gzipped:
@@ -75,7 +75,7 @@ def _read_bytes(path: Path, gzipped: bool) -> bytes:
             raise UserError(f"'{path.name}' isn't a readable gzip file: re-compress it or upload it "
                             "uncompressed.") from None
         if len(data) > limit:
-            raise UserError(f"'{path.name}' unpacks to over the {_mb(limit)} limit: "
+            raise UserError(f"'{path.name}' unpacks to over the {_size(limit)} limit: "
                             "use a smaller file or raise RLHF_MAX_FILE_MB.")
     return data
 
@@ -251,7 +251,10 @@ def load_hub(name: str, *, config: str | None = None, split: str = "train", limi
     except Exception as exc:
         if is_offline_error(exc):
             raise UserError(f"Can't fetch '{name}': {OFFLINE_HINT}") from None
-        if not isinstance(exc, (ValueError, FileNotFoundError)):
+        if "scripts are no longer supported" in str(exc):
+            raise UserError(f"'{name}' is built by a loading script, which the installed datasets library "
+                            "no longer runs: pick a dataset stored as data files (Parquet, JSON, CSV).") from None
+        if not isinstance(exc, (ValueError, FileNotFoundError, datasets.exceptions.DatasetGenerationError)):
             raise
         # an unknown config or split, or no data files: datasets' first line names the valid ones
         raise UserError(f"Can't load '{name}' (config {config or 'default'}, split '{split}'): "

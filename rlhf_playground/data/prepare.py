@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 from ..errors import UserError
 from .detect import EXPECTED, Detection, check_column, detect
-from .extract import Extraction, extract_prompts, parse_transcript, split_reply
+from .extract import Extraction, extract_prompts, parse_transcript, shared_prefix, split_reply
 from .load import Table, is_chat
 
 # Which role a user-chosen column stands for, by detected kind.
@@ -21,7 +21,7 @@ class Prepared:
     detection: Detection
     extraction: Extraction | None
     dropped: dict[str, int]
-    source: str
+    source: str = ""
     source_rows: int = 0
     label_names: list[str] | None = None
     format: str | None = None
@@ -51,29 +51,66 @@ def _with_column(table: Table, found: Detection, column: str) -> Detection:
     return replace(found, columns={**found.columns, role: column}, prompt=prompt)
 
 
+def _blank(value) -> bool:
+    return value is None or value == [] or (isinstance(value, str) and not value.strip())
+
+
+def _as_chat(row: dict) -> dict:
+    """A standard (string) pair as a conversational one, so one dataset never mixes the two."""
+    if isinstance(row["chosen"], list):
+        return row
+    return {"prompt": [{"role": "user", "content": row["prompt"].strip()}],
+            "chosen": [{"role": "assistant", "content": row["chosen"].strip()}],
+            "rejected": [{"role": "assistant", "content": row["rejected"].strip()}]}
+
+
 def _pair(chosen, rejected, prompt, dropped: dict) -> dict | None:
-    """One preference row in TRL's format, or None (counted in ``dropped``)."""
-    if any(v is None or (isinstance(v, str) and not v.strip()) for v in (chosen, rejected)):
+    """One preference row in TRL's explicit-prompt format, or None (counted in ``dropped``).
+
+    ``prompt`` is the prompt column's value, None for implicit pairs. Transcript strings become
+    messages, other implicit strings split at their shared prefix. Conversations split before their
+    last reply and what comes before is the prompt, so a prompt column that only repeats the user
+    turn (ultrafeedback-style data) isn't added twice.
+    """
+    if _blank(chosen) or _blank(rejected):
         return _count(dropped, "empty response")
     if prompt is None and isinstance(chosen, str) and isinstance(rejected, str):
-        chosen, rejected = parse_transcript(chosen) or chosen, parse_transcript(rejected) or rejected
-    if prompt is None and is_chat(chosen) and is_chat(rejected):
+        a, b = parse_transcript(chosen), parse_transcript(rejected)
+        if a is None and b is None:
+            prompt = shared_prefix(chosen, rejected)
+            if not prompt.strip():
+                return _count(dropped, "no shared prompt")
+            chosen, rejected = chosen[len(prompt):], rejected[len(prompt):]
+        elif a is None or b is None:
+            return _count(dropped, "different prompts")
+        else:
+            chosen, rejected = a, b
+    if is_chat(chosen) and is_chat(rejected):
         a, b = split_reply(chosen), split_reply(rejected)
         if a is None or b is None:
             return _count(dropped, "no assistant reply")
         if a[0] != b[0]:
             return _count(dropped, "different prompts")
-        prompt, chosen, rejected = a[0], [a[1]], [b[1]]
-    elif prompt is None and not (isinstance(chosen, str) and isinstance(rejected, str)):
+        if a[0]:
+            starts_with_prompt = not is_chat(prompt) or a[0][:len(prompt)] == prompt
+            prompt = a[0] if starts_with_prompt else prompt + a[0]
+        elif prompt is None:
+            return _count(dropped, "no user turn")
+        elif isinstance(prompt, str):
+            prompt = [{"role": "user", "content": prompt}]
+        chosen, rejected = [a[1]], [b[1]]
+    elif isinstance(chosen, str) and isinstance(rejected, str):
+        if is_chat(prompt):
+            chosen = [{"role": "assistant", "content": chosen}]
+            rejected = [{"role": "assistant", "content": rejected}]
+    else:
         return _count(dropped, "not text")
-    texts = [m.get("content") for m in chosen] if isinstance(chosen, list) else [chosen]
-    texts += [m.get("content") for m in rejected] if isinstance(rejected, list) else [rejected]
-    if not all(isinstance(t, str) and t.strip() for t in texts):
+    replies = [r[0]["content"] if isinstance(r, list) else r for r in (chosen, rejected)]
+    if not all(isinstance(t, str) and t.strip() for t in replies):
         return _count(dropped, "empty response")
     if chosen == rejected:
         return _count(dropped, "chosen same as rejected")
-    return ({"chosen": chosen, "rejected": rejected} if prompt is None
-            else {"prompt": prompt, "chosen": chosen, "rejected": rejected})
+    return {"prompt": prompt, "chosen": chosen, "rejected": rejected}
 
 
 def _labels(values: list) -> tuple[list[int | None], list[str] | None]:
@@ -112,7 +149,9 @@ def prepare(table: Table, *, column: str | None = None, marker: str | None = Non
             pair = _pair(row.get(cols["chosen"]), row.get(cols["rejected"]), prompt, dropped)
             if pair:
                 rows.append(pair)
-        fmt = "conversational" if rows and isinstance(rows[0]["chosen"], list) else "standard"
+        fmt = "conversational" if any(isinstance(r["chosen"], list) for r in rows) else "standard"
+        if fmt == "conversational":
+            rows = [_as_chat(r) for r in rows]
     elif kind == "prompt_completion":
         for row, prompt in zip(table.rows, extraction.prompts):
             completion = row.get(cols["completion"])

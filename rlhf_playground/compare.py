@@ -1,0 +1,413 @@
+"""Compare and Explore: answers of the base model and tuned models side by side, scored.
+
+:func:`compare` loads the base model once and attaches every LoRA adapter trained on
+it to that one copy of the weights (peft's named adapters), so comparing a base with
+five runs costs one model in memory, not six. Prompts are generated in left-padded
+batches with the same seed before every batch of every model, so sampled answers
+differ because the models differ, not because the dice did. Tuned entries that are
+full models (or adapters on another base) can't share weights and load on their own.
+
+The Explore helpers (:func:`generate_text`, :func:`analyse_sentiment`) are the course's
+first pipeline calls, offline, with the last few models kept loaded between calls.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import UserError
+
+SAMPLE_MODES = ("first", "random")
+BASE_NAME = "base"
+
+
+@dataclass
+class CompareConfig:
+    base: str = field(default="default", metadata={
+        "help": "base model: 'default' (bundled SmolLM2-135M-Instruct), a local folder, or a Hub name"})
+    tuned: str = field(default="", metadata={
+        "help": "comma-separated tuned models: run ids, LoRA adapter folders or model references"})
+    prompts_text: str = field(default="", metadata={"help": "prompts typed in, one per line (wins over dataset)"})
+    dataset: str = field(default="", metadata={"help": "a workspace dataset (or .jsonl file) with a 'prompt' column"})
+    n_prompts: int = field(default=8, metadata={"help": "how many dataset prompts to answer"})
+    sample: str = field(default="first", metadata={"help": "which dataset prompts: 'first' or 'random'"})
+    seed: int = field(default=0, metadata={"help": "seed for picking prompts and for sampling"})
+    max_new_tokens: int = field(default=48, metadata={"help": "length of each answer, in tokens"})
+    temperature: float = field(default=0.0, metadata={"help": "sampling temperature; 0 = greedy (deterministic)"})
+    top_p: float = field(default=1.0, metadata={"help": "nucleus sampling: keep the smallest set of tokens "
+                                                        "whose probability reaches top_p"})
+    batch_size: int = field(default=8, metadata={"help": "prompts generated together"})
+    scorer: str = field(default="lexicon", metadata={
+        "help": "how answers are scored: 'lexicon', 'classifier:<model>[:<label>]' or 'reward:<path>'"})
+    reward: str = field(default="", metadata={"help": "optional second scorer, e.g. 'reward:<run id>', "
+                                                      "shown as a reward column"})
+    out: str = field(default="", metadata={"help": "CLI: write <out>.csv and <out>.json"})
+
+    def validate(self) -> None:
+        rules = [
+            (bool(self.prompts_text.strip() or self.dataset.strip()), "Type some prompts or pick a prompt dataset."),
+            (self.n_prompts >= 1, f"n_prompts must be at least 1 (got {self.n_prompts})."),
+            (self.sample in SAMPLE_MODES, f"sample must be 'first' or 'random' (got '{self.sample}')."),
+            (1 <= self.max_new_tokens <= 2048, f"max_new_tokens must be 1 to 2048 (got {self.max_new_tokens})."),
+            (self.temperature >= 0, f"temperature can't be negative (got {self.temperature}); 0 means greedy."),
+            (0 < self.top_p <= 1, f"top_p must be in (0, 1] (got {self.top_p})."),
+            (self.batch_size >= 1, f"batch_size must be at least 1 (got {self.batch_size})."),
+            (bool(self.scorer.strip()), "Choose a scorer, e.g. 'lexicon'."),
+        ]
+        for ok, message in rules:
+            if not ok:
+                raise UserError(message)
+
+
+# ------------------------------------------------------------------ prompts
+def load_prompts(config: CompareConfig) -> list[str | list[dict]]:
+    """The typed prompts, or ``n_prompts`` of the dataset's (the first ones or a seeded random pick)."""
+    typed = [line.strip() for line in config.prompts_text.splitlines() if line.strip()]
+    if typed:
+        return typed
+    from .stages.sft import read_rows
+
+    rows = read_rows(config.dataset.strip())
+    prompts = [row["prompt"] for row in rows if isinstance(row.get("prompt"), (str, list)) and row["prompt"]]
+    if not prompts:
+        raise UserError(f"The dataset '{config.dataset}' has no 'prompt' column to compare on: "
+                        "pick a prompt dataset or type prompts.")
+    n = min(config.n_prompts, len(prompts))
+    return prompts[:n] if config.sample == "first" else random.Random(config.seed).sample(prompts, n)
+
+
+# ------------------------------------------------------------------ which models
+@dataclass
+class Entry:
+    """One tuned model to compare: an adapter on the base, or a model loaded on its own."""
+
+    name: str
+    ref: str  # an adapter folder (shares_base) or anything models.load_causal_lm takes
+    shares_base: bool
+
+
+def resolve_tuned(text: str, base: str) -> list[Entry]:
+    """The comma-separated ``text`` as entries; UserError for an adapter trained on another base."""
+    from .models import resolve
+
+    base_ref = resolve(base)
+    entries, names = [], {BASE_NAME}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, folder = _run_adapter(item)
+        ref = resolve(folder or item)
+        if ref.adapter_of:
+            trained_on = _base_path(ref.adapter_of)
+            if trained_on != base_ref.path:
+                what = f"run {name}" if folder else f"the adapter {item}"
+                raise UserError(f"{what} was trained on {ref.adapter_of}, not on {base}: pick {ref.adapter_of} "
+                                "as the base or another run.")
+        name = name or Path(item).name or item
+        while name in names:  # two entries with one name would share a column
+            name += "'"
+        names.add(name)
+        entries.append(Entry(name, ref.path, shares_base=bool(ref.adapter_of)))
+    return entries
+
+
+def _run_adapter(item: str) -> tuple[str | None, str | None]:
+    """``(run id, its adapter folder)`` when ``item`` is a run of this workspace, else ``(None, None)``."""
+    from .jobs.runs import list_runs
+
+    if "/" in item or item.startswith("."):
+        return None, None
+    run = next((r for r in list_runs() if r["id"] == item), None)
+    if run is None:
+        return None, None
+    if run["stage"] == "reward":
+        raise UserError(f"Run {item} is a reward model: use it as the reward scorer ('reward:{item}').")
+    adapter = Path(run["path"]) / "artifacts" / "adapter"
+    if not (adapter / "adapter_config.json").is_file():
+        raise UserError(f"Run {item} has no saved adapter yet (it is {run['state']}): pick a finished run.")
+    return item, str(adapter)
+
+
+def _base_path(reference: str) -> str | None:
+    """Where an adapter's recorded base lives now, or None when it can't be found here."""
+    from .models import resolve
+
+    try:
+        return resolve(reference).path
+    except UserError:
+        return None
+
+
+# ------------------------------------------------------------------ generation
+def encode(tokenizer, prompt: str | list[dict], use_chat_template: bool) -> list[int]:
+    """Prompt token ids: through the chat template (as a user turn) when asked and the tokenizer has one."""
+    if use_chat_template and getattr(tokenizer, "chat_template", None):
+        messages = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
+        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+        return list(ids["input_ids"] if hasattr(ids, "keys") else ids)
+    return tokenizer(prompt_text(prompt), add_special_tokens=True)["input_ids"]
+
+
+def prompt_text(prompt: str | list[dict]) -> str:
+    """What a scorer reads as the prompt: the text, or the last user turn of a chat."""
+    from .ppo.trainer import prompt_text as text
+
+    return text(prompt)
+
+
+def sampling_args(temperature: float, top_p: float = 1.0, top_k: int = 0) -> dict:
+    """``generate`` keyword arguments: greedy for temperature 0, otherwise sampling (top_k 0 = no top-k)."""
+    if temperature == 0:
+        return {"do_sample": False}
+    return {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": top_k}
+
+
+def generate_batched(model, tokenizer, prompt_ids: list[list[int]], *, max_new_tokens: int, batch_size: int,
+                     seed: int, strip: bool = True, **sampling) -> list[str]:
+    """Answers to tokenized prompts, ``batch_size`` at a time, left-padded, the seed reset per batch.
+
+    Left padding keeps every prompt's last token at the end of its row, where generation continues;
+    the attention mask (and the position ids generate derives from it) makes the padding invisible.
+    """
+    import torch
+
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    texts = []
+    model.eval()
+    for start in range(0, len(prompt_ids), batch_size):
+        chunk = prompt_ids[start:start + batch_size]
+        width = max(map(len, chunk))
+        input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in chunk], device=model.device)
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in chunk], device=model.device)
+        torch.manual_seed(seed + start)
+        with torch.no_grad():
+            out = model.generate(input_ids=input_ids, attention_mask=mask, max_new_tokens=max_new_tokens,
+                                 pad_token_id=pad, **sampling)
+        for row in out[:, width:]:
+            text = tokenizer.decode(row, skip_special_tokens=True)
+            texts.append(text.strip() if strip else text)
+    return texts
+
+
+# ------------------------------------------------------------------ results
+@dataclass
+class ComparisonResult:
+    """One row per prompt: ``{"prompt": str, "outputs": {model: {response, score, label, positive, reward}}}``.
+
+    ``models[0]`` is the base model.
+    """
+
+    models: list[str]
+    rows: list[dict[str, Any]]
+    scorer: str = "lexicon"
+    reward: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """Mean score and reward per model, and each tuned model's win rate against the base.
+
+        The win rate is the share of prompts where the tuned answer scores higher than the
+        base answer; a tie counts as half a win, so two identical models get 0.5. Prompts
+        where either score is NaN are left out of both the means and the win rate.
+        """
+        base = self.models[0]
+        models = {}
+        for name in self.models:
+            scores = [row["outputs"][name]["score"] for row in self.rows]
+            rewards = [row["outputs"][name].get("reward") for row in self.rows]
+            entry = {"mean_score": _mean(scores), "mean_reward": _mean(rewards) if self.reward else None,
+                     "win_rate": None}
+            if name != base:
+                pairs = [(row["outputs"][name]["score"], row["outputs"][base]["score"]) for row in self.rows]
+                pairs = [(t, b) for t, b in pairs if not (math.isnan(t) or math.isnan(b))]
+                wins = sum(1.0 if t > b else 0.5 if t == b else 0.0 for t, b in pairs)
+                entry["win_rate"] = wins / len(pairs) if pairs else None
+            models[name] = entry
+        return {"n_prompts": len(self.rows), "base": base, "scorer": self.scorer, "reward": self.reward or None,
+                "models": models}
+
+    def summary_frame(self):
+        """:meth:`summary` as a table, one row per model (for a UI table)."""
+        import pandas as pd
+
+        frame = pd.DataFrame.from_dict(self.summary()["models"], orient="index")
+        return frame.rename_axis("model").reset_index()
+
+    def to_frame(self):
+        """A wide table: the prompt, then ``<model>: response``, ``: score``, ``: label``... per model."""
+        import pandas as pd
+
+        keys = ["response", "score", "label", "positive"] + (["reward"] if self.reward else [])
+        records = []
+        for row in self.rows:
+            record = {"prompt": row["prompt"]}
+            for name in self.models:
+                record.update({f"{name}: {key}": row["outputs"][name].get(key) for key in keys})
+            records.append(record)
+        return pd.DataFrame.from_records(records, columns=["prompt"] + [f"{n}: {k}" for n in self.models for k in keys])
+
+    def to_csv(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.to_frame().to_csv(path, index=False)
+        return path
+
+    def to_json(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"models": self.models, "settings": self.settings, "summary": self.summary(), "rows": self.rows}
+        path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+        return path
+
+
+def _mean(values: list) -> float | None:
+    numbers = [v for v in values if v is not None and not math.isnan(v)]
+    return sum(numbers) / len(numbers) if numbers else None
+
+
+def score_distribution(result: ComparisonResult):
+    """A long table (model, score), one row per answer: what a box or histogram chart takes."""
+    import pandas as pd
+
+    return pd.DataFrame([{"model": name, "score": row["outputs"][name]["score"]}
+                         for name in result.models for row in result.rows])
+
+
+# ------------------------------------------------------------------ comparing
+def compare(config: CompareConfig, progress: Callable[[str], None] | None = None) -> ComparisonResult:
+    """Answer the prompts with the base and every tuned model, score every answer.
+
+    ``progress`` (optional) is called with a sentence before each model generates.
+    """
+    from .models import load_causal_lm
+    from .scorers import cached_scorer
+
+    config.validate()
+    say = progress or (lambda message: None)
+    prompts = load_prompts(config)
+    entries = resolve_tuned(config.tuned, config.base)
+    scorer = cached_scorer(config.scorer)  # fails fast, before minutes of generation
+    reward = cached_scorer(config.reward) if config.reward.strip() else None
+    gen = dict(max_new_tokens=config.max_new_tokens, batch_size=config.batch_size, seed=config.seed,
+               **sampling_args(config.temperature, config.top_p))
+    answers: dict[str, list[str]] = {}
+
+    say(f"loading the base model {config.base}")
+    model, tokenizer = load_causal_lm(config.base)
+    ids = [encode(tokenizer, p, use_chat_template=True) for p in prompts]
+    say("answering with the base model")
+    answers[BASE_NAME] = generate_batched(model, tokenizer, ids, **gen)
+    shared = [e for e in entries if e.shares_base]
+    if shared:
+        from peft import PeftModel
+
+        # Each adapter adds only its small LoRA matrices to the one copy of the base weights.
+        model = PeftModel.from_pretrained(model, shared[0].ref, adapter_name=shared[0].name)
+        for entry in shared[1:]:
+            model.load_adapter(entry.ref, adapter_name=entry.name)
+        for entry in shared:
+            say(f"answering with {entry.name}")
+            model.set_adapter(entry.name)
+            answers[entry.name] = generate_batched(model, tokenizer, ids, **gen)
+    del model
+    for entry in (e for e in entries if not e.shares_base):
+        say(f"loading and answering with {entry.name}")
+        other, other_tokenizer = load_causal_lm(entry.ref)
+        other_ids = [encode(other_tokenizer, p, use_chat_template=True) for p in prompts]
+        answers[entry.name] = generate_batched(other, other_tokenizer, other_ids, **gen)
+        del other
+
+    say("scoring the answers")
+    names = [BASE_NAME] + [e.name for e in entries]
+    texts = [prompt_text(p) for p in prompts]
+    outputs = {name: _score(scorer, reward, texts, answers[name]) for name in names}
+    rows = [{"prompt": text, "outputs": {name: outputs[name][i] for name in names}} for i, text in enumerate(texts)]
+    settings = {k: v for k, v in vars(config).items() if k != "out"}
+    return ComparisonResult(names, rows, scorer=scorer.name, reward=reward.name if reward else "", settings=settings)
+
+
+def _score(scorer, reward, prompts: list[str], responses: list[str]) -> list[dict]:
+    described = scorer.describe(prompts, responses)
+    rewards = reward.score(prompts, responses) if reward else [None] * len(responses)
+    return [{"response": text, "score": d["score"], "label": d["label"], "positive": d["positive"], "reward": r}
+            for text, d, r in zip(responses, described, rewards)]
+
+
+# ------------------------------------------------------------------ explore
+@functools.lru_cache(maxsize=2)
+def _cached_lm(path: str):
+    from .models import load_causal_lm
+
+    model, tokenizer = load_causal_lm(path)
+    model.eval()
+    return model, tokenizer
+
+
+def cached_causal_lm(ref: str):
+    """``(model, tokenizer)`` for ``ref``, kept loaded (the last two) so repeated UI calls are quick."""
+    from .models import resolve
+
+    return _cached_lm(resolve(ref).path)
+
+
+def generate_text(model_ref: str, prompt: str, max_new_tokens: int = 40, temperature: float = 0.7, top_k: int = 50,
+                  top_p: float = 0.95, do_sample: bool = True, seed: int = 0, num_return_sequences: int = 1,
+                  use_chat_template: bool = False) -> list[str]:
+    """Continuations of ``prompt`` (the new text only), as ``pipeline("text-generation")`` gives them.
+
+    Without the chat template the model simply continues the text; with it (and a tokenizer
+    that has one) the prompt is a user's message and the result the assistant's answer.
+    """
+    if not (prompt or "").strip():
+        raise UserError("Type a prompt first.")
+    if not 1 <= max_new_tokens <= 2048:
+        raise UserError(f"max_new_tokens must be 1 to 2048 (got {max_new_tokens}).")
+    if not 1 <= num_return_sequences <= 16:
+        raise UserError(f"num_return_sequences must be 1 to 16 (got {num_return_sequences}).")
+    if do_sample and (temperature <= 0 or not 0 < top_p <= 1 or top_k < 0):
+        raise UserError("Sampling needs temperature > 0, top_p in (0, 1] and top_k >= 0 (0 = no top-k).")
+    model, tokenizer = cached_causal_lm(model_ref)
+    ids = encode(tokenizer, prompt, use_chat_template)
+    sampling = sampling_args(temperature if do_sample else 0, top_p, top_k)
+    return generate_batched(model, tokenizer, [ids] * num_return_sequences, max_new_tokens=max_new_tokens,
+                            batch_size=num_return_sequences, seed=seed, strip=use_chat_template,
+                            **sampling)
+
+
+def analyse_sentiment(text: str, scorer_spec: str = "lexicon") -> dict:
+    """``{"label", "score", "positive"}`` for one text, like ``pipeline("sentiment-analysis")``."""
+    from .scorers import cached_scorer
+
+    if not (text or "").strip():
+        raise UserError("Type a text to analyse.")
+    return cached_scorer(scorer_spec).describe([""], [text])[0]
+
+
+# ------------------------------------------------------------------ command line
+def register(subparsers) -> None:
+    """``python -m rlhf_playground compare ...``: runs in the foreground and prints the summary as JSON."""
+    from .config import add_config_arguments
+
+    help_text = "answer prompts with the base and tuned models, score and compare the answers"
+    parser = subparsers.add_parser("compare", help=help_text, description=help_text)
+    add_config_arguments(parser, CompareConfig)
+    parser.set_defaults(func=_command)
+
+
+def _command(args) -> int:
+    from .config import config_from_args
+
+    config = config_from_args(CompareConfig, args)
+    result = compare(config)
+    summary = result.summary()
+    if config.out:
+        summary["csv"] = str(result.to_csv(f"{config.out}.csv"))
+        summary["json"] = str(result.to_json(f"{config.out}.json"))
+    print(json.dumps(summary))
+    return 0
