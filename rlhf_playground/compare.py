@@ -63,6 +63,12 @@ class CompareConfig:
         for ok, message in rules:
             if not ok:
                 raise UserError(message)
+        resolve_tuned(self.tuned, self.base)  # a run of another base: say so before any model loads
+        for spec in (self.scorer, self.reward):
+            if spec.strip().startswith("classifier:"):
+                from .scorers import check_classifier
+
+                check_classifier(spec)
 
 
 # ------------------------------------------------------------------ prompts
@@ -90,6 +96,7 @@ class Entry:
     name: str
     ref: str  # an adapter folder (shares_base) or anything models.load_causal_lm takes
     shares_base: bool
+    ppo_on_sft: bool = False  # a PPO adapter trained on base + a merged SFT adapter: see ppo.trainer.load_policy
 
 
 def resolve_tuned(text: str, base: str) -> list[Entry]:
@@ -113,8 +120,15 @@ def resolve_tuned(text: str, base: str) -> list[Entry]:
         while name in names:  # two entries with one name would share a column
             name += "'"
         names.add(name)
-        entries.append(Entry(name, ref.path, shares_base=bool(ref.adapter_of)))
+        on_sft = _trained_on_sft(ref.path) if ref.adapter_of else False
+        entries.append(Entry(name, ref.path, shares_base=bool(ref.adapter_of) and not on_sft, ppo_on_sft=on_sft))
     return entries
+
+
+def _trained_on_sft(folder: str) -> bool:
+    """True for a PPO adapter that sits on the base with an SFT adapter merged in (it can't share weights)."""
+    info = Path(folder) / "ppo_policy.json"
+    return info.is_file() and bool(json.loads(info.read_text(encoding="utf-8")).get("sft_adapter"))
 
 
 def _run_adapter(item: str) -> tuple[str | None, str | None]:
@@ -280,16 +294,16 @@ def score_distribution(result: ComparisonResult):
 
 
 # ------------------------------------------------------------------ comparing
-def compare(config: CompareConfig, progress: Callable[[str], None] | None = None) -> ComparisonResult:
+def compare(config: CompareConfig, progress: Callable[[str, int, int], None] | None = None) -> ComparisonResult:
     """Answer the prompts with the base and every tuned model, score every answer.
 
-    ``progress`` (optional) is called with a sentence before each model generates.
+    ``progress`` (optional) is called as ``progress(sentence, steps done, total steps)``
+    before each model generates and before scoring; it may raise to stop the comparison.
     """
     from .models import load_causal_lm
     from .scorers import cached_scorer
 
     config.validate()
-    say = progress or (lambda message: None)
     prompts = load_prompts(config)
     entries = resolve_tuned(config.tuned, config.base)
     scorer = cached_scorer(config.scorer)  # fails fast, before minutes of generation
@@ -297,6 +311,11 @@ def compare(config: CompareConfig, progress: Callable[[str], None] | None = None
     gen = dict(max_new_tokens=config.max_new_tokens, batch_size=config.batch_size, seed=config.seed,
                **sampling_args(config.temperature, config.top_p))
     answers: dict[str, list[str]] = {}
+    total = len(entries) + 2
+
+    def say(message: str) -> None:
+        if progress:
+            progress(message, len(answers), total)
 
     say(f"loading the base model {config.base}")
     model, tokenizer = load_causal_lm(config.base)
@@ -318,7 +337,12 @@ def compare(config: CompareConfig, progress: Callable[[str], None] | None = None
     del model
     for entry in (e for e in entries if not e.shares_base):
         say(f"loading and answering with {entry.name}")
-        other, other_tokenizer = load_causal_lm(entry.ref)
+        if entry.ppo_on_sft:
+            from .ppo.trainer import load_policy
+
+            other, other_tokenizer = load_policy(entry.ref)
+        else:
+            other, other_tokenizer = load_causal_lm(entry.ref)
         other_ids = [encode(other_tokenizer, p, use_chat_template=True) for p in prompts]
         answers[entry.name] = generate_batched(other, other_tokenizer, other_ids, **gen)
         del other
@@ -389,25 +413,45 @@ def analyse_sentiment(text: str, scorer_spec: str = "lexicon") -> dict:
     return cached_scorer(scorer_spec).describe([""], [text])[0]
 
 
-# ------------------------------------------------------------------ command line
-def register(subparsers) -> None:
-    """``python -m rlhf_playground compare ...``: runs in the foreground and prints the summary as JSON."""
-    from .config import add_config_arguments
-
-    help_text = "answer prompts with the base and tuned models, score and compare the answers"
-    parser = subparsers.add_parser("compare", help=help_text, description=help_text)
-    add_config_arguments(parser, CompareConfig)
-    parser.set_defaults(func=_command)
+# ------------------------------------------------------------------ as a job
+STAGE = "compare"
 
 
-def _command(args) -> int:
-    from .config import config_from_args
+def run(config: CompareConfig, run) -> dict[str, Any]:
+    """Compare as a job: progress in status.json, ``results.json`` and ``table.csv`` in the run's artifacts.
 
-    config = config_from_args(CompareConfig, args)
-    result = compare(config)
-    summary = result.summary()
+    The summary is printed as the last JSON line of the output, for scripts.
+    """
+    from .jobs.execute import StopNow
+
+    def progress(message: str, done: int, total: int) -> None:
+        if run.stop_requested():
+            raise StopNow()
+        run.update_status(step=done, total_steps=total)
+        print(f"[{done}/{total}] {message}", flush=True)
+
+    result = compare(config, progress)
+    outcome = {"csv": str(result.to_csv(run.artifacts / "table.csv"))}
     if config.out:
-        summary["csv"] = str(result.to_csv(f"{config.out}.csv"))
-        summary["json"] = str(result.to_json(f"{config.out}.json"))
-    print(json.dumps(summary))
-    return 0
+        outcome["out"] = [str(result.to_csv(f"{config.out}.csv")), str(result.to_json(f"{config.out}.json"))]
+    outcome["results"] = str(result.to_json(run.artifacts / "results.json"))  # last: its presence means done
+    steps = len(result.models) + 1
+    run.update_status(step=steps, total_steps=steps)
+    print(json.dumps(result.summary()), flush=True)
+    return outcome
+
+
+def load_result(path: str | Path) -> ComparisonResult:
+    """A comparison saved by :meth:`ComparisonResult.to_json`."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    summary = data["summary"]
+    return ComparisonResult(data["models"], data["rows"], scorer=summary["scorer"], reward=summary["reward"] or "",
+                            settings=data["settings"])
+
+
+def register(subparsers) -> None:
+    """``python -m rlhf_playground compare ...``: a job like the training stages, with a run folder."""
+    from .jobs.execute import register_stage
+
+    register_stage(subparsers, STAGE, CompareConfig, run,
+                   help="answer prompts with the base and tuned models, score and compare the answers")

@@ -284,6 +284,22 @@ def cached_scorer(spec: str) -> Scorer:
     return make_scorer(spec)
 
 
+def _classifier_ref(rest: str) -> tuple[str, str | None]:
+    """``(model, label or None)`` from the part of a ``classifier:`` spec after the colon."""
+    if ":" in rest and not Path(rest).expanduser().exists():
+        ref, label = (part.strip() for part in rest.rsplit(":", 1))
+        return ref, label or None
+    return rest, None
+
+
+def check_classifier(spec: str) -> None:
+    """UserError unless ``classifier:<ref>`` names a text-classification model (reads its config only)."""
+    ref, _ = _classifier_ref(spec.strip().partition(":")[2].strip())
+    if not ref:
+        raise UserError("Name the classifier model, e.g. 'classifier:lvwerra/distilbert-imdb'.")
+    _classifier_labels(ref)
+
+
 def make_scorer(spec: str) -> Scorer:
     """Build a scorer from ``"lexicon"``, ``"classifier:<ref>[:<label>]"`` or ``"reward:<path>"``.
 
@@ -297,10 +313,8 @@ def make_scorer(spec: str) -> Scorer:
     if kind in ("lexicon", "vader") and not rest:
         return LexiconScorer()
     if kind == "classifier" and rest:
-        ref, label = rest, None
-        if ":" in rest and not Path(rest).expanduser().exists():
-            ref, label = (part.strip() for part in rest.rsplit(":", 1))
-        return ClassifierScorer(ref, label=label or None)
+        ref, label = _classifier_ref(rest)
+        return ClassifierScorer(ref, label=label)
     if kind == "reward" and rest:
         return RewardModelScorer(rest)
     raise UserError(f"Unknown reward '{spec}'. Use 'lexicon', 'classifier:<model>[:<label>]' "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -18,32 +19,7 @@ from rlhf_playground.compare import (CompareConfig, ComparisonResult, analyse_se
 from rlhf_playground.errors import UserError
 
 PROMPTS = ["Hi", "What is the capital of France and why is it so famous?", "Tell me about the weather today"]
-WORD = " fine"
-
-
-@pytest.fixture(scope="module")
-def fine_adapter(tmp_path_factory, tiny_model_dir):
-    """A LoRA adapter that makes the tiny model say " fine" after any text."""
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
-    target = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(WORD))[0]
-    torch.manual_seed(0)
-    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model_dir),
-                           LoraConfig(r=8, lora_alpha=16, target_modules="all-linear", task_type="CAUSAL_LM"))
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=2e-2)
-    for _ in range(40):
-        ids = torch.randint(0, len(tokenizer), (8, 24))
-        logits = model(input_ids=ids).logits
-        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), torch.full((8 * 24,), target))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    folder = tmp_path_factory.mktemp("fine-adapter")
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+WORD = " fine"  # what the fine_adapter fixture (conftest.py) makes the tiny model say
 
 
 def config(tiny_model_dir, **overrides) -> CompareConfig:
@@ -125,7 +101,8 @@ def test_bad_settings_are_refused(tiny_model_dir):
 
 def test_cli_compares_a_run_and_writes_csv_and_json(tmp_path, tiny_model_dir, fine_adapter, capsys):
     from rlhf_playground.cli import main
-    from rlhf_playground.jobs.runs import create_run
+    from rlhf_playground.compare import load_result
+    from rlhf_playground.jobs.runs import create_run, list_runs
     from rlhf_playground.stages.sft import SFTStageConfig
 
     run = create_run("sft", SFTStageConfig(model=str(tiny_model_dir), dataset="prompts"))
@@ -137,10 +114,14 @@ def test_cli_compares_a_run_and_writes_csv_and_json(tmp_path, tiny_model_dir, fi
     code = main(["compare", "--base", str(tiny_model_dir), "--tuned", run.id, "--dataset", str(data),
                  "--n-prompts", "2", "--max-new-tokens", "4", "--out", str(out)])
     assert code == 0
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    summary = json.loads(printed[-1])
     assert summary["n_prompts"] == 2 and set(summary["models"]) == {"base", run.id}
     saved = json.loads(out.with_suffix(".json").read_text())
-    assert saved["summary"] == {k: v for k, v in summary.items() if k not in ("csv", "json")}
+    assert saved["summary"] == summary
+    job = next(r for r in list_runs("compare"))
+    assert job["state"] == "finished" and job["step"] == job["total_steps"] == 3
+    assert load_result(Path(job["path"]) / "artifacts" / "results.json").summary() == summary
     assert [row["prompt"] for row in saved["rows"]] == PROMPTS[:2]
     assert out.with_suffix(".csv").read_text().startswith("prompt,base: response")
 
@@ -154,3 +135,15 @@ def test_explore_helpers(tiny_model_dir, fine_adapter):
     assert analyse_sentiment("I love this wonderful day")["label"] == "positive"
     with pytest.raises(UserError):
         generate_text(str(tiny_model_dir), "  ")
+
+
+def test_a_ppo_adapter_trained_on_an_sft_adapter_loads_on_its_own(tmp_path, tiny_model_dir, fine_adapter):
+    """PPO on an SFT run trains on base + merged SFT weights: it can't share the base, load_policy loads it."""
+    ppo = tmp_path / "ppo-adapter"
+    shutil.copytree(fine_adapter, ppo)
+    (ppo / "ppo_policy.json").write_text(json.dumps({"base_model": str(tiny_model_dir),
+                                                     "sft_adapter": str(fine_adapter)}))
+    [entry] = resolve_tuned(str(ppo), str(tiny_model_dir))
+    assert entry.ppo_on_sft and not entry.shares_base
+    result = compare(config(tiny_model_dir, tuned=str(ppo)))
+    assert all(row["outputs"][entry.name]["response"].startswith(WORD.strip()) for row in result.rows)

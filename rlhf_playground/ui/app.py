@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import gradio as gr
 
-from . import data_tab, finetune_tab, ppo_tab, reward_tab
+from . import compare_tab, data_tab, explore_tab, finetune_tab, ppo_tab, reward_tab
 
 TITLE = "RLHF Playground"
 HEADER = """
 # RLHF Playground
 The whole RLHF pipeline on real models, small enough to watch on a laptop:
-**data → supervised fine-tuning → reward model → PPO**.
+**data → supervised fine-tuning → reward model → PPO → compare**.
 Everything runs offline on the bundled SmolLM2-135M-Instruct; Hub names work when the Hub can be reached.
 """
 
@@ -28,6 +28,10 @@ def build_app() -> gr.Blocks:
                 reward_tab.build(timer, app, tab)
             with gr.Tab("4 · PPO", id="ppo", elem_id="tab-ppo", render_children=True) as tab:
                 ppo_tab.build(timer, app, tab)
+            with gr.Tab("5 · Compare", id="compare", elem_id="tab-compare", render_children=True) as tab:
+                compare_tab.build(timer, app, tab)
+            with gr.Tab("Try models", id="explore", elem_id="tab-explore", render_children=True) as tab:
+                explore_tab.build(app, tab)
         app.load(data_tab.saved_table, None, saved, api_visibility="private")
     return app
 

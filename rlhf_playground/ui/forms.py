@@ -30,9 +30,10 @@ class ConfigForm:
     """Lays out the fields of ``cls`` in groups and turns widget values back into a config."""
 
     def __init__(self, cls, stage: str, groups: list[tuple[str, list[str]]], custom: dict | None = None,
-                 defaults: dict | None = None):
-        """Widgets get the element id ``<stage>-<field>`` (for browser tests and custom CSS)."""
-        self.cls = cls
+                 defaults: dict | None = None, accelerate: bool = True):
+        """Widgets get the element id ``<stage>-<field>`` (for browser tests and custom CSS).
+        ``accelerate``: also show the ``accelerate launch`` form of the command (training stages)."""
+        self.cls, self.accelerate = cls, accelerate
         kinds = typing.get_type_hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls)}
         custom, defaults = custom or {}, defaults or {}
@@ -61,6 +62,8 @@ class ConfigForm:
                 value = int(value)
             if kind is str and value is None:
                 value = ""
+            if kind is str and isinstance(value, list):  # a multi-select menu
+                value = ",".join(value)
             clean[name] = value
         return from_dict(self.cls, clean)
 
@@ -70,4 +73,6 @@ class ConfigForm:
             config = self.config(*values)
         except Exception as exc:  # a half-typed value: show why instead of a command
             return f"# {exc}"
+        if not self.accelerate:
+            return to_command(stage, config)
         return f"{to_command(stage, config)}\n\n# on several GPUs:\n{to_accelerate_command(stage, config)}"

@@ -65,19 +65,21 @@ def runs_frame(stage: str | None):
 class RunMonitor:
     """The run-watching widgets of one stage's tab, refreshed by the app's timer."""
 
-    def __init__(self, stage: str, metrics: list[list[str]], results: list | None = None, results_fn=None):
+    def __init__(self, stage: str, metrics: list[list[str]], results: list | None = None, results_fn=None,
+                 start_label: str = "Start training"):
         """``metrics``: groups of metric names, one live plot per group (similar scales together).
-        ``results``: widgets the tab placed for the run's outcome, filled by ``results_fn(run)`` (a list)."""
+        ``results``: widgets the tab placed for the run's outcome, filled by ``results_fn(run)`` (a list),
+        re-sent like the plots only when a metrics row or the state changed."""
         self.stage, self.metrics = stage, metrics
         self.results, self.results_fn = results or [], results_fn
         self.run_id = gr.State(None)
-        self.seen = gr.State(None)  # what the plots show: [run id, metric rows, state]
+        self.seen = gr.State(None)  # what the plots and results show: [run id, metric rows, state, step]
         with gr.Row():
-            self.start_btn = gr.Button("Start training", variant="primary")
+            self.start_btn = gr.Button(start_label, variant="primary")
             self.stop_btn = gr.Button("Stop", variant="stop")
         self.message = gr.Markdown()
         self.progress = gr.HTML()
-        with gr.Row():
+        with gr.Row(visible=bool(metrics)):
             self.plots = [gr.LinePlot(x="step", y="value", color="metric", label=" · ".join(group), height=220,
                                       min_width=300) for group in metrics]
         self.log = gr.Textbox(label="Last log lines", lines=8, max_lines=8, autoscroll=True)
@@ -95,10 +97,12 @@ class RunMonitor:
             return ["", *[None] * len(self.plots), "", *[None] * len(self.results), None]
         run = open_run(run_id)
         status, metrics = run.status(), run.metrics()
-        now = [run_id, len(metrics), status.get("state")]
-        plots = [gr.skip()] * len(self.plots) if now == seen else \
-            [metric_frame(metrics, group) for group in self.metrics]
-        results = list(self.results_fn(run)) if self.results else []
+        now = [run_id, len(metrics), status.get("state"), status.get("step")]
+        if now == seen:
+            plots, results = [gr.skip()] * len(self.plots), [gr.skip()] * len(self.results)
+        else:
+            plots = [metric_frame(metrics, group) for group in self.metrics]
+            results = list(self.results_fn(run)) if self.results else []
         return [progress_html(status), *plots, run.tail_log(12), *results, now]
 
     def start(self, config):

@@ -1,0 +1,155 @@
+"""Compare tab: the base model and tuned runs answer the same prompts, side by side, scored."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import gradio as gr
+
+from ..compare import STAGE, CompareConfig, load_result, score_distribution
+from ..jobs import list_runs
+from .finetune_tab import dataset_choices
+from .forms import ConfigForm
+from .monitor import RunMonitor
+from .ppo_tab import reward_choices
+
+TUNED_STAGES = ("sft", "ppo", "dpo", "grpo", "rloo")
+SCORERS = ["lexicon", "classifier:lvwerra/distilbert-imdb"]
+
+INTRO = """
+### Step 5 · Compare base and tuned
+Did the tuning work? The base model and every tuned run you pick answer **the same prompts with the same
+settings and seeds**, and each answer gets a sentiment score (the VADER lexicon offline, or a text classifier
+such as `lvwerra/distilbert-imdb` with its label and positive probability) and, if you pick a reward model,
+its reward. The win rate is the share of prompts where the tuned answer scores higher than the base answer
+(a tie counts half). Adapters share one copy of the base weights and prompts are answered in batches, so
+comparing several runs costs little more than one.
+"""
+
+GROUPS = [
+    ("Models and prompts", ["base", "tuned", "prompts_text", "dataset", "n_prompts", "sample", "seed"]),
+    ("Generation (the same for every model)", ["max_new_tokens", "temperature", "top_p", "batch_size"]),
+    ("Scores", ["scorer", "reward"]),
+]
+
+
+def tuned_choices() -> list[tuple[str, str]]:
+    """Finished or stopped runs that saved an adapter, as (label, run id) menu entries."""
+    choices = []
+    for run in list_runs():
+        adapter = Path(run["path"]) / "artifacts" / "adapter" / "adapter_config.json"
+        if run.get("stage") in TUNED_STAGES and run.get("state") in ("finished", "stopped") and adapter.is_file():
+            choices.append((f"{run['stage']} · {run['id']}", run["id"]))
+    return choices
+
+
+def _sentiment(output: dict, lexicon: bool) -> str:
+    """One answer's score as a person reads it: the label, then the compound score or positive probability."""
+    score, label, positive = output.get("score"), output.get("label"), output.get("positive")
+    if score is None or (isinstance(score, float) and math.isnan(score)):
+        return "no score"
+    if label is None:
+        return f"{score:+.3f}"
+    if lexicon:
+        return f"{label} · {score:+.2f}"
+    return f"{label} · P(pos) {positive:.2f}"
+
+
+def display_frame(result):
+    """The side-by-side table: the prompt, then per model its answer, its sentiment and (if any) its reward."""
+    import pandas as pd
+
+    lexicon = result.scorer == "lexicon"
+    records = []
+    for row in result.rows:
+        record = {"prompt": row["prompt"]}
+        for name in result.models:
+            out = row["outputs"][name]
+            record[name] = out["response"]
+            record[f"{name} · sentiment"] = _sentiment(out, lexicon)
+            if result.reward:
+                reward = out.get("reward")
+                record[f"{name} · reward"] = None if reward is None else round(reward, 3)
+        records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def summary_markdown(result) -> str:
+    summary = result.summary()
+    parts = []
+    for name, entry in summary["models"].items():
+        text = f"**{name}**: mean score {_fmt(entry['mean_score'])}"
+        if entry["mean_reward"] is not None:
+            text += f", mean reward {_fmt(entry['mean_reward'])}"
+        if entry["win_rate"] is not None:
+            text += f", wins **{entry['win_rate']:.0%}** of prompts against the base"
+        parts.append(text)
+    reward = f" and reward `{summary['reward']}`" if summary["reward"] else ""
+    return (f"{summary['n_prompts']} prompts, scored with `{summary['scorer']}`{reward}.\n\n- "
+            + "\n- ".join(parts))
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:+.3f}"
+
+
+def results(run) -> list:
+    path = run.artifacts / "results.json"
+    if not path.exists():
+        return ["", None, None, None, None]
+    result = load_result(path)
+    summary = result.summary_frame().round(3)
+    return [summary_markdown(result), summary, score_distribution(result), display_frame(result),
+            str(run.artifacts / "table.csv")]
+
+
+def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
+    gr.Markdown(INTRO)
+    custom = {
+        "base": gr.Dropdown(["default"], value="default", label="base", allow_custom_value=True, render=False,
+                            info="the model the runs were tuned from: 'default' (bundled SmolLM2), a folder "
+                                 "or a Hub name"),
+        "tuned": gr.Dropdown(tuned_choices(), value=[], multiselect=True, label="tuned", allow_custom_value=True,
+                             render=False, info="finished runs (SFT, PPO, DPO, GRPO, RLOO), or adapter folders"),
+        "prompts_text": gr.Textbox(label="prompts", lines=4, render=False,
+                                   placeholder="one prompt per line (or leave empty and pick a dataset)"),
+        "dataset": gr.Dropdown([""] + dataset_choices(["prompt"]), value="", label="dataset",
+                               allow_custom_value=True, render=False,
+                               info="a prompt dataset from the Data tab, used when no prompts are typed"),
+        "sample": gr.Radio(["first", "random"], value="first", label="sample", render=False,
+                           info="the dataset's first prompts, or a random pick with the seed"),
+        "scorer": gr.Dropdown(SCORERS, value="lexicon", label="scorer", allow_custom_value=True,
+                              render=False, info="sentiment: lexicon (VADER, offline) or classifier:<model>"),
+        "reward": gr.Dropdown([""] + [c for c in reward_choices() if c.startswith("reward:")], value="",
+                              label="reward", allow_custom_value=True, render=False,
+                              info="optional: a reward model run, shown as an extra column"),
+    }
+    form = ConfigForm(CompareConfig, STAGE, GROUPS, custom=custom, accelerate=False,
+                      defaults={"max_new_tokens": 40, "n_prompts": 8})
+    command = gr.Code(label="The same comparison from a terminal", language="shell", interactive=False)
+    summary = gr.Markdown(render=False, elem_id="compare-summary")
+    summary_table = gr.Dataframe(label="Summary per model", interactive=False, render=False)
+    chart = gr.ScatterPlot(x="model", y="score", color="model", label="Scores of every answer, per model",
+                           height=260, render=False)
+    answers = gr.Dataframe(label="Answers side by side", interactive=False, wrap=True, render=False,
+                           elem_id="compare-table")
+    csv = gr.File(label="The table as CSV", render=False)
+    monitor = RunMonitor(STAGE, [], [summary, summary_table, chart, answers, csv], results, start_label="Compare")
+    summary.render()
+    with gr.Row():
+        summary_table.render()
+        chart.render()
+    answers.render()
+    csv.render()
+    monitor.wire_form(form, command, app)
+
+    def refresh():
+        rewards = [c for c in reward_choices() if c.startswith("reward:")]
+        return (gr.update(choices=tuned_choices()), gr.update(choices=[""] + dataset_choices(["prompt"])),
+                gr.update(choices=[""] + rewards))
+
+    outputs = [custom["tuned"], custom["dataset"], custom["reward"]]
+    app.load(refresh, None, outputs, api_visibility="private")
+    tab.select(refresh, None, outputs, api_visibility="private")
+    monitor.wire(timer, app)
