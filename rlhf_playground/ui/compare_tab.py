@@ -28,9 +28,9 @@ comparing several runs costs little more than one.
 """
 
 GROUPS = [
-    ("Models and prompts", ["base", "tuned", "prompts_text", "dataset", "n_prompts", "sample", "seed"]),
+    ("Models and scores", ["base", "tuned", "scorer", "reward"]),
+    ("Prompts", ["prompts_text", "dataset", "n_prompts", "sample", "seed"]),
     ("Generation (the same for every model)", ["max_new_tokens", "temperature", "top_p", "batch_size"]),
-    ("Scores", ["scorer", "reward"]),
 ]
 
 
@@ -125,7 +125,7 @@ def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
                               label="reward", allow_custom_value=True, render=False,
                               info="optional: a reward model run, shown as an extra column"),
     }
-    form = ConfigForm(CompareConfig, STAGE, GROUPS, custom=custom, accelerate=False,
+    form = ConfigForm(CompareConfig, STAGE, GROUPS, custom=custom, accelerate=False, open_groups=2,
                       defaults={"max_new_tokens": 40, "n_prompts": 8})
     command = gr.Code(label="The same comparison from a terminal", language="shell", interactive=False)
     summary = gr.Markdown(render=False, elem_id="compare-summary")

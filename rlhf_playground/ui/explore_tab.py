@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import gradio as gr
 
 from ..compare import analyse_sentiment, generate_text
@@ -35,15 +37,17 @@ def _model_ref(choice: str) -> str:
     return str(adapter) if adapter is not None and (adapter / "adapter_config.json").is_file() else choice
 
 
-def pipeline_code(model: str, max_new_tokens, temperature, top_k, top_p, do_sample, num_return_sequences,
+def pipeline_code(model: str, text: str, max_new_tokens, temperature, top_k, top_p, do_sample, num_return_sequences,
                   use_chat_template, scorer: str) -> str:
     """The same two steps with plain ``transformers`` pipelines, as a workshop attendee would type them."""
     classifier = scorer.split(":", 1)[1].rsplit(":", 1)[0] if scorer.startswith("classifier:") else None
     prompt = '[{"role": "user", "content": prompt}]' if use_chat_template else "prompt"
+    text = json.dumps(text or "", ensure_ascii=False)
     sampling = f"do_sample=True, temperature={temperature}, top_k={int(top_k or 0)}, top_p={top_p}" if do_sample \
         else "do_sample=False"
     lines = ["from transformers import pipeline", "",
              f'generator = pipeline("text-generation", model="{_model_ref(model)}")',
+             f"prompt = {text}",
              f"outputs = generator({prompt}, max_new_tokens={int(max_new_tokens or 0)}, {sampling},",
              f"                    num_return_sequences={int(num_return_sequences or 1)})"]
     if classifier:
@@ -100,15 +104,16 @@ def build(app: gr.Blocks, tab: gr.Tab) -> None:
             seed = gr.Number(value=0, precision=0, label="seed")
             use_chat_template = gr.Checkbox(value=False, label="chat template",
                                             info="send the prompt as a user message (instruct models)")
+    generate_btn = gr.Button("Generate", variant="primary")
     message = gr.Markdown()
     outputs = gr.Dataframe(headers=["generated text", "sentiment", "score"], label="Generated text",
                            interactive=False, wrap=True, elem_id="explore-outputs")
     settings = [max_new_tokens, temperature, top_k, top_p, do_sample, num_return_sequences]
-    gr.Button("Generate", variant="primary").click(
+    generate_btn.click(
         generate, [model, prompt, *settings, seed, use_chat_template, scorer], [message, outputs],
         api_name="explore_generate")
     code = gr.Code(label="The same in Python", language="python", interactive=False)
-    code_inputs = [model, *settings, use_chat_template, scorer]
+    code_inputs = [model, prompt, *settings, use_chat_template, scorer]
     for widget in code_inputs:
         widget.change(pipeline_code, code_inputs, code, api_visibility="private")
     app.load(pipeline_code, code_inputs, code, api_visibility="private")

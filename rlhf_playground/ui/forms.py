@@ -30,16 +30,17 @@ class ConfigForm:
     """Lays out the fields of ``cls`` in groups and turns widget values back into a config."""
 
     def __init__(self, cls, stage: str, groups: list[tuple[str, list[str]]], custom: dict | None = None,
-                 defaults: dict | None = None, accelerate: bool = True):
+                 defaults: dict | None = None, accelerate: bool = True, open_groups: int = 1):
         """Widgets get the element id ``<stage>-<field>`` (for browser tests and custom CSS).
-        ``accelerate``: also show the ``accelerate launch`` form of the command (training stages)."""
+        ``accelerate``: also show the ``accelerate launch`` form of the command (training stages).
+        ``open_groups``: how many groups, from the first, start unfolded."""
         self.cls, self.accelerate = cls, accelerate
         kinds = typing.get_type_hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls)}
         custom, defaults = custom or {}, defaults or {}
         self.widgets: dict[str, gr.components.Component] = {}
-        for title, names in groups:
-            with gr.Accordion(title, open=not self.widgets):
+        for index, (title, names) in enumerate(groups):
+            with gr.Accordion(title, open=index < open_groups):
                 with gr.Row(equal_height=False):
                     for name in names:
                         if name in custom:

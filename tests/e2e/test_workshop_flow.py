@@ -6,6 +6,7 @@ it also saves a screenshot of every tab into docs/ for the README.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -125,3 +126,29 @@ def test_workshop_flow(page, tiny_model_dir):
     wait_finished(ppo, 2)
     sync_api.expect(ppo.get_by_text("before →")).to_be_visible()
     shot(page, "ppo-tab")
+
+    compare = tab(page, "5 · Compare", "tab-compare")
+    fill(compare, "compare-base", tiny_model_dir)
+    for stage in ("sft", "ppo"):
+        compare.locator("#compare-tuned").get_by_role("listbox").click()
+        page.get_by_role("option").filter(has_text=f"{stage} ·").first.click()
+    compare.locator("#compare-prompts_text textarea").fill("Hi\nHow was your day?\nTell me about the sea")
+    compare.get_by_text("Generation (the same for every model)").click()
+    fill(compare, "compare-max_new_tokens", 6)
+    sync_api.expect(compare.locator(".cm-content")).to_contain_text("rlhf_playground compare")
+    compare.get_by_role("button", name="Compare").click()
+    wait_finished(compare, 4)
+    sync_api.expect(compare.locator("#compare-summary")).to_contain_text("against the base")
+    sync_api.expect(compare.locator("#compare-table")).to_contain_text("Tell me about the sea")
+    sync_api.expect(compare.locator("a[href$='table.csv']")).to_be_visible()
+    shot(page, "compare-tab")
+
+    explore = tab(page, "Try models", "tab-explore")
+    explore.get_by_role("combobox", name="Model").fill(str(tiny_model_dir))
+    explore.get_by_role("combobox", name="Model").press("Enter")
+    explore.get_by_role("button", name="Generate").click()
+    sync_api.expect(explore.locator("#explore-outputs")).to_contain_text(re.compile("positive|neutral|negative"))
+    sync_api.expect(explore.locator(".cm-content")).to_contain_text('pipeline("text-generation"')
+    explore.get_by_role("button", name="Analyse").click()
+    sync_api.expect(explore.get_by_text("positive share/probability")).to_be_visible()
+    shot(page, "explore-tab")
