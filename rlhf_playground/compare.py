@@ -63,7 +63,8 @@ class CompareConfig:
         for ok, message in rules:
             if not ok:
                 raise UserError(message)
-        resolve_tuned(self.tuned, self.base)  # a run of another base: say so before any model loads
+        load_prompts(self)  # a missing or unusable dataset: say so before any model loads
+        resolve_tuned(self.tuned, self.base)  # so too for a run of another base
         for spec in (self.scorer, self.reward):
             if spec.strip().startswith("classifier:"):
                 from .scorers import check_classifier

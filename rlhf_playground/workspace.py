@@ -1,25 +1,75 @@
 """Where things live on disk: the workspace (datasets, runs) and the cache.
 
 The workspace defaults to ``./workspace`` and moves with ``RLHF_WORKSPACE``.
-The cache (the converted bundled model) is shared by all workspaces and lives
-in ``RLHF_CACHE_DIR`` or ``~/.cache/rlhf-playground``.
+In hosted mode each browser session works in ``<workspace>/sessions/<key>/``
+(see :func:`session`), and the jobs of all sessions still queue together
+(see :func:`queued_run_dirs`). The cache (the converted bundled model) is
+shared by all workspaces and lives in ``RLHF_CACHE_DIR`` or
+``~/.cache/rlhf-playground``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import hashlib
 import os
 import re
 from pathlib import Path
+from typing import Iterator
 
 from .errors import UserError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+SESSIONS = "sessions"
+SHARED_ROOT_ENV = "RLHF_SHARED_ROOT"  # a job's view of the root whose jobs it queues with
+_session: contextvars.ContextVar[str | None] = contextvars.ContextVar("rlhf_session", default=None)
 
 
-def workspace_dir() -> Path:
+def root_dir() -> Path:
+    """The workspace named by ``RLHF_WORKSPACE`` (default ``./workspace``), sessions or not."""
     path = Path(os.environ.get("RLHF_WORKSPACE", "workspace")).expanduser().resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def workspace_dir() -> Path:
+    """This session's workspace inside a :func:`session` block, else the root workspace."""
+    key = _session.get()
+    if key is None:
+        return root_dir()
+    path = root_dir() / SESSIONS / key
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def session(secret: str) -> Iterator[Path]:
+    """Work in the private workspace of the browser session holding ``secret``.
+
+    The folder is named by a hash of the secret, so knowing a folder's name
+    (from a log, say) doesn't let anyone claim it.
+    """
+    key = hashlib.sha256(secret.encode("utf-8")).hexdigest()[:32]
+    token = _session.set(key)
+    try:
+        yield workspace_dir()
+    finally:
+        _session.reset(token)
+
+
+def shared_root() -> Path:
+    """The workspace whose sessions share one job queue: the root, also as seen from a job process."""
+    shared = os.environ.get(SHARED_ROOT_ENV)
+    return Path(shared).resolve() if shared else root_dir()
+
+
+def queued_run_dirs() -> Iterator[Path]:
+    """Every run folder whose job waits in the one line of this machine: the root's and every session's."""
+    root = shared_root()
+    for runs in [root / "runs", *sorted((root / SESSIONS).glob("*/runs"))]:
+        if runs.is_dir():
+            yield from (path for path in runs.iterdir() if path.is_dir())
 
 
 def cache_dir() -> Path:

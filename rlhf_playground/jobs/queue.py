@@ -4,6 +4,8 @@ The job process itself holds an exclusive ``flock`` on ``runs/.job.lock`` while
 it works. The kernel drops the lock when the process exits, however it exits
 (SIGKILL included), so a dead job never blocks the line and nobody has to
 "drain" the queue: each waiting job polls for its turn, oldest first.
+In hosted mode every session's jobs wait in the same line (the lock lives in
+the shared root), and a queued run names only runs of its own workspace.
 """
 
 from __future__ import annotations
@@ -12,40 +14,63 @@ import fcntl
 import time
 from typing import IO
 
-from ..workspace import runs_dir
+from pathlib import Path
+
+from ..workspace import queued_run_dirs, shared_root
 from .runs import Run, read_json
 
 LOCK_NAME = ".job.lock"
 UNSPAWNED_GRACE_S = 30  # a queued run with no process yet is in line for this long
 
 
-def running_run_id() -> str | None:
-    """The id of the run that holds the machine now, if any."""
+def _lock_path() -> Path:
+    folder = shared_root() / "runs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / LOCK_NAME
+
+
+def running_run() -> Run | None:
+    """The run that holds the machine now, if any (its folder may be another session's)."""
     try:
-        holder = (runs_dir() / LOCK_NAME).read_text().strip()
+        holder = _lock_path().read_text().strip()
     except FileNotFoundError:
         return None
-    if holder and Run(runs_dir() / holder).status().get("state") == "running":
-        return holder
+    if holder and Run(Path(holder)).status().get("state") == "running":
+        return Run(Path(holder))
     return None
 
 
-def _ahead_in_line(run: Run) -> bool:
-    """Whether another queued run was created before ``run`` (first come, first served)."""
+def running_run_id() -> str | None:
+    run = running_run()
+    return run.id if run else None
+
+
+def _ahead_in_line(run: Run) -> int:
+    """How many queued runs were created before ``run`` (first come, first served)."""
     mine = read_json(run.path / "status.json", {})
     key = (mine.get("created") or 0, run.id)
-    for path in runs_dir().iterdir():
-        if path.name == run.id or not path.is_dir():
+    ahead = 0
+    for path in queued_run_dirs():
+        if path == run.path:
             continue
         other = read_json(path / "status.json", None)
         if not other or other.get("state") != "queued" or (other.get("created") or 0, path.name) >= key:
             continue
         if other.get("pid"):
-            if Run(path).status().get("state") == "queued":  # status() fails a dead one
-                return True
+            ahead += Run(path).status().get("state") == "queued"  # status() fails a dead one
         elif time.time() - (other.get("created") or 0) < UNSPAWNED_GRACE_S:
-            return True
-    return False
+            ahead += 1
+    return ahead
+
+
+def waiting_reason(run: Run) -> str:
+    """Why ``run`` waits, as its status says it: the running run is named only if it is in the same workspace."""
+    holder, ahead = running_run(), _ahead_in_line(run)
+    if holder is not None and holder.path.parent == run.path.parent:
+        more = f" and {ahead} queued before it" if ahead else ""
+        return f"queued: waiting for run {holder.id}{more}"
+    jobs = ahead + (holder is not None)
+    return f"queued: {jobs} job{'s' if jobs != 1 else ''} ahead in line" if jobs else "queued: next in line"
 
 
 def wait_for_turn(run: Run, poll_s: float = 0.5) -> IO | None:
@@ -53,7 +78,7 @@ def wait_for_turn(run: Run, poll_s: float = 0.5) -> IO | None:
 
     Returns None when a stop was requested while waiting.
     """
-    lock = open(runs_dir() / LOCK_NAME, "a+")
+    lock = open(_lock_path(), "a+")
     said = None
     while not run.stop_requested():
         if not _ahead_in_line(run):
@@ -64,11 +89,10 @@ def wait_for_turn(run: Run, poll_s: float = 0.5) -> IO | None:
             else:
                 lock.seek(0)
                 lock.truncate()
-                lock.write(run.id)
+                lock.write(str(run.path))
                 lock.flush()
                 return lock
-        holder = running_run_id()
-        reason = f"queued: waiting for run {holder}" if holder else "queued: waiting for the runs ahead"
+        reason = waiting_reason(run)
         if reason != said:
             run.update_status(state="queued", reason=reason)
             print(reason, flush=True)

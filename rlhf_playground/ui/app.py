@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gradio as gr
 
+from ..hosting import is_hosted
+from ..workspace import root_dir
 from . import compare_tab, data_tab, explore_tab, finetune_tab, ppo_tab, reward_tab
+from .sessions import COOKIE_SCRIPT, isolate_sessions
 
 TITLE = "RLHF Playground"
 HEADER = """
@@ -13,11 +16,15 @@ The whole RLHF pipeline on real models, small enough to watch on a laptop:
 **data → supervised fine-tuning → reward model → PPO → compare**.
 Everything runs offline on the bundled SmolLM2-135M-Instruct; Hub names work when the Hub can be reached.
 """
+HOSTED_NOTE = """
+*This is a shared app: your datasets and runs are private to this browser, training jobs of all users run
+one at a time (a queued run shows its place in line), uploads are capped and local paths can't be used.*
+"""
 
 
 def build_app() -> gr.Blocks:
     with gr.Blocks(title=TITLE) as app:
-        gr.Markdown(HEADER)
+        gr.Markdown(HEADER + (HOSTED_NOTE if is_hosted() else ""))
         timer = gr.Timer(1.0)  # drives every tab's live view; a Timer only ticks at the Blocks root
         with gr.Tabs():
             with gr.Tab("1 · Data", id="data", elem_id="tab-data"):
@@ -33,6 +40,8 @@ def build_app() -> gr.Blocks:
             with gr.Tab("Try models", id="explore", elem_id="tab-explore", render_children=True) as tab:
                 explore_tab.build(app, tab)
         app.load(data_tab.saved_table, None, saved, api_visibility="private")
+    if is_hosted():
+        isolate_sessions(app)
     return app
 
 
@@ -42,5 +51,6 @@ def launch(app: gr.Blocks | None = None, **kwargs) -> None:
 
     app = app or build_app()
     app.queue(default_concurrency_limit=4)
-    app.launch(theme=gr.themes.Soft(), ssr_mode=False, run_history=False,
-               max_file_size=max_file_bytes(), **kwargs)
+    hosted = {"head": COOKIE_SCRIPT} if is_hosted() else {}
+    app.launch(theme=gr.themes.Soft(), ssr_mode=False, run_history=False, max_file_size=max_file_bytes(),
+               allowed_paths=[str(root_dir())], **hosted, **kwargs)

@@ -1,0 +1,28 @@
+"""Hosted mode in a real browser: the page's cookie keeps a private workspace across reloads."""
+
+from __future__ import annotations
+
+from serve import running_app
+from test_workshop_flow import CHROMIUM, FLAGS, pytestmark, save_sample, sync_api  # noqa: F401
+
+
+def test_a_reload_keeps_your_datasets_and_another_browser_never_sees_them(tmp_path):
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    with running_app(workspace, RLHF_HOSTED="1") as url, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        page.set_default_timeout(30_000)
+        page.goto(url)
+        save_sample(page, "prompts", "my-prompts")
+        assert any(c["name"] == "rlhf_session" for c in page.context.cookies())
+        page.reload()
+        sync_api.expect(page.locator("#tab-data")).to_contain_text("my-prompts")
+
+        stranger = browser.new_context().new_page()  # another browser: its own cookie, its own workspace
+        stranger.goto(url)
+        sync_api.expect(stranger.locator("#tab-data")).to_contain_text("Datasets in the workspace")
+        stranger.wait_for_timeout(1000)
+        assert "my-prompts" not in stranger.locator("#tab-data").inner_text()
+        assert len(list((workspace / "sessions").iterdir())) == 2
+        browser.close()
