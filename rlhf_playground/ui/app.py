@@ -6,7 +6,7 @@ import gradio as gr
 
 from ..hosting import is_hosted
 from ..workspace import root_dir
-from . import compare_tab, data_tab, explore_tab, finetune_tab, ppo_tab, reward_tab
+from . import compare_tab, data_tab, demo_tab, explore_tab, finetune_tab, ppo_tab, reward_tab
 from .sessions import COOKIE_SCRIPT, isolate_sessions
 
 TITLE = "RLHF Playground"
@@ -27,6 +27,8 @@ def build_app() -> gr.Blocks:
         gr.Markdown(HEADER + (HOSTED_NOTE if is_hosted() else ""))
         timer = gr.Timer(1.0)  # drives every tab's live view; a Timer only ticks at the Blocks root
         with gr.Tabs():
+            with gr.Tab("▶ Whole demo", id="demo", elem_id="tab-demo", render_children=True) as tab:
+                demo_tab.build(timer, app, tab)
             with gr.Tab("1 · Data", id="data", elem_id="tab-data"):
                 saved = data_tab.build()
             with gr.Tab("2 · Fine-tune", id="sft", elem_id="tab-sft", render_children=True) as tab:

@@ -152,4 +152,4 @@ def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
     outputs = [custom["tuned"], custom["dataset"], custom["reward"]]
     app.load(refresh, None, outputs, api_visibility="private")
     tab.select(refresh, None, outputs, api_visibility="private")
-    monitor.wire(timer, app)
+    monitor.wire(timer, app, tab)

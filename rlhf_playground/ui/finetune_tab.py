@@ -61,4 +61,4 @@ def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
     monitor.wire_form(form, command, app)
     app.load(lambda: gr.update(choices=dataset_choices(SFT_KINDS)), None, dataset, api_visibility="private")
     tab.select(lambda: gr.update(choices=dataset_choices(SFT_KINDS)), None, dataset, api_visibility="private")
-    monitor.wire(timer, app)
+    monitor.wire(timer, app, tab)

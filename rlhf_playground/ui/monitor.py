@@ -113,7 +113,7 @@ class RunMonitor:
             return None, problem(exc)
         status = run.status()
         reason = status.get("reason") or ""
-        if "waiting for run" in reason:  # another job holds the machine: say so
+        if reason.startswith("queued"):  # another job holds the machine: say so
             return run.id, f"Run **{run.id}** is {reason}; it starts when that one ends."
         return run.id, f"Run **{run.id}** started."
 
@@ -144,7 +144,13 @@ class RunMonitor:
             widget.change(lambda *v: form.command(self.stage, *v), form.inputs, command, api_visibility="private")
         app.load(lambda *v: form.command(self.stage, *v), form.inputs, command, api_visibility="private")
 
-    def wire(self, timer: gr.Timer, app: gr.Blocks) -> None:
+    def follow(self, run_id):
+        """On opening the tab: keep showing an active run, else switch to this stage's newest one
+        (so a run started elsewhere, by the demo say, shows up without a reload)."""
+        shown = open_run(run_id).status() if run_id else {}
+        return run_id if shown.get("state") in ACTIVE else self.latest()
+
+    def wire(self, timer: gr.Timer, app: gr.Blocks, tab: gr.Tab | None = None) -> None:
         timer.tick(self.poll, [self.run_id, self.seen], [*self.outputs, self.seen], api_name=f"{self.stage}_poll",
                    api_visibility="undocumented", show_progress="hidden")
         self.stop_btn.click(self.stop, self.run_id, self.message, api_name=f"{self.stage}_stop")
@@ -152,3 +158,5 @@ class RunMonitor:
         app.load(lambda: (self.latest(), runs_frame(self.stage)), None, [self.run_id, self.runs],
                  api_visibility="private")
         self.run_id.change(lambda: runs_frame(self.stage), None, self.runs, api_visibility="private")
+        if tab is not None:
+            tab.select(self.follow, self.run_id, self.run_id, api_visibility="private")

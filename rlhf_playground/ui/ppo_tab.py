@@ -88,4 +88,4 @@ def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
 
     app.load(refresh, None, [dataset, adapter, reward], api_visibility="private")
     tab.select(refresh, None, [dataset, adapter, reward], api_visibility="private")
-    monitor.wire(timer, app)
+    monitor.wire(timer, app, tab)

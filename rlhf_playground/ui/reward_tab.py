@@ -98,4 +98,4 @@ def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
     model.focus(lambda: gr.update(choices=finished_runs()), None, model, api_visibility="private")
     app.load(refresh, None, [dataset, model], api_visibility="private")
     tab.select(refresh, None, [dataset, model], api_visibility="private")
-    monitor.wire(timer, app)
+    monitor.wire(timer, app, tab)

@@ -1,0 +1,123 @@
+"""The whole workshop demo in one go: data → SFT → reward model → PPO → compare, with small settings.
+
+The demo is a job of its own that starts the four stage jobs one after another
+(each with its own run folder, watched in its own tab) and waits for each. It
+holds no place in the job line itself, so its stages queue like any others.
+The settings are sized so the bundled SmolLM2-135M goes from nothing to a
+side-by-side comparison on a laptop CPU in about a quarter of an hour.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import UserError
+from .jobs.runs import Run
+
+STAGE = "demo"
+PROMPTS, PAIRS = "demo-prompts", "demo-pairs"
+
+
+@dataclass
+class DemoConfig:
+    model: str = field(default="default", metadata={"help": "the base model: 'default' is the bundled SmolLM2"})
+    reward: str = field(default="reward-model", metadata={
+        "help": "what PPO maximises: 'reward-model' (the one trained in the demo) or 'lexicon' (VADER sentiment)"})
+    sft_steps: int = field(default=30, metadata={"help": "supervised fine-tuning steps"})
+    reward_steps: int = field(default=40, metadata={"help": "reward model training steps"})
+    ppo_steps: int = field(default=12, metadata={"help": "PPO steps (8 prompts each)"})
+    compare_prompts: int = field(default=8, metadata={"help": "held-out prompts in the final comparison"})
+    max_new_tokens: int = field(default=32, metadata={"help": "length of answers in PPO and the comparison"})
+    load_in_4bit: bool = field(default=False, metadata={"help": "QLoRA (4-bit base weights): worth it on a GPU"})
+
+    def validate(self) -> None:
+        if self.reward not in ("reward-model", "lexicon"):
+            raise UserError(f"reward must be 'reward-model' or 'lexicon' (got '{self.reward}').")
+        for name in ("sft_steps", "reward_steps", "ppo_steps", "compare_prompts", "max_new_tokens"):
+            if getattr(self, name) < 1:
+                raise UserError(f"{name} must be at least 1 (got {getattr(self, name)}).")
+
+
+def stage_configs(config: DemoConfig) -> dict[str, Any]:
+    """The SFT and reward model settings of the demo (PPO and compare need the runs' ids, see :func:`run`)."""
+    from .stages.reward import RewardStageConfig
+    from .stages.sft import SFTStageConfig
+
+    return {
+        "sft": SFTStageConfig(model=config.model, dataset=PAIRS, max_steps=config.sft_steps, batch_size=4,
+                              max_length=256, load_in_4bit=config.load_in_4bit, eval_prompts=4,
+                              max_new_tokens=config.max_new_tokens),
+        "reward": RewardStageConfig(model=config.model, dataset=PAIRS, max_steps=config.reward_steps, batch_size=8,
+                                    max_length=256, load_in_4bit=config.load_in_4bit, eval_steps=10),
+    }
+
+
+def save_demo_datasets() -> None:
+    """The bundled prompt and preference samples as workspace datasets (kept if already there)."""
+    from .data import list_datasets, load_sample, prepare, save_dataset
+
+    have = {meta["name"] for meta in list_datasets()}
+    for name, sample in ((PROMPTS, "prompts"), (PAIRS, "preference-chat")):
+        if name not in have:
+            save_dataset(prepare(load_sample(sample)), name)
+            print(f"saved the bundled sample '{sample}' as dataset {name}", flush=True)
+
+
+def _wait(child: Run, parent: Run) -> dict:
+    """Wait for ``child`` to end (stopping it if the demo is stopped); UserError unless it finished."""
+    from .jobs import runner
+    from .jobs.runs import TERMINAL
+
+    while (status := child.status())["state"] not in TERMINAL:
+        if parent.stop_requested():
+            runner.stop(child)
+            raise UserError(f"stopped while run {child.id} was {status['state']}")
+        time.sleep(1.0)
+    if status["state"] != "finished":
+        raise UserError(f"the {status.get('stage')} run {child.id} {status['state']}: {status.get('reason', '')}")
+    return status
+
+
+def run(config: DemoConfig, run: Run) -> dict[str, Any]:
+    from .compare import CompareConfig
+    from .jobs import runner
+    from .ppo.trainer import PPOStageConfig, load_prompts, prompt_text, split_prompts
+
+    started: dict[str, str] = {}
+
+    def step(name: str, stage_config, number: int) -> Run:
+        child = runner.start(name, stage_config)
+        started[name] = child.id
+        run.update_status(step=number - 1, total_steps=4, children=started)
+        print(f"[{number}/4] {name} run {child.id} started: watch it in its tab", flush=True)
+        _wait(child, run)
+        print(f"[{number}/4] {name} run {child.id} finished", flush=True)
+        return child
+
+    save_demo_datasets()
+    configs = stage_configs(config)
+    sft = step("sft", configs["sft"], 1)
+    reward = step("reward", configs["reward"], 2)
+    reward_spec = f"reward:{reward.id}" if config.reward == "reward-model" else "lexicon"
+    ppo_config = PPOStageConfig(model=config.model, adapter=str(sft.artifacts / "adapter"), dataset=PROMPTS,
+                                reward=reward_spec, steps=config.ppo_steps, batch_size=8, mini_batch_size=4,
+                                max_new_tokens=config.max_new_tokens, learning_rate=1e-4, reward_scaling="whiten",
+                                eval_prompts=config.compare_prompts, load_in_4bit=config.load_in_4bit)
+    ppo = step("ppo", ppo_config, 3)
+    # The comparison answers the prompts PPO held out: never trained on.
+    _, held_out = split_prompts(load_prompts(PROMPTS), ppo_config.eval_prompts, ppo_config.seed)
+    prompts = "\n".join(" ".join(prompt_text(p).split()) for p in held_out)
+    compare = step("compare", CompareConfig(base=config.model, tuned=f"{sft.id},{ppo.id}", prompts_text=prompts,
+                                            max_new_tokens=config.max_new_tokens, scorer="lexicon",
+                                            reward=f"reward:{reward.id}"), 4)
+    run.update_status(step=4, total_steps=4)
+    return {"children": started, "comparison": str(compare.artifacts / "results.json")}
+
+
+def register(subparsers) -> None:
+    from .jobs.execute import register_stage
+
+    register_stage(subparsers, STAGE, DemoConfig, run,
+                   help="the whole workshop demo: datasets, SFT, reward model, PPO and a comparison, one after another")
