@@ -18,13 +18,20 @@ COMMAND_MODULES = [
     "rlhf_playground.stages.sft",
     "rlhf_playground.stages.reward",
     "rlhf_playground.stages.ppo",
+    "rlhf_playground.stages.dpo",
+    "rlhf_playground.stages.online",
     "rlhf_playground.compare",
+    "rlhf_playground.demo",
+    "rlhf_playground.jobs.resume_cli",
 ]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rlhf_playground",
                                      description="RLHF Playground: every stage of the RLHF pipeline.")
+    parser.add_argument("--trust-remote-code", action="store_true",
+                        help="let Hub models run their own Python code (trust_remote_code), for this command and "
+                             "the jobs it starts; only for models whose authors you trust; refused in hosted mode")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
@@ -34,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.trust_remote_code:
+            from .models import allow_remote_code
+
+            allow_remote_code()
         return int(args.func(args) or 0)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

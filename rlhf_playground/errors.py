@@ -7,6 +7,9 @@ Anything else that escapes is a bug.
 
 from __future__ import annotations
 
+import os
+import re
+
 OFFLINE_HINT = (
     "The Hugging Face Hub can't be reached from this machine. "
     "Use the bundled default (model 'default', the bundled sample datasets) "
@@ -14,8 +17,31 @@ OFFLINE_HINT = (
 )
 
 
+TOKEN_ENV_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+REDACTED = "hf_***"
+_TOKEN_SHAPE = re.compile(r"hf_[A-Za-z0-9]{20,}")
+
+
+def redact(text: str) -> str:
+    """``text`` with Hugging Face tokens replaced by ``hf_***``: anything shaped like one, and the
+    exact values of the token environment variables (whatever their shape).
+
+    Everything that lands in a run folder or the UI goes through this, so a token
+    in an error message or a printed URL is never shown or stored.
+    """
+    text = _TOKEN_SHAPE.sub(REDACTED, text)
+    for name in TOKEN_ENV_VARS:
+        token = os.environ.get(name, "").strip()
+        if len(token) >= 8:  # a short value would blank out ordinary words
+            text = text.replace(token, REDACTED)
+    return text
+
+
 class UserError(Exception):
-    """Bad input or an unusable environment, explained in one or two sentences."""
+    """Bad input or an unusable environment, explained in one or two sentences (tokens redacted)."""
+
+    def __init__(self, message: str = ""):
+        super().__init__(redact(str(message)))
 
 
 def is_offline_error(exc: BaseException) -> bool:

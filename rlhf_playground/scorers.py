@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .errors import UserError
+from .hosting import check_local_path
 
 POSITIVE_NAMES = ("positive", "pos")
 
@@ -98,12 +99,17 @@ def _classifier_labels(ref: str) -> int:
     """How many labels the model ``ref`` has; UserError unless it is a text-classification model."""
     from transformers import AutoConfig
 
-    from .models import resolve
+    from .models import remote_code_allowed, remote_code_refusal, resolve
 
     model_ref = resolve(ref)
     if model_ref.adapter_of:
         raise UserError(f"'{ref}' is a LoRA adapter; for a reward-model adapter use 'reward:{ref}'.")
-    config = AutoConfig.from_pretrained(model_ref.path)
+    try:
+        config = AutoConfig.from_pretrained(model_ref.path, trust_remote_code=remote_code_allowed())
+    except ValueError as exc:
+        if "trust_remote_code" in str(exc):
+            raise UserError(remote_code_refusal(model_ref.label)) from None
+        raise
     architectures = list(getattr(config, "architectures", None) or [])
     if not any(a.endswith("ForSequenceClassification") for a in architectures):
         kind = ", ".join(architectures) or "no classification head"
@@ -218,6 +224,7 @@ def find_model_folder(path: str | Path) -> Path:
         root = runs_dir() / str(path)
     if not root.is_dir():
         raise UserError(f"The reward model folder {root} doesn't exist.")
+    check_local_path(root)
 
     def is_model(folder: Path) -> bool:  # a run folder has a config.json too, but no weights
         has_weights = any(folder.glob("*.safetensors"))

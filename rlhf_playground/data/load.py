@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ SAMPLES: dict[str, str] = {
 SUPPORTED = (".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet", ".csv.gz", ".tsv.gz", ".json.gz",
              ".jsonl.gz", ".ndjson.gz")
 HUB_DEFAULT_LIMIT = 1000
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 @dataclass
@@ -35,8 +37,10 @@ class Table:
 
 
 def max_file_bytes() -> int:
-    """The largest file we read, from ``RLHF_MAX_FILE_MB`` (default 200 MB)."""
-    raw = os.environ.get("RLHF_MAX_FILE_MB", "200")
+    """The largest file we read, from ``RLHF_MAX_FILE_MB`` (default 200 MB, 20 MB in the hosted app)."""
+    from ..hosting import is_hosted
+
+    raw = os.environ.get("RLHF_MAX_FILE_MB") or ("20" if is_hosted() else "200")
     try:
         megabytes = float(raw)
     except ValueError:
@@ -99,6 +103,18 @@ def _check_row(row, number: int, name: str, unit: str = "line") -> dict:
     return row
 
 
+def _json_loads(text: str):
+    """``json.loads``, refusing a lone surrogate escape such as ``\\ud800``: half a character, which
+    can't be shown or saved as UTF-8."""
+    value = json.loads(text)
+    if found := _SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise json.JSONDecodeError("a \\u escape that is half a character", text, found.start()) from None
+    return value
+
+
 def _read_jsonl(text: str, name: str, limit: int | None) -> list[dict]:
     rows = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -107,7 +123,7 @@ def _read_jsonl(text: str, name: str, limit: int | None) -> list[dict]:
         if limit is not None and len(rows) >= limit:
             break
         try:
-            row = json.loads(line)
+            row = _json_loads(line)
         except ValueError:
             raise UserError(f"'{name}', line {number}, isn't valid JSON: fix that line "
                             "(each line must hold one JSON object).") from None
@@ -117,7 +133,7 @@ def _read_jsonl(text: str, name: str, limit: int | None) -> list[dict]:
 
 def _read_json(text: str, name: str, limit: int | None) -> list[dict]:
     try:
-        value = json.loads(text)
+        value = _json_loads(text)
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":  # JSON Lines saved as .json
             return _read_jsonl(text, name, limit)
@@ -156,7 +172,7 @@ def _read_csv(text: str, name: str, limit: int | None, delimiter: str) -> list[d
     csv.field_size_limit(sys.maxsize)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        header = next(reader)
+        header = next(reader, [])  # nothing but a BOM or blank space: no rows, said below
         rows = []
         for values in reader:
             if limit is not None and len(rows) >= limit:
@@ -267,8 +283,11 @@ def load_hub(name: str, *, config: str | None = None, split: str = "train", limi
 def load_source(source: str, *, config: str | None = None, split: str = "train",
                 limit: int | None = None) -> Table:
     """A file path, a bundled sample name, or else a Hub dataset name."""
+    from ..hosting import check_local_path
+
     source = str(source).strip()
     if Path(source).is_file():
+        check_local_path(source)
         return load_file(source, limit=limit)
     if source in SAMPLES:
         return load_sample(source, limit=limit)

@@ -5,6 +5,7 @@ Imports transformers, so stages import this module inside their ``run``.
 
 from __future__ import annotations
 
+import shutil
 import time
 
 from transformers import TrainerCallback
@@ -19,7 +20,8 @@ class RunCallback(TrainerCallback):
 
     Progress (step, total_steps, eta_s) is written after every optimizer step;
     the stop file is checked after every step and gradient-accumulation
-    substep, so a stop takes effect within one step.
+    substep, so a stop takes effect within one step. When checkpoints are on,
+    a stop saves one (as of the last optimizer step), so the run can be resumed from there.
     """
 
     def __init__(self, run: Run):
@@ -50,11 +52,35 @@ class RunCallback(TrainerCallback):
         eta = (time.monotonic() - self.began) / done * left if done > 0 else None
         self.run.update_status(step=state.global_step, total_steps=state.max_steps,
                                eta_s=round(eta, 1) if eta is not None else None)
-        self._check_stop(control)
+        self._check_stop(args, control)
 
     def on_substep_end(self, args, state, control, **kwargs):
-        self._check_stop(control)
+        self._check_stop(args, control)
 
-    def _check_stop(self, control) -> None:
+    def _check_stop(self, args, control) -> None:
         if self.run.stop_requested():
             control.should_training_stop = True
+            if args.save_strategy != "no":
+                control.should_save = True  # saved at the last optimizer step, before training ends
+
+
+def checkpoint_args(run: Run, save_steps: int) -> dict:
+    """Trainer arguments that keep the last checkpoint in ``run.checkpoints`` every ``save_steps`` steps (0: none)."""
+    return {"output_dir": str(run.checkpoints), "save_strategy": "steps" if save_steps > 0 else "no",
+            "save_steps": max(save_steps, 1), "save_total_limit": 1}
+
+
+def train_resumably(trainer, run: Run) -> None:
+    """``trainer.train()``, stoppable, from the run's last checkpoint when it has one (it is being resumed).
+
+    Checkpoints are deleted once training ends; after a stop or a failure they stay for :func:`runner.resume`.
+    """
+    from .execute import interruptible
+
+    checkpoint = run.latest_checkpoint()
+    if checkpoint:
+        print(f"resuming from {checkpoint.name}", flush=True)
+    with interruptible(run):
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    if not run.stop_requested():
+        shutil.rmtree(run.checkpoints, ignore_errors=True)

@@ -21,9 +21,9 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from ..errors import UserError
+from ..errors import UserError, redact
 from ..workspace import workspace_dir
-from .queue import wait_for_turn
+from .queue import UNQUEUED_STAGES, wait_for_turn
 from .runs import Run, create_run, open_run, process_start_ticks
 
 # The runner sends this when a step is too long to wait for (see :func:`interruptible`).
@@ -84,21 +84,24 @@ def describe_failure(exc: BaseException) -> str:
         text = str(e).lower()
         if (isinstance(e, MemoryError) or type(e).__name__ == "OutOfMemoryError"
                 or "out of memory" in text or "can't allocate memory" in text):
-            return f"out of memory: {summary}. Try a smaller batch size or max length, or 4-bit loading."
+            return redact(f"out of memory: {summary}. Try a smaller batch size or max length, or 4-bit loading.")
         if isinstance(e, OSError) and e.errno == errno.ENOSPC:
-            return f"disk full: {summary}. Free space under {workspace_dir()} and start again."
-    return summary
+            return redact(f"disk full: {summary}. Free space under {workspace_dir()} and start again.")
+    return redact(summary)
 
 
 class _Tee:
-    """A text stream that writes to the terminal and to the run's log."""
+    """A text stream that writes to the terminal (or the detached job's log.txt) and, in the foreground,
+    to the run's log too: Hugging Face tokens redacted in both."""
 
-    def __init__(self, stream, log):
+    def __init__(self, stream, log=None):
         self.stream, self.log = stream, log
 
     def write(self, text: str) -> int:
-        self.log.write(text)
-        self.log.flush()
+        text = redact(text)
+        if self.log is not None:
+            self.log.write(text)
+            self.log.flush()
         return self.stream.write(text)
 
     def flush(self) -> None:
@@ -109,9 +112,9 @@ class _Tee:
 
 
 @contextlib.contextmanager
-def _output_copied_to_log(run: Run) -> Iterator[None]:
-    """In the foreground, send stdout and stderr to log.txt as well as to the terminal."""
-    with open(run.log_path, "a", encoding="utf-8") as log:
+def _output_through_tee(run: Run | None) -> Iterator[None]:
+    """Redact tokens from stdout and stderr; with ``run`` (the foreground), copy them to its log.txt too."""
+    with open(run.log_path, "a", encoding="utf-8") if run else contextlib.nullcontext() as log:
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = _Tee(sys.stdout, log), _Tee(sys.stderr, log)
         try:
@@ -140,9 +143,10 @@ def run_stage(stage: str, config, run_fn: Callable[[Any, Run], dict | None],
     """
     quiet_known_warnings()
     if run_dir is not None:
-        return _run_job(stage, config, run_fn, open_run(run_dir))
+        with _output_through_tee(None):  # stdout and stderr already go to log.txt
+            return _run_job(stage, config, run_fn, open_run(run_dir))
     run = create_run(stage, config)
-    with _output_copied_to_log(run):
+    with _output_through_tee(run):
         print(f"run folder: {run.path}", flush=True)
         return _run_job(stage, config, run_fn, run)
 
@@ -152,7 +156,7 @@ def _run_job(stage: str, config, run_fn, run: Run) -> int:
     run.update_status(pid=os.getpid(), pid_start=process_start_ticks(os.getpid()))
     try:
         config.validate()
-        lock = wait_for_turn(run)
+        lock = contextlib.nullcontext() if stage in UNQUEUED_STAGES else wait_for_turn(run)
         if lock is None:
             run.finish("stopped", "stopped while queued")
             return 0

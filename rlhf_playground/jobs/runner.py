@@ -3,7 +3,8 @@
 A job runs in its own process group with its output going to the run's
 log.txt, so the app stays responsive, a crash in training can't take the app
 down, and a job outlives an app restart. Jobs queue among themselves (see
-:mod:`.queue`), so :func:`start` never waits.
+:mod:`.queue`), so :func:`start` never waits. A failed or stopped run of a
+stage that saves checkpoints can be relaunched in its folder with :func:`resume`.
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ import threading
 import time
 from pathlib import Path
 
-from ..workspace import workspace_dir
+from ..errors import UserError
+from ..workspace import SHARED_ROOT_ENV, shared_root, workspace_dir
 from .execute import INTERRUPT_SIGNAL
-from .queue import running_run_id
-from .runs import ACTIVE, Run, create_run, process_alive, process_start_ticks
+from .queue import UNQUEUED_STAGES, running_run, waiting_reason
+from .runs import ACTIVE, Run, checkpoint_step, create_run, process_alive, process_start_ticks
 
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 CLEAN_STOP_S = 0.5  # how long a job may take to stop between steps before it is interrupted mid-step
 STOP_TIMEOUT_S = 4.0  # then the process group gets SIGTERM, and SIGKILL half a second later
+RESUMABLE = ("sft", "reward")  # stages whose trainer keeps checkpoints in the run folder
 
 
 def job_command(stage: str, run: Run) -> list[str]:
@@ -34,11 +37,39 @@ def job_command(stage: str, run: Run) -> list[str]:
 def start(stage: str, config) -> Run:
     """Validate ``config`` (raising UserError now, not in the log), make a run folder and launch the job."""
     config.validate()
-    run = create_run(stage, config)
-    holder = running_run_id()
-    if holder:
-        run.update_status(reason=f"queued: waiting for run {holder}")
+    return _launch(stage, create_run(stage, config))
+
+
+def resume(run: Run) -> Run:
+    """Relaunch a failed or stopped run in its own folder, with its config, from its last checkpoint.
+
+    Metrics of steps after the checkpoint are dropped (they are trained again),
+    and the stage picks the checkpoint up (see ``callbacks.train_resumably``).
+    """
+    status = run.status()
+    state, stage = status.get("state"), status.get("stage")
+    if state not in ("failed", "stopped"):
+        raise UserError(f"Run {run.id} is {state}: only a failed or stopped run can be resumed.")
+    if stage not in RESUMABLE:
+        raise UserError(f"{stage} runs save no checkpoints, so they can't be resumed: start a new run.")
+    checkpoint = run.latest_checkpoint()
+    if checkpoint is None:
+        raise UserError(f"Run {run.id} has no checkpoint saved yet: start a new run.")
+    step = checkpoint_step(checkpoint)
+    run.drop_metrics_after(step)
+    run.clear_stop()
+    run.log(f"--- resuming from {checkpoint.name} ---")
+    run.update_status(state="queued", reason=f"queued: resuming from step {step}", step=step, eta_s=None,
+                      ended=None, pid=None, pid_start=None, pgid=None, resumed_from_step=step)
+    return _launch(stage, run)
+
+
+def _launch(stage: str, run: Run) -> Run:
+    """Start the job process for ``run`` (the stage reads its config.json) in the background."""
+    if stage not in UNQUEUED_STAGES and running_run() is not None:
+        run.update_status(reason=waiting_reason(run))
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "RLHF_WORKSPACE": str(workspace_dir()),
+           SHARED_ROOT_ENV: str(shared_root()),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")]))}
     with open(run.log_path, "ab") as log:
         try:

@@ -7,6 +7,8 @@
     metrics.jsonl   one JSON object per logging step (step, epoch, loss, learning_rate, ..., time)
     log.txt         everything the job printed, tracebacks included
     STOP            present once someone asked the job to stop
+    checkpoints/    the trainer's last checkpoint (checkpoint-<step>/), kept after a failure or a
+                    stop so the run can be resumed, deleted when training ends
     artifacts/      adapter/ (with the tokenizer), merged/ (optional), samples.json
 
 JSON files are replaced atomically (temp file + ``os.replace``) so a reader
@@ -27,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..errors import UserError
+from ..errors import UserError, redact
 from ..workspace import runs_dir, safe_name
 
 ACTIVE = ("queued", "running")
@@ -36,8 +38,9 @@ DIED = "the job process died unexpectedly (killed or out of memory)"
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
+    """Replace ``path`` with ``data`` as JSON, Hugging Face tokens redacted (see :func:`..errors.redact`)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    tmp.write_text(redact(json.dumps(data, indent=2, ensure_ascii=False)), encoding="utf-8")
     os.replace(tmp, path)
 
 
@@ -97,6 +100,10 @@ class Run:
         return self.path / "log.txt"
 
     @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
     def artifacts(self) -> Path:
         path = self.path / "artifacts"
         path.mkdir(exist_ok=True)
@@ -126,6 +133,12 @@ class Run:
             except ValueError:
                 pass  # the line being written right now
         return rows
+
+    def latest_checkpoint(self) -> Path | None:
+        """The newest complete trainer checkpoint: one a killed save left half-written has no trainer state."""
+        done = [p for p in self.checkpoints.glob("checkpoint-*")
+                if p.name.removeprefix("checkpoint-").isdigit() and (p / "trainer_state.json").is_file()]
+        return max(done, key=checkpoint_step, default=None)
 
     def tail_log(self, n: int = 40) -> str:
         """The last ``n`` lines of log.txt (reads at most the last 256 KB)."""
@@ -176,11 +189,18 @@ class Run:
 
     def append_metrics(self, row: dict[str, Any]) -> None:
         with open(self.path / "metrics.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps(row) + "\n")
+            f.write(redact(json.dumps(row)) + "\n")
+
+    def drop_metrics_after(self, step: int) -> None:
+        """Forget the metrics of steps after ``step``: a resumed run trains them again."""
+        kept = "".join(json.dumps(m) + "\n" for m in self.metrics() if m.get("step", 0) <= step)
+        tmp = self.path / f".metrics.jsonl.{os.getpid()}.tmp"
+        tmp.write_text(kept, encoding="utf-8")
+        os.replace(tmp, self.path / "metrics.jsonl")
 
     def log(self, line: str) -> None:
         with open(self.log_path, "a", encoding="utf-8") as f:
-            f.write(line.rstrip("\n") + "\n")
+            f.write(redact(line.rstrip("\n")) + "\n")
 
     # --------------------------------------------------------------- stopping
     def request_stop(self) -> None:
@@ -188,6 +208,9 @@ class Run:
 
     def stop_requested(self) -> bool:
         return (self.path / "STOP").exists()
+
+    def clear_stop(self) -> None:
+        (self.path / "STOP").unlink(missing_ok=True)
 
     # --------------------------------------------------------------- artifacts
     @contextlib.contextmanager
@@ -209,6 +232,11 @@ class Run:
         path = self.artifacts / name
         write_json_atomic(path, data)
         return path
+
+
+def checkpoint_step(checkpoint: Path) -> int:
+    """The optimizer step a ``checkpoint-<step>`` folder was saved at."""
+    return int(checkpoint.name.removeprefix("checkpoint-"))
 
 
 def create_run(stage: str, config) -> Run:

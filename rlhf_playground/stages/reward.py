@@ -11,7 +11,6 @@ Unusable pairs are dropped and counted, never silently.
 from __future__ import annotations
 
 import random
-import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +47,8 @@ class RewardStageConfig:
     eval_steps: int = field(default=10, metadata={"help": "evaluate (accuracy, margin) every N steps"})
     logging_steps: int = field(default=1, metadata={"help": "log the loss every N steps"})
     seed: int = field(default=42, metadata={"help": "random seed (split, LoRA init, shuffling)"})
+    save_steps: int = field(default=50, metadata={
+        "help": "keep a checkpoint every N steps (and on Stop), so a failed or stopped run can be resumed; 0: none"})
 
     def check_values(self) -> None:
         rules = [
@@ -61,6 +62,7 @@ class RewardStageConfig:
             (self.grad_accum > 0, f"grad_accum must be at least 1 (got {self.grad_accum})."),
             (self.max_length >= 8, f"max_length must be at least 8 tokens (got {self.max_length})."),
             (self.eval_steps > 0 and self.logging_steps > 0, "eval_steps and logging_steps must be at least 1."),
+            (self.save_steps >= 0, f"save_steps can't be negative (got {self.save_steps}); 0 saves none."),
             (self.compute_dtype in DTYPES, f"compute_dtype must be one of {', '.join(DTYPES)}."),
             (bool(self.dataset.strip()), "Choose a preference dataset: a saved dataset's name or a .jsonl file."),
         ]
@@ -169,26 +171,28 @@ def prepare_pairs(config: RewardStageConfig, tokenizer) -> tuple[list[dict], lis
 
 
 # ------------------------------------------------------------------ training
-def build_trainer(config: RewardStageConfig, model, tokenizer, train, evaluation, output_dir, callbacks):
+def build_trainer(config: RewardStageConfig, model, tokenizer, train, evaluation, run: Run):
     from datasets import Dataset
     from peft import LoraConfig, prepare_model_for_kbit_training
     from transformers import PrinterCallback
     from trl import RewardConfig, RewardTrainer
+
+    from ..jobs.callbacks import RunCallback, checkpoint_args
 
     if getattr(model, "is_loaded_in_4bit", False):
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                       target_modules=lora_targets(config.target_modules), task_type="SEQ_CLS")
     args = RewardConfig(
-        output_dir=str(output_dir), per_device_train_batch_size=config.batch_size,
+        per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=config.batch_size, gradient_accumulation_steps=config.grad_accum,
         learning_rate=config.learning_rate, num_train_epochs=config.num_epochs, max_steps=config.max_steps,
         max_length=config.max_length, seed=config.seed, logging_steps=config.logging_steps,
-        eval_strategy="steps", eval_steps=config.eval_steps, save_strategy="no", report_to="none",
-        disable_tqdm=True, use_cpu=str(model.device) == "cpu", **trainer_precision(config.compute_dtype))
+        eval_strategy="steps", eval_steps=config.eval_steps, report_to="none",
+        **checkpoint_args(run, config.save_steps), disable_tqdm=True, use_cpu=str(model.device) == "cpu", **trainer_precision(config.compute_dtype))
     trainer = RewardTrainer(model=model, args=args, train_dataset=Dataset.from_list(train),
                             eval_dataset=Dataset.from_list(evaluation), processing_class=tokenizer,
-                            peft_config=lora, callbacks=callbacks)
+                            peft_config=lora, callbacks=[RunCallback(run)])
     trainer.remove_callback(PrinterCallback)
     if getattr(model, "is_loaded_in_4bit", False):
         # TRL casts a 4-bit model's trainable weights to bfloat16; LoRA layers cast their input to match,
@@ -221,12 +225,12 @@ def margins(model, tokenizer, rows: list[dict], batch_size: int) -> list[float]:
 
 
 def run(config: RewardStageConfig, run: Run) -> dict[str, Any]:
-    """Train, then write artifacts/eval.json (accuracy, mean margin, all margins) and the adapter."""
+    """Train (from the last checkpoint when resumed), then write artifacts/eval.json (accuracy, mean
+    margin, all margins) and the adapter."""
     from transformers import set_seed
     from trl.trainer.reward_trainer import suppress_seqcls_warning
 
-    from ..jobs.callbacks import RunCallback
-    from ..jobs.execute import interruptible
+    from ..jobs.callbacks import train_resumably
     from ..models import describe, load_sequence_classifier
 
     quiet_progress_bars()
@@ -239,11 +243,9 @@ def run(config: RewardStageConfig, run: Run) -> dict[str, Any]:
     print(f"{describe_dropped(dropped)}; {len(train)} pairs for training, {len(evaluation)} held out for "
           "evaluation", flush=True)
     run.update_status(dropped=dict(dropped))
-    trainer = build_trainer(config, model, tokenizer, train, evaluation, run.path / "trainer", [RunCallback(run)])
+    trainer = build_trainer(config, model, tokenizer, train, evaluation, run)
     run.update_status(model_info=describe(trainer.model))
-    with interruptible(run):
-        trainer.train()
-    shutil.rmtree(run.path / "trainer", ignore_errors=True)  # nothing of use: checkpoints are off
+    train_resumably(trainer, run)
     with run.artifact_dir("adapter") as tmp:
         trainer.model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +55,8 @@ class SFTStageConfig:
         "help": "prompts held out of training and answered before and after, for samples.json"})
     max_new_tokens: int = field(default=48, metadata={"help": "length of each sample answer"})
     logging_steps: int = field(default=1, metadata={"help": "log loss and learning rate every N steps"})
+    save_steps: int = field(default=50, metadata={
+        "help": "keep a checkpoint every N steps (and on Stop), so a failed or stopped run can be resumed; 0: none"})
 
     def check_values(self) -> None:
         """The checks that need neither the data nor the model."""
@@ -72,6 +73,7 @@ class SFTStageConfig:
             (self.eval_prompts >= 0, f"eval_prompts can't be negative (got {self.eval_prompts})."),
             (self.max_new_tokens > 0, f"max_new_tokens must be at least 1 (got {self.max_new_tokens})."),
             (self.logging_steps > 0, f"logging_steps must be at least 1 (got {self.logging_steps})."),
+            (self.save_steps >= 0, f"save_steps can't be negative (got {self.save_steps}); 0 saves none."),
             (self.compute_dtype in DTYPES, f"compute_dtype must be one of {', '.join(DTYPES)}."),
             (bool(self.target_modules.strip()), "target_modules can't be empty; use 'auto'."),
             (bool(self.dataset.strip()), "Choose a dataset: a saved dataset's name or a .jsonl file."),
@@ -112,8 +114,11 @@ class Examples:
 
 def read_rows(dataset: str) -> list[dict[str, Any]]:
     """Rows of a workspace dataset (by name) or of a .jsonl file (by path)."""
+    from ..hosting import check_local_path
+
     path = Path(dataset).expanduser()
     if path.suffix == ".jsonl" or path.is_file():
+        check_local_path(path)
         if not path.is_file():
             raise UserError(f"The file {path} doesn't exist.")
         rows = []
@@ -238,28 +243,29 @@ def quiet_progress_bars() -> None:
     transformers.utils.logging.disable_progress_bar()
 
 
-def build_trainer(config: SFTStageConfig, model, tokenizer, train_rows: list[dict], output_dir: Path,
-                  callbacks: list) -> Any:
-    """The SFTTrainer for ``config``, with a fresh LoRA adapter on ``model``."""
+def build_trainer(config: SFTStageConfig, model, tokenizer, train_rows: list[dict], run: Run) -> Any:
+    """The SFTTrainer for ``config``, with a fresh LoRA adapter on ``model``, reporting to ``run``."""
     from datasets import Dataset
     from peft import LoraConfig, prepare_model_for_kbit_training
     from transformers import PrinterCallback
     from trl import SFTConfig, SFTTrainer
+
+    from ..jobs.callbacks import RunCallback, checkpoint_args
 
     if getattr(model, "is_loaded_in_4bit", False):
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=config.gradient_checkpointing)
     lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                       target_modules=lora_targets(config.target_modules), task_type="CAUSAL_LM")
     args = SFTConfig(
-        output_dir=str(output_dir), per_device_train_batch_size=config.batch_size,
+        per_device_train_batch_size=config.batch_size,
         gradient_accumulation_steps=config.grad_accum, learning_rate=config.learning_rate,
         num_train_epochs=config.num_epochs, max_steps=config.max_steps, max_length=config.max_length,
-        seed=config.seed, logging_steps=config.logging_steps, save_strategy="no", report_to="none",
-        disable_tqdm=True, activation_checkpointing=config.gradient_checkpointing,
+        seed=config.seed, logging_steps=config.logging_steps, report_to="none",
+        **checkpoint_args(run, config.save_steps), disable_tqdm=True, activation_checkpointing=config.gradient_checkpointing,
         use_cpu=str(model.device) == "cpu", **trainer_precision(config.compute_dtype))
     try:
         trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(train_rows),
-                             processing_class=tokenizer, peft_config=lora, callbacks=callbacks)
+                             processing_class=tokenizer, peft_config=lora, callbacks=[RunCallback(run)])
     except ValueError as exc:
         if "Target module" in str(exc) or "target_modules" in str(exc):
             raise UserError(f"target_modules '{config.target_modules}' doesn't match this model's layers "
@@ -270,9 +276,9 @@ def build_trainer(config: SFTStageConfig, model, tokenizer, train_rows: list[dic
 
 
 def run(config: SFTStageConfig, run: Run) -> dict[str, Any]:
-    """Train, save the adapter, write samples.json and optionally the merged model."""
-    from ..jobs.callbacks import RunCallback
-    from ..jobs.execute import interruptible
+    """Train (from the last checkpoint when resumed), save the adapter, write samples.json and
+    optionally the merged model."""
+    from ..jobs.callbacks import train_resumably
     from ..models import describe, load_causal_lm
 
     quiet_progress_bars()
@@ -282,15 +288,13 @@ def run(config: SFTStageConfig, run: Run) -> dict[str, Any]:
           f"{len(train_rows)} for training, {sum(s['held_out'] for s in samples)} held out", flush=True)
     model, tokenizer = load_causal_lm(config.model, load_in_4bit=config.load_in_4bit,
                                       compute_dtype=config.compute_dtype, double_quant=config.double_quant)
-    trainer = build_trainer(config, model, tokenizer, train_rows, run.path / "trainer", [RunCallback(run)])
+    trainer = build_trainer(config, model, tokenizer, train_rows, run)
     info = describe(trainer.model)
     run.update_status(model_info=info)
     print(f"model '{config.model}': {info['parameters']:,} parameters, {info['trainable']:,} trainable "
           f"({info['trainable_percent']}%), {info['dtype']}{', 4-bit' if info['load_in_4bit'] else ''}, "
           f"on {info['device']}", flush=True)
-    with interruptible(run):
-        trainer.train()
-    shutil.rmtree(run.path / "trainer", ignore_errors=True)  # nothing of use: checkpoints are off
+    train_resumably(trainer, run)
     model = trainer.model
     adapter = save_adapter(run, model, tokenizer)
     outcome: dict[str, Any] = {"adapter": str(adapter)}

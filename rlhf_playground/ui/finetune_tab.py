@@ -27,7 +27,7 @@ GROUPS = [
     ("Model and data", ["model", "dataset", "max_length"]),
     ("LoRA", ["lora_r", "lora_alpha", "lora_dropout", "target_modules"]),
     ("Training", ["learning_rate", "num_epochs", "max_steps", "batch_size", "grad_accum", "seed",
-                  "logging_steps", "gradient_checkpointing"]),
+                  "logging_steps", "gradient_checkpointing", "save_steps"]),
     ("4-bit (QLoRA) and saving", ["load_in_4bit", "double_quant", "compute_dtype", "merge"]),
     ("Samples at the end", ["eval_prompts", "max_new_tokens"]),
 ]

@@ -77,6 +77,7 @@ class RunMonitor:
         with gr.Row():
             self.start_btn = gr.Button(start_label, variant="primary")
             self.stop_btn = gr.Button("Stop", variant="stop")
+            self.resume_btn = gr.Button("Resume", variant="secondary")
         self.message = gr.Markdown()
         self.progress = gr.HTML()
         with gr.Row(visible=bool(metrics)):
@@ -113,7 +114,7 @@ class RunMonitor:
             return None, problem(exc)
         status = run.status()
         reason = status.get("reason") or ""
-        if reason.startswith("queued"):  # another job holds the machine: say so
+        if "waiting for run" in reason or "ahead in line" in reason:  # another job holds the machine: say so
             return run.id, f"Run **{run.id}** is {reason}; it starts when that one ends."
         return run.id, f"Run **{run.id}** started."
 
@@ -122,6 +123,16 @@ class RunMonitor:
             return "No run to stop."
         status = runner.stop(open_run(run_id))
         return f"Run **{run_id}** {status.get('state')}: {status.get('reason', '')}"
+
+    def resume(self, run_id):
+        """Relaunch the shown run, when failed or stopped, from its last checkpoint."""
+        if not run_id:
+            return "No run to resume."
+        try:
+            run = runner.resume(open_run(run_id))
+        except UserError as exc:
+            return problem(exc)
+        return f"Run **{run.id}** resumes from step {run.status().get('resumed_from_step')}."
 
     def latest(self):
         """The run to show after a page load: the active one of this stage, else the newest."""
@@ -154,6 +165,7 @@ class RunMonitor:
         timer.tick(self.poll, [self.run_id, self.seen], [*self.outputs, self.seen], api_name=f"{self.stage}_poll",
                    api_visibility="undocumented", show_progress="hidden")
         self.stop_btn.click(self.stop, self.run_id, self.message, api_name=f"{self.stage}_stop")
+        self.resume_btn.click(self.resume, self.run_id, self.message, api_name=f"{self.stage}_resume")
         self.refresh.click(lambda: runs_frame(self.stage), None, self.runs, api_visibility="private")
         app.load(lambda: (self.latest(), runs_frame(self.stage)), None, [self.run_id, self.runs],
                  api_visibility="private")

@@ -29,7 +29,7 @@ GROUPS = [
     ("LoRA and 4-bit", ["lora_r", "lora_alpha", "lora_dropout", "target_modules", "load_in_4bit", "double_quant",
                         "compute_dtype"]),
     ("Training", ["learning_rate", "num_epochs", "max_steps", "batch_size", "grad_accum", "eval_steps",
-                  "logging_steps", "seed"]),
+                  "logging_steps", "seed", "save_steps"]),
 ]
 
 

@@ -152,3 +152,21 @@ def test_workshop_flow(page, tiny_model_dir):
     explore.get_by_role("button", name="Analyse").click()
     sync_api.expect(explore.get_by_text("positive share/probability")).to_be_visible()
     shot(page, "explore-tab")
+
+
+def test_whole_demo_button(page, tiny_model_dir):
+    demo = tab(page, "▶ Whole demo", "tab-demo")
+    fill(demo, "demo-model", tiny_model_dir)
+    for name, value in [("sft_steps", 2), ("reward_steps", 2), ("ppo_steps", 1), ("compare_prompts", 2),
+                        ("max_new_tokens", 4)]:
+        fill(demo, f"demo-{name}", value)
+    sync_api.expect(demo.locator(".cm-content")).to_contain_text("--ppo-steps 1")
+    demo.get_by_role("button", name="Run the whole demo").click()
+    wait_finished(demo, 4, timeout=400_000)
+    steps = demo.locator("#demo-steps")
+    for stage in ("sft", "reward", "ppo", "compare"):
+        sync_api.expect(steps).to_contain_text(re.compile(rf"{stage}: run \S+ finished"))
+    sync_api.expect(steps).to_contain_text("against the base")
+    shot(page, "demo-tab")
+    compare = tab(page, "5 · Compare", "tab-compare")  # the tab follows the demo's comparison when opened
+    sync_api.expect(compare.locator(".run-progress")).to_contain_text("finished: step 4/4")
