@@ -121,7 +121,7 @@ def test_queued_run_waits_for_the_lock_and_leaves_when_stopped():
     holder = create_run("sft", SFTStageConfig(dataset="d"))
     holder.update_status(state="running", pid=os.getpid())
     with open(runs_dir() / LOCK_NAME, "w") as lock:
-        lock.write(holder.id)
+        lock.write(str(holder.path))
         lock.flush()
         fcntl.flock(lock, fcntl.LOCK_EX)
         waiting = create_run("sft", SFTStageConfig(dataset="d"))
