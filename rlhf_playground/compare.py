@@ -97,7 +97,7 @@ class Entry:
     name: str
     ref: str  # an adapter folder (shares_base) or anything models.load_causal_lm takes
     shares_base: bool
-    ppo_on_sft: bool = False  # a PPO adapter trained on base + a merged SFT adapter: see ppo.trainer.load_policy
+    on_sft: bool = False  # an RL adapter trained on base + a merged SFT adapter: see ppo.trainer.load_policy
 
 
 def resolve_tuned(text: str, base: str) -> list[Entry]:
@@ -122,13 +122,15 @@ def resolve_tuned(text: str, base: str) -> list[Entry]:
             name += "'"
         names.add(name)
         on_sft = _trained_on_sft(ref.path) if ref.adapter_of else False
-        entries.append(Entry(name, ref.path, shares_base=bool(ref.adapter_of) and not on_sft, ppo_on_sft=on_sft))
+        entries.append(Entry(name, ref.path, shares_base=bool(ref.adapter_of) and not on_sft, on_sft=on_sft))
     return entries
 
 
 def _trained_on_sft(folder: str) -> bool:
-    """True for a PPO adapter that sits on the base with an SFT adapter merged in (it can't share weights)."""
-    info = Path(folder) / "ppo_policy.json"
+    """True for an RL adapter that sits on the base with an SFT adapter merged in (it can't share weights)."""
+    from .ppo.trainer import POLICY_INFO
+
+    info = Path(folder) / POLICY_INFO
     return info.is_file() and bool(json.loads(info.read_text(encoding="utf-8")).get("sft_adapter"))
 
 
@@ -338,7 +340,7 @@ def compare(config: CompareConfig, progress: Callable[[str, int, int], None] | N
     del model
     for entry in (e for e in entries if not e.shares_base):
         say(f"loading and answering with {entry.name}")
-        if entry.ppo_on_sft:
+        if entry.on_sft:
             from .ppo.trainer import load_policy
 
             other, other_tokenizer = load_policy(entry.ref)

@@ -141,9 +141,9 @@ def test_a_ppo_adapter_trained_on_an_sft_adapter_loads_on_its_own(tmp_path, tiny
     """PPO on an SFT run trains on base + merged SFT weights: it can't share the base, load_policy loads it."""
     ppo = tmp_path / "ppo-adapter"
     shutil.copytree(fine_adapter, ppo)
-    (ppo / "ppo_policy.json").write_text(json.dumps({"base_model": str(tiny_model_dir),
+    (ppo / "policy.json").write_text(json.dumps({"base_model": str(tiny_model_dir),
                                                      "sft_adapter": str(fine_adapter)}))
     [entry] = resolve_tuned(str(ppo), str(tiny_model_dir))
-    assert entry.ppo_on_sft and not entry.shares_base
+    assert entry.on_sft and not entry.shares_base
     result = compare(config(tiny_model_dir, tuned=str(ppo)))
     assert all(row["outputs"][entry.name]["response"].startswith(WORD.strip()) for row in result.rows)

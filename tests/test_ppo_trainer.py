@@ -234,7 +234,7 @@ def test_reference_is_the_sft_model_and_save_round_trips(tiny_model_dir, tmp_pat
 
     out = trainer.save(tmp_path / "ppo")
     for name in ("adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "value_head.safetensors",
-                 "ppo_policy.json"):
+                 "policy.json"):
         assert (out / name).is_file(), name
     loaded, _ = load_policy(out)
     with torch.no_grad():

@@ -203,12 +203,81 @@ class Rollout:
                           "logprobs", "ref_logprobs", "values")), entropy=self.entropy)
 
 
+# ------------------------------------------------------------------ generation, shared with GRPO/RLOO/DPO
+def prepare_base(model):
+    """The weights a fresh LoRA adapter goes on: an SFT adapter folded in, so that it becomes the reference.
+
+    Also keeps 4-bit layers trainable: on CPUs with AVX512-BF16, bitsandbytes repacks 4-bit weights
+    for inference the first time they run in eval mode (rollouts); that layout has no backward.
+    """
+    from peft import PeftModel
+
+    if isinstance(model, PeftModel):
+        model = model.merge_and_unload()
+    for module in model.modules():
+        if hasattr(module, "support_avx512bf16_for_cpu"):
+            module.support_avx512bf16_for_cpu = False
+    return model
+
+
+def encode_prompt(tokenizer, prompt: str | list[dict], max_prompt_length: int) -> list[int]:
+    """Prompt token ids as the model sees them: through the chat template when there is one."""
+    if getattr(tokenizer, "chat_template", None):
+        messages = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
+        text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    else:
+        ids = tokenizer(prompt_text(prompt), add_special_tokens=True)["input_ids"]
+    return ids[-max_prompt_length:]
+
+
+def generate_rollout(model, tokenizer, prompts: list, max_new_tokens: int, max_prompt_length: int,
+                     sampling: dict | None = None) -> Rollout:
+    """Answer ``prompts`` in one left-padded batch, greedy unless ``sampling`` is given; each ends at its first EOS."""
+    import torch
+
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    gen_eos = model.generation_config.eos_token_id
+    eos_ids = sorted({tokenizer.eos_token_id, *(gen_eos if isinstance(gen_eos, list) else [gen_eos])} - {None})
+    ids = [encode_prompt(tokenizer, p, max_prompt_length) for p in prompts]
+    width = max(map(len, ids))
+    query = torch.tensor([[pad_id] * (width - len(q)) + q for q in ids], device=model.device)
+    query_mask = torch.tensor([[0] * (width - len(q)) + [1] * len(q) for q in ids], device=model.device)
+    model.eval()
+    with torch.no_grad():
+        out = model.generate(input_ids=query, attention_mask=query_mask, max_new_tokens=max_new_tokens,
+                             pad_token_id=pad_id, eos_token_id=eos_ids,
+                             **(dict(do_sample=True, **sampling) if sampling else dict(do_sample=False)))
+    answer = out[:, width:]
+    mask, ended = answer_mask(answer, eos_ids)
+    texts = [tokenizer.decode(row[m.bool()], skip_special_tokens=True).strip()
+             for row, m in zip(answer, mask)]  # EOS is a special token: decode drops it
+    return Rollout([prompt_text(p) for p in prompts], texts, out, torch.cat([query_mask, mask], 1), mask, ended)
+
+
+def greedy_answers(model, tokenizer, prompts: list, max_new_tokens: int, max_prompt_length: int,
+                   batch_size: int) -> list[str]:
+    """Greedy answers (deterministic, so before/after compare the same decoding)."""
+    return [text for start in range(0, len(prompts), batch_size)
+            for text in generate_rollout(model, tokenizer, prompts[start:start + batch_size], max_new_tokens,
+                                         max_prompt_length).responses]
+
+
+def mean_reward(scorer, prompts: list, answers: list[str]) -> float:
+    """Mean score of ``answers`` to ``prompts`` (NaN/inf scores left out)."""
+    import torch
+
+    scores = torch.tensor(scorer.score([prompt_text(p) for p in prompts], answers))
+    finite = scores[torch.isfinite(scores)]
+    return finite.mean().item() if len(finite) else float("nan")
+
+
 class PPOTrainer:
     """PPO on ``model`` (a causal LM; a fresh LoRA adapter is put on it) against ``scorer``."""
 
     def __init__(self, config: PPOStageConfig, model, tokenizer, scorer, prompts: list):
         import torch
-        from peft import LoraConfig, PeftModel, get_peft_model
+        from peft import LoraConfig, get_peft_model
         from . import core
 
         config.check_values()
@@ -216,13 +285,7 @@ class PPOTrainer:
             raise UserError("PPO needs at least one prompt.")
         self.config, self.tokenizer, self.scorer, self.prompts = config, tokenizer, scorer, list(prompts)
         torch.manual_seed(config.seed)
-        if isinstance(model, PeftModel):  # an SFT adapter: fold it in, so it becomes the reference
-            model = model.merge_and_unload()
-        # On CPUs with AVX512-BF16, bitsandbytes repacks 4-bit weights for inference the first time they
-        # run in eval mode (our rollouts); that layout has no backward, so later training would be wrong.
-        for module in model.modules():
-            if hasattr(module, "support_avx512bf16_for_cpu"):
-                module.support_avx512bf16_for_cpu = False
+        model = prepare_base(model)
         lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                           target_modules="all-linear", task_type="CAUSAL_LM")
         self.model = get_peft_model(model, lora)
@@ -234,44 +297,17 @@ class PPOTrainer:
         self.kl_ctl = (core.AdaptiveKLController(config.init_kl_coef, config.target_kl, config.kl_horizon)
                        if config.adaptive_kl else core.FixedKLController(config.init_kl_coef))
         self.running = core.RunningMoments()
-        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-        gen_eos = self.model.generation_config.eos_token_id
-        self.eos_ids = sorted({tokenizer.eos_token_id, *(gen_eos if isinstance(gen_eos, list) else [gen_eos])} - {None})
         self._order: list[int] = []
         self._rng = random.Random(config.seed)
         self.empty_streak, self.step_count = 0, 0
 
     # ---------------------------------------------------------- generation
-    def encode_prompt(self, prompt: str | list[dict]) -> list[int]:
-        """Prompt token ids as the model sees them: through the chat template when there is one."""
-        tok = self.tokenizer
-        if getattr(tok, "chat_template", None):
-            messages = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
-            text = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-            ids = tok(text, add_special_tokens=False)["input_ids"]
-        else:
-            ids = tok(prompt_text(prompt), add_special_tokens=True)["input_ids"]
-        return ids[-self.config.max_prompt_length:]
-
     def generate(self, prompts: list, greedy: bool = False) -> Rollout:
-        """Answer ``prompts`` in one left-padded batch; answers are cut after their first EOS."""
-        import torch
-
-        cfg, ids = self.config, [self.encode_prompt(p) for p in prompts]
-        width = max(map(len, ids))
-        query = torch.tensor([[self.pad_id] * (width - len(q)) + q for q in ids], device=self.model.device)
-        query_mask = torch.tensor([[0] * (width - len(q)) + [1] * len(q) for q in ids], device=self.model.device)
-        sampling = (dict(do_sample=False) if greedy else
-                    dict(do_sample=True, temperature=cfg.temperature, top_k=cfg.top_k, top_p=cfg.top_p))
-        self.model.eval()
-        with torch.no_grad():
-            out = self.model.generate(input_ids=query, attention_mask=query_mask, max_new_tokens=cfg.max_new_tokens,
-                                      pad_token_id=self.pad_id, eos_token_id=self.eos_ids, **sampling)
-        answer = out[:, width:]
-        mask, ended = answer_mask(answer, self.eos_ids)
-        texts = [self.tokenizer.decode(row[m.bool()], skip_special_tokens=True).strip()
-                 for row, m in zip(answer, mask)]  # EOS is a special token: decode drops it
-        return Rollout([prompt_text(p) for p in prompts], texts, out, torch.cat([query_mask, mask], 1), mask, ended)
+        """Answer ``prompts`` in one batch, sampling with the config's settings unless ``greedy``."""
+        cfg = self.config
+        sampling = None if greedy else dict(temperature=cfg.temperature, top_k=cfg.top_k, top_p=cfg.top_p)
+        return generate_rollout(self.model, self.tokenizer, prompts, cfg.max_new_tokens, cfg.max_prompt_length,
+                                sampling)
 
     def forward(self, rollout: Rollout, idx=None, with_values: bool = True):
         """Log-probs of the answer tokens (at ``temperature``), values ``V(s_t)`` and the logits.
@@ -426,20 +462,16 @@ class PPOTrainer:
     # ---------------------------------------------------------- evaluation and saving
     def answer(self, prompts: list) -> list[str]:
         """Greedy answers (deterministic, so before/after compare the same decoding)."""
-        size = self.config.batch_size
-        return [text for start in range(0, len(prompts), size)
-                for text in self.generate(prompts[start:start + size], greedy=True).responses]
+        cfg = self.config
+        return greedy_answers(self.model, self.tokenizer, prompts, cfg.max_new_tokens, cfg.max_prompt_length,
+                              cfg.batch_size)
 
     def evaluate(self, prompts: list) -> float:
         """Mean score of greedy answers to ``prompts`` (NaN/inf scores left out)."""
-        import torch
-
-        scores = torch.tensor(self.scorer.score([prompt_text(p) for p in prompts], self.answer(prompts)))
-        finite = scores[torch.isfinite(scores)]
-        return finite.mean().item() if len(finite) else float("nan")
+        return mean_reward(self.scorer, prompts, self.answer(prompts))
 
     def save(self, out_dir: str | Path) -> Path:
-        """LoRA adapter + tokenizer + ``value_head.safetensors`` + ``ppo_policy.json`` (what it sits on)."""
+        """LoRA adapter + tokenizer + ``value_head.safetensors`` + ``policy.json`` (what it sits on)."""
         from safetensors.torch import save_file
 
         out = Path(out_dir)
@@ -448,9 +480,7 @@ class PPOTrainer:
         self.tokenizer.save_pretrained(out)
         save_file({k: v.detach().cpu().contiguous() for k, v in self.value_head.state_dict().items()},
                   str(out / "value_head.safetensors"))
-        info = {"base_model": self.config.model, "sft_adapter": self.config.adapter or None,
-                "note": "the PPO adapter applies to the base with the SFT adapter merged in"}
-        (out / "ppo_policy.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+        write_policy_info(out, self.config.model, self.config.adapter)
         return out
 
 
@@ -467,13 +497,28 @@ def build_trainer(config: PPOStageConfig) -> tuple[PPOTrainer, list]:
     return PPOTrainer(config, model, tokenizer, make_scorer(config.reward), train), held_out
 
 
+POLICY_INFO = "policy.json"
+
+
+def write_policy_info(folder: Path, base_model: str, sft_adapter: str) -> None:
+    """Note beside an RL adapter what it was trained on: the base, with an SFT adapter merged in or not.
+
+    The adapter's own config can only name one base; trained on base + merged SFT, it must be
+    loaded the same way (see :func:`load_policy`), which this note makes possible.
+    """
+    info = {"base_model": base_model, "sft_adapter": sft_adapter or None,
+            "note": "this adapter applies to the base with the SFT adapter merged in"}
+    (Path(folder) / POLICY_INFO).write_text(json.dumps(info, indent=2), encoding="utf-8")
+
+
 def load_policy(folder: str | Path):
-    """A saved PPO policy as ``(model, tokenizer)``: base, SFT adapter merged in, PPO adapter on top."""
+    """A saved RL policy (PPO, GRPO, RLOO, DPO) as ``(model, tokenizer)``: base, SFT adapter merged in,
+    the RL adapter on top."""
     from peft import PeftModel
 
     from ..models import load_causal_lm
 
-    info = json.loads((Path(folder) / "ppo_policy.json").read_text(encoding="utf-8"))
+    info = json.loads((Path(folder) / POLICY_INFO).read_text(encoding="utf-8"))
     model, tokenizer = load_causal_lm(info["base_model"], adapter=info.get("sft_adapter"))
     if isinstance(model, PeftModel):
         model = model.merge_and_unload()

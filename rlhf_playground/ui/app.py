@@ -6,14 +6,14 @@ import gradio as gr
 
 from ..hosting import is_hosted
 from ..workspace import root_dir
-from . import compare_tab, data_tab, demo_tab, explore_tab, finetune_tab, ppo_tab, reward_tab
+from . import compare_tab, data_tab, demo_tab, explore_tab, finetune_tab, methods_tab, ppo_tab, reward_tab
 from .sessions import COOKIE_SCRIPT, isolate_sessions
 
 TITLE = "RLHF Playground"
 HEADER = """
 # RLHF Playground
 The whole RLHF pipeline on real models, small enough to watch on a laptop:
-**data → supervised fine-tuning → reward model → PPO → compare**.
+**data → supervised fine-tuning → reward model → PPO (or DPO, GRPO, RLOO) → compare**.
 Everything runs offline on the bundled SmolLM2-135M-Instruct; Hub names work when the Hub can be reached.
 """
 HOSTED_NOTE = """
@@ -37,7 +37,9 @@ def build_app() -> gr.Blocks:
                 reward_tab.build(timer, app, tab)
             with gr.Tab("4 · PPO", id="ppo", elem_id="tab-ppo", render_children=True) as tab:
                 ppo_tab.build(timer, app, tab)
-            with gr.Tab("5 · Compare", id="compare", elem_id="tab-compare", render_children=True) as tab:
+            with gr.Tab("5 · DPO · GRPO · RLOO", id="methods", elem_id="tab-methods", render_children=True) as tab:
+                methods_tab.build(timer, app, tab)
+            with gr.Tab("6 · Compare", id="compare", elem_id="tab-compare", render_children=True) as tab:
                 compare_tab.build(timer, app, tab)
             with gr.Tab("Try models", id="explore", elem_id="tab-explore", render_children=True) as tab:
                 explore_tab.build(app, tab)

@@ -18,7 +18,7 @@ TUNED_STAGES = ("sft", "ppo", "dpo", "grpo", "rloo")
 SCORERS = ["lexicon", "classifier:lvwerra/distilbert-imdb"]
 
 INTRO = """
-### Step 5 · Compare base and tuned
+### Step 6 · Compare base and tuned
 Did the tuning work? The base model and every tuned run you pick answer **the same prompts with the same
 settings and seeds**, and each answer gets a sentiment score (the VADER lexicon offline, or a text classifier
 such as `lvwerra/distilbert-imdb` with its label and positive probability) and, if you pick a reward model,

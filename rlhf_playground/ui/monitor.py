@@ -77,7 +77,7 @@ class RunMonitor:
         with gr.Row():
             self.start_btn = gr.Button(start_label, variant="primary")
             self.stop_btn = gr.Button("Stop", variant="stop")
-            self.resume_btn = gr.Button("Resume", variant="secondary")
+            self.resume_btn = gr.Button("Resume", variant="secondary", visible=stage in runner.RESUMABLE)
         self.message = gr.Markdown()
         self.progress = gr.HTML()
         with gr.Row(visible=bool(metrics)):

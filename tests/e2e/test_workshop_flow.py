@@ -127,7 +127,7 @@ def test_workshop_flow(page, tiny_model_dir):
     sync_api.expect(ppo.get_by_text("before →")).to_be_visible()
     shot(page, "ppo-tab")
 
-    compare = tab(page, "5 · Compare", "tab-compare")
+    compare = tab(page, "6 · Compare", "tab-compare")
     fill(compare, "compare-base", tiny_model_dir)
     for stage in ("sft", "ppo"):
         compare.locator("#compare-tuned").get_by_role("listbox").click()
@@ -168,5 +168,5 @@ def test_whole_demo_button(page, tiny_model_dir):
         sync_api.expect(steps).to_contain_text(re.compile(rf"{stage}: run \S+ finished"))
     sync_api.expect(steps).to_contain_text("against the base")
     shot(page, "demo-tab")
-    compare = tab(page, "5 · Compare", "tab-compare")  # the tab follows the demo's comparison when opened
+    compare = tab(page, "6 · Compare", "tab-compare")  # the tab follows the demo's comparison when opened
     sync_api.expect(compare.locator(".run-progress")).to_contain_text("finished: step 4/4")

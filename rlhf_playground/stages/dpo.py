@@ -1,0 +1,190 @@
+"""DPO: learn from preference pairs directly, with TRL's ``DPOTrainer`` and a LoRA adapter.
+
+No reward model and no sampling: for each pair DPO raises the policy's log-probability
+of the chosen answer relative to the rejected one, measured against the reference
+(the same weights with the adapter off, which TRL uses when given a ``peft_config``)::
+
+    loss = -log σ(β · [(log π(chosen) − log π_ref(chosen)) − (log π(rejected) − log π_ref(rejected))])
+
+TRL logs the implicit rewards β·(log π − log π_ref) as ``rewards/chosen``,
+``rewards/rejected``, their ``rewards/margins`` and ``rewards/accuracies`` (share of
+pairs where chosen beats rejected). So that DPO can be compared with PPO, GRPO and
+RLOO, the run also scores greedy answers to held-out prompts with ``eval_reward``
+before and after training and writes the same ``artifacts/eval.json``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import UserError
+from ..jobs.runs import Run
+from .online import check_4bit, check_reward_kind, check_reward_source
+
+STAGE = "dpo"
+LOSS_TYPES = ("sigmoid", "ipo", "hinge", "robust")
+
+
+@dataclass
+class DPOStageConfig:
+    model: str = field(default="default", metadata={
+        "help": "policy base model: 'default' (bundled SmolLM2-135M-Instruct), a local folder or a Hub name"})
+    adapter: str = field(default="", metadata={
+        "help": "an SFT run's adapter folder to start from (merged into the base, which then is the reference)"})
+    dataset: str = field(default="", metadata={
+        "help": "a preference dataset saved in the workspace (its name) or a .jsonl file with chosen/rejected"})
+    steps: int = field(default=20, metadata={"help": "optimizer steps (the pairs are cycled through as needed)"})
+    batch_size: int = field(default=4, metadata={"help": "pairs per step"})
+    learning_rate: float = field(default=5e-5, metadata={"help": "peak learning rate (linear decay)"})
+    beta: float = field(default=0.1, metadata={
+        "help": "how far the policy may move from the reference: higher keeps it closer"})
+    loss_type: str = field(default="sigmoid", metadata={
+        "help": "'sigmoid' (the DPO paper), 'ipo', 'hinge' or 'robust' (noisy labels)"})
+    max_length: int = field(default=256, metadata={"help": "tokens of prompt + answer; longer pairs are cut"})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling; the update is scaled by alpha / r"})
+    lora_dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA branch, in [0, 1)"})
+    target_modules: str = field(default="auto", metadata={"help": "layers that get LoRA ('auto': every linear one)"})
+    load_in_4bit: bool = field(default=False, metadata={"help": "load the base weights in 4-bit NF4 (QLoRA)"})
+    double_quant: bool = field(default=True, metadata={"help": "with 4-bit: also quantize the quantization constants"})
+    eval_reward: str = field(default="lexicon", metadata={
+        "help": "reward that scores greedy answers to held-out prompts before/after, to compare with PPO/GRPO/RLOO"})
+    eval_dataset: str = field(default="", metadata={
+        "help": "a prompt dataset to take the held-out prompts from (the same split PPO uses with the same seed); "
+                "empty: prompts of pairs held out of training"})
+    eval_prompts: int = field(default=16, metadata={"help": "held-out prompts answered before and after"})
+    max_new_tokens: int = field(default=32, metadata={"help": "length of each held-out answer, in tokens"})
+    seed: int = field(default=42, metadata={"help": "random seed (LoRA init, shuffling, held-out split)"})
+
+    def check_values(self) -> None:
+        rules = [
+            (self.steps > 0, f"steps must be at least 1 (got {self.steps})."),
+            (self.batch_size > 0, f"batch_size must be at least 1 (got {self.batch_size})."),
+            (0 < self.learning_rate < 1, f"learning_rate must be in (0, 1) (got {self.learning_rate})."),
+            (self.beta > 0, f"beta must be above 0 (got {self.beta})."),
+            (self.loss_type in LOSS_TYPES,
+             f"loss_type must be one of {', '.join(LOSS_TYPES)} (got {self.loss_type!r})."),
+            (self.max_length >= 16, f"max_length must be at least 16 tokens (got {self.max_length})."),
+            (self.lora_r > 0 and self.lora_alpha > 0, "lora_r and lora_alpha must be at least 1."),
+            (0 <= self.lora_dropout < 1, f"lora_dropout must be in [0, 1) (got {self.lora_dropout})."),
+            (bool(self.target_modules.strip()), "target_modules can't be empty; use 'auto'."),
+            (self.eval_prompts >= 0, f"eval_prompts can't be negative (got {self.eval_prompts})."),
+            (self.max_new_tokens > 0, f"max_new_tokens must be at least 1 (got {self.max_new_tokens})."),
+            (bool(self.dataset.strip()), "Choose a preference dataset: a saved dataset's name or a .jsonl file."),
+        ]
+        for ok, message in rules:
+            if not ok:
+                raise UserError(message)
+        check_reward_kind(self.eval_reward)
+
+    def validate(self) -> None:
+        """Raise UserError for settings that can't work: the pairs, the held-out prompts, the reward, 4-bit."""
+        self.check_values()
+        train, held_out, _ = self.split()
+        if len(train) < 1:
+            raise UserError(f"'{self.dataset}' has no pairs left to train on: add pairs or lower eval_prompts.")
+        if self.eval_prompts and not held_out:
+            raise UserError("There are no prompts to evaluate on: set eval_dataset to a prompt dataset.")
+        check_reward_source(self.eval_reward)
+        check_4bit(self.load_in_4bit)
+
+    def split(self) -> tuple[list[tuple], list, Counter]:
+        """``(training pairs, held-out prompts, dropped rows by reason)``; pairs are (prompt, chosen, rejected)."""
+        from ..ppo.trainer import split_prompts
+        from .online import read_prompts
+
+        pairs, dropped = read_preference_pairs(self.dataset)
+        if self.eval_dataset.strip():
+            _, held_out = split_prompts(read_prompts(self.eval_dataset, "DPO's evaluation"), self.eval_prompts,
+                                        self.seed)
+            return pairs, held_out, dropped
+        train, held_pairs = split_prompts(pairs, self.eval_prompts, self.seed)
+        return train, [prompt for prompt, _, _ in held_pairs], dropped
+
+
+def read_preference_pairs(dataset: str) -> tuple[list[tuple], Counter]:
+    """Usable (prompt, chosen, rejected) triples; UserError for a dataset that isn't preference pairs."""
+    from .reward import read_pairs
+    from .sft import read_rows
+
+    rows = read_rows(dataset)
+    if not rows:
+        raise UserError(f"The dataset '{dataset}' is empty.")
+    if not all(k in rows[0] for k in ("chosen", "rejected")):
+        raise UserError(f"'{dataset}' has no chosen/rejected columns (it has {', '.join(rows[0])}): DPO learns "
+                        "from preference pairs. Pick a preference dataset; prompt datasets are for PPO, GRPO, RLOO.")
+    pairs, dropped = read_pairs(dataset)
+    usable = [pair for pair in pairs if pair[0]]
+    if len(usable) < len(pairs):
+        dropped["no prompt"] += len(pairs) - len(usable)
+    if not usable:
+        raise UserError(f"'{dataset}' has no usable pairs with a prompt (dropped: {dict(dropped)}). DPO compares "
+                        "two answers to the same prompt: save the dataset from the Data tab to extract prompts.")
+    return usable, dropped
+
+
+def trainer_rows(pairs: list[tuple], tokenizer) -> list[dict]:
+    """Pairs in TRL's preference format; conversational when the model has a chat template, as PPO prompts it."""
+    from .online import as_chat
+
+    rows = []
+    for prompt, chosen, rejected in pairs:
+        prompt = as_chat(prompt, tokenizer)
+        if isinstance(prompt, list):
+            chosen, rejected = ([{"role": "assistant", "content": text}] for text in (chosen, rejected))
+        rows.append({"prompt": prompt, "chosen": chosen, "rejected": rejected})
+    return rows
+
+
+def build_trainer(config: DPOStageConfig, model, tokenizer, pairs: list[tuple], run: Run):
+    from datasets import Dataset
+    from transformers import PrinterCallback
+    from trl import DPOConfig, DPOTrainer
+
+    from ..jobs.callbacks import RunCallback
+    from .online import lora_config, trainer_args
+
+    args = DPOConfig(**trainer_args(config, run), beta=config.beta, loss_type=[config.loss_type],
+                     max_length=config.max_length)
+    try:
+        trainer = DPOTrainer(model=model, args=args, train_dataset=Dataset.from_list(trainer_rows(pairs, tokenizer)),
+                             processing_class=tokenizer, peft_config=lora_config(config),
+                             callbacks=[RunCallback(run)])
+    except ValueError as exc:
+        if "Target module" in str(exc) or "target_modules" in str(exc):
+            raise UserError(f"target_modules '{config.target_modules}' doesn't match this model's layers "
+                            "(use 'auto').") from None
+        raise
+    trainer.remove_callback(PrinterCallback)
+    return trainer
+
+
+def run(config: DPOStageConfig, run: Run) -> dict[str, Any]:
+    """Evaluate the base on held-out prompts, train with DPO, save the adapter, evaluate again."""
+    from transformers import set_seed
+
+    from ..scorers import make_scorer
+    from .online import evaluate_before, load_base, train_and_evaluate
+    from .reward import describe_dropped
+    from .sft import quiet_progress_bars
+
+    quiet_progress_bars()
+    set_seed(config.seed)
+    train, held_out, dropped = config.split()
+    print(f"DPO: {describe_dropped(dropped)}; {len(train)} pairs for training, {len(held_out)} held-out prompts "
+          f"scored with {config.eval_reward}", flush=True)
+    run.update_status(dropped=dict(dropped))
+    scorer = make_scorer(config.eval_reward)
+    model, tokenizer = load_base(config.model, config.adapter, config.load_in_4bit, config.double_quant)
+    before = evaluate_before(model, tokenizer, scorer, held_out, config.max_new_tokens)
+    trainer = build_trainer(config, model, tokenizer, train, run)
+    return train_and_evaluate(run, config, trainer, tokenizer, scorer, held_out, before, config.eval_reward)
+
+
+def register(subparsers) -> None:
+    from ..jobs.execute import register_stage
+
+    register_stage(subparsers, STAGE, DPOStageConfig, run,
+                   help="DPO (TRL) on chosen/rejected pairs with a LoRA policy; the reference is the adapter off")
