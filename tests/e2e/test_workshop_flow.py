@@ -127,6 +127,19 @@ def test_workshop_flow(page, tiny_model_dir):
     sync_api.expect(ppo.get_by_text("before →")).to_be_visible()
     shot(page, "ppo-tab")
 
+    methods = tab(page, "5 · DPO · GRPO · RLOO", "tab-methods")
+    methods.get_by_role("tab", name="GRPO").click()
+    fill(methods, "grpo-model", tiny_model_dir)
+    fill(methods, "grpo-dataset", "prompts")
+    fill(methods, "grpo-steps", 2)
+    methods.get_by_text("Sampling", exact=True).last.click()
+    fill(methods, "grpo-max_new_tokens", 6)
+    methods.locator("button:visible", has_text="Start training").click()
+    sync_api.expect(methods.locator(".run-progress:visible")).to_contain_text("finished: step 2/2", timeout=240_000)
+    methods.get_by_role("button", name="Refresh").click()
+    sync_api.expect(methods.get_by_text("finished run(s) with base model")).to_be_visible()
+    shot(page, "methods-tab")
+
     compare = tab(page, "6 · Compare", "tab-compare")
     fill(compare, "compare-base", tiny_model_dir)
     for stage in ("sft", "ppo"):
