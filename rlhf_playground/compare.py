@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import UserError
+from .errors import UserError, require
 
 SAMPLE_MODES = ("first", "random")
 BASE_NAME = "base"
@@ -60,9 +60,7 @@ class CompareConfig:
             (self.batch_size >= 1, f"batch_size must be at least 1 (got {self.batch_size})."),
             (bool(self.scorer.strip()), "Choose a scorer, e.g. 'lexicon'."),
         ]
-        for ok, message in rules:
-            if not ok:
-                raise UserError(message)
+        require(rules)
         load_prompts(self)  # a missing or unusable dataset: say so before any model loads
         resolve_tuned(self.tuned, self.base)  # so too for a run of another base
         for spec in (self.scorer, self.reward):

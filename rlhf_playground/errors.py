@@ -44,6 +44,13 @@ class UserError(Exception):
         super().__init__(redact(str(message)))
 
 
+def require(rules) -> None:
+    """Raise UserError with the message of the first ``(ok, message)`` rule that doesn't hold."""
+    for ok, message in rules:
+        if not ok:
+            raise UserError(message)
+
+
 def is_offline_error(exc: BaseException) -> bool:
     """True when ``exc`` (or anything in its cause chain) means the hub is unreachable."""
     seen = set()

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..errors import UserError
+from ..errors import UserError, require
 
 if TYPE_CHECKING:  # torch is imported where it is used, so that reading the config stays cheap
     import torch
@@ -113,9 +113,7 @@ class PPOStageConfig:
             (self.reward.partition(":")[0].strip().lower() in ("lexicon", "vader", "classifier", "reward"),
              "Choose a reward: 'lexicon', 'classifier:<model>[:<label>]' or 'reward:<reward model folder>'."),
         ]
-        for ok, message in rules:
-            if not ok:
-                raise UserError(message)
+        require(rules)
 
     def validate(self) -> None:
         """Raise UserError for settings that can't work: the dataset's prompts, the reward model's folder, 4-bit."""

@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import UserError
+from ..errors import UserError, require
 from ..jobs.runs import Run
 from .online import check_4bit, check_reward_kind, check_reward_source
 
@@ -74,9 +74,7 @@ class DPOStageConfig:
             (self.max_new_tokens > 0, f"max_new_tokens must be at least 1 (got {self.max_new_tokens})."),
             (bool(self.dataset.strip()), "Choose a preference dataset: a saved dataset's name or a .jsonl file."),
         ]
-        for ok, message in rules:
-            if not ok:
-                raise UserError(message)
+        require(rules)
         check_reward_kind(self.eval_reward)
 
     def validate(self) -> None:

@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..errors import UserError
+from ..errors import UserError, require
 from ..jobs.runs import Run
 
 GRPO, RLOO = "grpo", "rloo"
@@ -87,9 +87,7 @@ class OnlineStageConfig:
             (self.eval_prompts >= 0, f"eval_prompts can't be negative (got {self.eval_prompts})."),
             (bool(self.dataset.strip()), "Choose a dataset: a saved dataset's name or a .jsonl file with prompts."),
         ]
-        for ok, message in rules:
-            if not ok:
-                raise UserError(message)
+        require(rules)
         check_reward_kind(self.reward)
 
     def validate(self) -> None:

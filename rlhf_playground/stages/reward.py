@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import UserError
+from ..errors import UserError, require
 from ..jobs.runs import Run
 from ..models import DTYPES
 from .sft import lora_targets, quiet_progress_bars, read_rows, trainer_precision
@@ -66,9 +66,7 @@ class RewardStageConfig:
             (self.compute_dtype in DTYPES, f"compute_dtype must be one of {', '.join(DTYPES)}."),
             (bool(self.dataset.strip()), "Choose a preference dataset: a saved dataset's name or a .jsonl file."),
         ]
-        for ok, message in rules:
-            if not ok:
-                raise UserError(message)
+        require(rules)
 
     def validate(self) -> None:
         """Raise UserError for settings that can't work, too few usable pairs (after max_length) included."""

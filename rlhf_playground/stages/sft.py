@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
+from ..errors import UserError, require
 from ..jobs.runs import Run
 from ..models import DTYPES
 
@@ -78,9 +78,7 @@ class SFTStageConfig:
             (bool(self.target_modules.strip()), "target_modules can't be empty; use 'auto'."),
             (bool(self.dataset.strip()), "Choose a dataset: a saved dataset's name or a .jsonl file."),
         ]
-        for ok, message in rules:
-            if not ok:
-                raise UserError(message)
+        require(rules)
 
     def validate(self) -> None:
         """Raise UserError for settings that can't work, the data-dependent ones included."""

@@ -29,8 +29,6 @@ def model_choices() -> list[tuple[str, str]]:
 
 def _model_ref(choice: str) -> str:
     """A run id from the menu means its adapter folder; anything else is a model reference as typed."""
-    from pathlib import Path
-
     from ..workspace import runs_dir
 
     adapter = runs_dir() / choice / "artifacts" / "adapter" if choice and "/" not in choice else None
