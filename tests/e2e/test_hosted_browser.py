@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from serve import running_app
-from test_workshop_flow import CHROMIUM, FLAGS, pytestmark, save_sample, sync_api  # noqa: F401
+from test_workshop_flow import CHROMIUM, FLAGS, pytestmark, save_sample, sync_api, tab  # noqa: F401
 
 
 def test_a_reload_keeps_your_datasets_and_another_browser_never_sees_them(tmp_path):
@@ -17,11 +17,11 @@ def test_a_reload_keeps_your_datasets_and_another_browser_never_sees_them(tmp_pa
         save_sample(page, "prompts", "my-prompts")
         assert any(c["name"] == "rlhf_session" for c in page.context.cookies())
         page.reload()
-        sync_api.expect(page.locator("#tab-data")).to_contain_text("my-prompts")
+        sync_api.expect(tab(page, "1 · Data", "tab-data")).to_contain_text("my-prompts")
 
         stranger = browser.new_context().new_page()  # another browser: its own cookie, its own workspace
         stranger.goto(url)
-        sync_api.expect(stranger.locator("#tab-data")).to_contain_text("Datasets in the workspace")
+        sync_api.expect(tab(stranger, "1 · Data", "tab-data")).to_contain_text("Datasets in the workspace")
         stranger.wait_for_timeout(1000)
         assert "my-prompts" not in stranger.locator("#tab-data").inner_text()
         assert len(list((workspace / "sessions").iterdir())) == 2
