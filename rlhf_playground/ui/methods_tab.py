@@ -88,8 +88,9 @@ def dpo_results(run) -> list:
     return [evaluation_summary(run)]
 
 
-def method_panel(stage: str, app: gr.Blocks, timer: gr.Timer):
-    """One method's explanation, form and live monitor; returns the menus to refresh and their choices."""
+def method_panel(stage: str, app: gr.Blocks, timer: gr.Timer, tabs: tuple[gr.Tab, ...]):
+    """One method's explanation, form and live monitor (following runs when one of ``tabs`` opens);
+    returns the menus to refresh and their choices."""
     gr.Markdown(EXPLAIN[stage])
     online = stage != DPO
     kinds = PROMPT_KINDS if online else ["preference"]
@@ -125,7 +126,7 @@ def method_panel(stage: str, app: gr.Blocks, timer: gr.Timer):
     for widget in results:
         widget.render()
     monitor.wire_form(form, command, app)
-    monitor.wire(timer, app)
+    monitor.wire(timer, app, *tabs)
     return [w for w, _ in menus.values()], [choices for _, choices in menus.values()]
 
 
@@ -149,8 +150,8 @@ def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
     menus, sources = [], []
     with gr.Tabs():
         for stage, title in ((DPO, "DPO"), (GRPO, "GRPO"), (RLOO, "RLOO")):
-            with gr.Tab(title, id=f"method-{stage}"):
-                found, choices = method_panel(stage, app, timer)
+            with gr.Tab(title, id=f"method-{stage}") as sub:
+                found, choices = method_panel(stage, app, timer, (tab, sub))
                 menus += found
                 sources += choices
 

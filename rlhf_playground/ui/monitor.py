@@ -161,7 +161,8 @@ class RunMonitor:
         shown = open_run(run_id).status() if run_id else {}
         return run_id if shown.get("state") in ACTIVE else self.latest()
 
-    def wire(self, timer: gr.Timer, app: gr.Blocks, tab: gr.Tab | None = None) -> None:
+    def wire(self, timer: gr.Timer, app: gr.Blocks, *tabs: gr.Tab) -> None:
+        """Poll on ``timer``; opening any of ``tabs`` (the tab, and a sub-tab it sits in) follows runs."""
         timer.tick(self.poll, [self.run_id, self.seen], [*self.outputs, self.seen], api_name=f"{self.stage}_poll",
                    api_visibility="undocumented", show_progress="hidden")
         self.stop_btn.click(self.stop, self.run_id, self.message, api_name=f"{self.stage}_stop")
@@ -170,5 +171,5 @@ class RunMonitor:
         app.load(lambda: (self.latest(), runs_frame(self.stage)), None, [self.run_id, self.runs],
                  api_visibility="private")
         self.run_id.change(lambda: runs_frame(self.stage), None, self.runs, api_visibility="private")
-        if tab is not None:
+        for tab in tabs:
             tab.select(self.follow, self.run_id, self.run_id, api_visibility="private")

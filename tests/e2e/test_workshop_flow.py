@@ -6,8 +6,11 @@ it also saves a screenshot of every tab into docs/ for the README.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,6 +32,7 @@ def page(tmp_path_factory):
     with running_app(workspace) as url, sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.workspace = workspace
         page.set_default_timeout(30_000)
         page.goto(url)
         yield page
@@ -184,3 +188,23 @@ def test_whole_demo_button(page, tiny_model_dir):
     shot(page, "demo-tab")
     compare = tab(page, "6 · Compare", "tab-compare")  # the tab follows the demo's comparison when opened
     sync_api.expect(compare.locator(".run-progress")).to_contain_text("finished: step 4/4")
+
+
+def test_the_methods_tab_follows_a_run_started_from_a_terminal(page, tiny_model_dir, tmp_path):
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(f'{{"prompt": "Tell me about {t}."}}\n' for t in "abcdefgh"), encoding="utf-8")
+    page.goto(page.url)
+    methods = tab(page, "5 · DPO · GRPO · RLOO", "tab-methods")
+    methods.get_by_role("tab", name="GRPO").click()
+    progress = methods.locator(".run-progress:visible")
+    sync_api.expect(methods.locator(".cm-content:visible")).to_contain_text("rlhf_playground grpo")  # page loaded
+    page.wait_for_timeout(1000)
+    sync_api.expect(methods).not_to_contain_text("finished: step 1/1")
+    subprocess.run([sys.executable, "-m", "rlhf_playground", "grpo", "--model", str(tiny_model_dir),
+                    "--dataset", str(prompts), "--steps", "1", "--batch-size", "4", "--num-generations", "2",
+                    "--max-new-tokens", "4", "--eval-prompts", "2"],
+                   cwd=ROOT, env={**os.environ, "RLHF_WORKSPACE": str(page.workspace)}, check=True,
+                   capture_output=True)
+    tab(page, "1 · Data", "tab-data")
+    tab(page, "5 · DPO · GRPO · RLOO", "tab-methods")  # coming back shows the newest run
+    sync_api.expect(progress).to_contain_text("finished: step 1/1", timeout=60_000)
