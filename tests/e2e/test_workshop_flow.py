@@ -52,7 +52,6 @@ def fill(panel, elem_id: str, value) -> None:
 
 
 def shot(page, name: str) -> None:
-    page.mouse.click(2, 2)  # a click on the margin closes a dropdown left open, so the picture shows the page
     DOCS.mkdir(exist_ok=True)
     page.screenshot(path=str(DOCS / f"{name}.png"), full_page=True)
 
