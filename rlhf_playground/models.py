@@ -203,6 +203,12 @@ def _convert(gguf: Path, target: Path) -> None:
 
 
 # ------------------------------------------------------------------ 4-bit
+def quiet_bitsandbytes() -> None:
+    """Without the optional `kernels` package (it fetches CPU kernels from the Hub) bitsandbytes logs a
+    warning when imported; its own CPU fallback works fine, so keep that out of what people read."""
+    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+
+
 def bnb_status() -> tuple[bool, str]:
     """Whether 4-bit (QLoRA) loading can run here; the reason, for people, when it can't."""
     import importlib.metadata
@@ -222,8 +228,7 @@ def bnb_status() -> tuple[bool, str]:
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    # Without the optional `kernels` package bitsandbytes warns on import; its CPU fallback works fine.
-    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+    quiet_bitsandbytes()
     try:
         import bitsandbytes
     except Exception as exc:  # a broken native library shows up as any kind of error

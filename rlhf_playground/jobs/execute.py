@@ -125,12 +125,11 @@ def _output_through_tee(run: Run | None) -> Iterator[None]:
 
 def quiet_known_warnings() -> None:
     """Keep two harmless library warnings out of the log a person reads."""
-    import logging
     import warnings
 
-    # bitsandbytes logs, on import, that it found no Hub-hosted CPU kernels (the `kernels` package);
-    # its own fallback works fine.
-    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+    from ..models import quiet_bitsandbytes
+
+    quiet_bitsandbytes()
     # peft/TRL still call a transformers method renamed in 5.x.
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
