@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import shlex
 import typing
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 from .errors import UserError
 
 _SCALARS = (bool, int, float, str)
+MAX_SEED = 2**32 - 1
 
 
 def _field_types(cls) -> dict[str, type]:
@@ -63,7 +65,12 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls) -> None:
 
 
 def from_dict(cls, values: dict[str, Any]):
-    """Build ``cls`` from a JSON-like dict, with numbers and booleans checked against the field types."""
+    """Build ``cls`` from a JSON-like dict, with numbers and booleans checked against the field types.
+
+    Two rules hold for every config, so they live here rather than in each ``validate()``: a float
+    is finite (argparse and JSON accept ``inf`` and ``nan``, which no setting can use) and a seed
+    fits the 0..2**32-1 that numpy's seeding takes.
+    """
     types = _field_types(cls)
     unknown = sorted(set(values) - set(types))
     if unknown:
@@ -75,6 +82,10 @@ def from_dict(cls, values: dict[str, Any]):
             value = float(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise UserError(f"The setting '{name}' must be {kind.__name__}, not {value!r}.")
+        if kind is float and not math.isfinite(value):
+            raise UserError(f"The setting '{name}' must be a finite number, not {value}.")
+        if name == "seed" and not 0 <= value <= MAX_SEED:
+            raise UserError(f"The setting 'seed' must be a whole number from 0 to {MAX_SEED}, not {value}.")
         clean[name] = value
     return cls(**clean)
 
@@ -88,7 +99,7 @@ def load_json(path: str | Path) -> dict[str, Any]:
         values = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError(f"Config file {path} doesn't exist.") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: JSON nested too deeply
         raise UserError(f"Can't read config file {path}: {exc}") from None
     if not isinstance(values, dict):
         raise UserError(f"Config file {path} must hold one JSON object of settings.")

@@ -103,15 +103,22 @@ def _check_row(row, number: int, name: str, unit: str = "line") -> dict:
     return row
 
 
-def _json_loads(text: str):
-    """``json.loads``, refusing a lone surrogate escape such as ``\\ud800``: half a character, which
-    can't be shown or saved as UTF-8."""
-    value = json.loads(text)
-    if found := _SURROGATE_ESCAPE.search(text):
-        try:
-            json.dumps(value, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise json.JSONDecodeError("a \\u escape that is half a character", text, found.start()) from None
+def _json_loads(text: str, where: str):
+    """``json.loads``, refusing JSON nested deeper than Python's recursion limit (about 1000 levels), and a
+    lone surrogate escape such as ``\\ud800``: half a character, which can't be shown or saved as UTF-8.
+
+    ``where`` names the text in the message: ``"'x.json'"`` or ``"'x.jsonl', line 3,"``.
+    """
+    try:
+        value = json.loads(text)
+        if found := _SURROGATE_ESCAPE.search(text):
+            try:
+                json.dumps(value, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                raise json.JSONDecodeError("a \\u escape that is half a character", text, found.start()) from None
+    except RecursionError:
+        raise UserError(f"{where} is nested too deeply to read: keep rows to a few levels of lists and "
+                        "objects.") from None
     return value
 
 
@@ -123,7 +130,7 @@ def _read_jsonl(text: str, name: str, limit: int | None) -> list[dict]:
         if limit is not None and len(rows) >= limit:
             break
         try:
-            row = _json_loads(line)
+            row = _json_loads(line, f"'{name}', line {number},")
         except ValueError:
             raise UserError(f"'{name}', line {number}, isn't valid JSON: fix that line "
                             "(each line must hold one JSON object).") from None
@@ -131,9 +138,15 @@ def _read_jsonl(text: str, name: str, limit: int | None) -> list[dict]:
     return rows
 
 
+def read_jsonl(path: Path) -> list[dict]:
+    """A JSON Lines file's rows as they are: how stages read a dataset given as a path. Unlike
+    :func:`load_file` there is no size cap and rows don't get each other's columns."""
+    return _read_jsonl(_decode(path.read_bytes(), path.name), path.name, None)
+
+
 def _read_json(text: str, name: str, limit: int | None) -> list[dict]:
     try:
-        value = _json_loads(text)
+        value = _json_loads(text, f"'{name}'")
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":  # JSON Lines saved as .json
             return _read_jsonl(text, name, limit)
@@ -319,6 +332,12 @@ def is_chat(value) -> bool:
     """A non-empty list of ``{"role", "content"}`` messages."""
     return (isinstance(value, list) and bool(value)
             and all(isinstance(m, dict) and "role" in m and "content" in m for m in value))
+
+
+def is_text_chat(value) -> bool:
+    """Chat messages whose roles and contents are all strings: what a chat template can render (one
+    with a number for content fails deep inside the template)."""
+    return is_chat(value) and all(isinstance(m["role"], str) and isinstance(m["content"], str) for m in value)
 
 
 def column_types(table: Table) -> dict[str, str]:

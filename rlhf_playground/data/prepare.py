@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from ..errors import UserError
 from .detect import EXPECTED, Detection, check_column, detect
 from .extract import Extraction, extract_prompts, parse_transcript, shared_prefix, split_reply
-from .load import Table, is_chat
+from .load import Table, is_chat, is_text_chat
 
 # Which role a user-chosen column stands for, by detected kind.
 _COLUMN_ROLE = {"prompt": "prompt", "prompt_completion": "prompt", "preference": "prompt",
@@ -105,6 +105,8 @@ def _pair(chosen, rejected, prompt, dropped: dict) -> dict | None:
             rejected = [{"role": "assistant", "content": rejected}]
     else:
         return _count(dropped, "not text")
+    if not all(is_text_chat(v) for v in (prompt, chosen, rejected) if isinstance(v, list)):
+        return _count(dropped, "not text")  # a number for content: the chat template would fail on it
     replies = [r[0]["content"] if isinstance(r, list) else r for r in (chosen, rejected)]
     if not all(isinstance(t, str) and t.strip() for t in replies):
         return _count(dropped, "empty response")
@@ -144,7 +146,7 @@ def prepare(table: Table, *, column: str | None = None, marker: str | None = Non
         for row in table.rows:
             prompt = row.get(cols["prompt"]) if "prompt" in cols else None
             if "prompt" in cols and not (isinstance(prompt, str) and prompt.strip()) and not is_chat(prompt):
-                _count(dropped, "empty prompt")
+                _count(dropped, "empty prompt" if _blank(prompt) or isinstance(prompt, str) else "not text")
                 continue
             pair = _pair(row.get(cols["chosen"]), row.get(cols["rejected"]), prompt, dropped)
             if pair:
@@ -156,7 +158,7 @@ def prepare(table: Table, *, column: str | None = None, marker: str | None = Non
         for row, prompt in zip(table.rows, extraction.prompts):
             completion = row.get(cols["completion"])
             if fmt == "conversational":
-                if not (is_chat(row.get(cols["prompt"])) and is_chat(completion)):
+                if not (is_text_chat(row.get(cols["prompt"])) and is_text_chat(completion)):
                     _count(dropped, "not chat messages")
                     continue
                 rows.append({"prompt": row[cols["prompt"]], "completion": completion})
@@ -169,7 +171,7 @@ def prepare(table: Table, *, column: str | None = None, marker: str | None = Non
     elif kind == "conversation":
         for row in table.rows:
             messages = row.get(cols["messages"])
-            if is_chat(messages):
+            if is_text_chat(messages):
                 rows.append({"messages": messages})
             else:
                 _count(dropped, "not chat messages")

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..data.load import is_text_chat
 from ..errors import UserError, require
 from ..jobs.runs import Run
 from ..models import DTYPES
@@ -81,6 +82,12 @@ class RewardStageConfig:
 
 
 # ------------------------------------------------------------------ data
+def _is_text(value) -> bool:
+    """Nothing, a string or a list of chat messages with string contents: what the chat template and the
+    tokenizer can take. Numbers, objects or other lists in a .jsonl file are dropped as "not text"."""
+    return value is None or isinstance(value, str) or value == [] or is_text_chat(value)
+
+
 def _text(value) -> str:
     if isinstance(value, list):
         return value[-1].get("content", "") if value and isinstance(value[-1], dict) else ""
@@ -95,8 +102,8 @@ def split_pair(row: dict) -> tuple[Any, str, str]:
     for plain strings, the shared transcript up to the last "Assistant:" (without one,
     nothing: the whole text is the answer).
     """
-    chosen, rejected = row["chosen"], row["rejected"]
-    if "prompt" in row:
+    chosen, rejected = row.get("chosen"), row.get("rejected")
+    if row.get("prompt") is not None:
         return row["prompt"], _text(chosen), _text(rejected)
     if isinstance(chosen, list):
         return chosen[:-1], _text(chosen), _text(rejected)
@@ -116,6 +123,9 @@ def read_pairs(dataset: str) -> tuple[list[tuple[Any, str, str]], Counter]:
                         "a reward model learns from preference pairs. Pick a preference dataset.")
     pairs, dropped = [], Counter()
     for row in rows:
+        if not all(_is_text(row.get(key)) for key in ("prompt", "chosen", "rejected")):
+            dropped["not text"] += 1
+            continue
         prompt, chosen, rejected = split_pair(row)
         if not chosen.strip() or not rejected.strip():
             dropped["empty response"] += 1

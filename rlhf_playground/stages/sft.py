@@ -8,7 +8,6 @@ model, and ``samples.json``: answers to held-out prompts before and after.
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,18 +118,9 @@ def read_rows(dataset: str) -> list[dict[str, Any]]:
         check_local_path(path)
         if not path.is_file():
             raise UserError(f"The file {path} doesn't exist.")
-        rows = []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError:
-                raise UserError(f"{path}, line {number}, isn't valid JSON.") from None
-            if not isinstance(row, dict):
-                raise UserError(f"{path}, line {number}: each line must be a JSON object.")
-            rows.append(row)
-        return rows
+        from ..data.load import read_jsonl
+
+        return read_jsonl(path)
     from ..data import read_dataset
 
     return read_dataset(dataset)
