@@ -16,12 +16,14 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from .errors import UserError, require
+from .hosting import check_cap
 
 SAMPLE_MODES = ("first", "random")
 BASE_NAME = "base"
@@ -61,6 +63,8 @@ class CompareConfig:
             (bool(self.scorer.strip()), "Choose a scorer, e.g. 'lexicon'."),
         ]
         require(rules)
+        if self.out:
+            self._check_out()
         load_prompts(self)  # a missing or unusable dataset: say so before any model loads
         resolve_tuned(self.tuned, self.base)  # so too for a run of another base
         for spec in (self.scorer, self.reward):
@@ -68,6 +72,20 @@ class CompareConfig:
                 from .scorers import check_classifier
 
                 check_classifier(spec)
+
+    def _check_out(self) -> None:
+        """Refuse an ``out`` whose files couldn't be written: they are written after the whole comparison,
+        too late to say so. A missing folder is fine where it can be made (``to_csv`` makes it)."""
+        from .hosting import check_local_path
+
+        folder = Path(f"{self.out}.csv").parent
+        check_local_path(folder)
+        existing = next(p for p in (folder, *folder.parents) if p.exists())
+        require([
+            (existing.is_dir(), f"out '{self.out}' can't be written: {existing} isn't a folder; pick another prefix."),
+            (os.access(existing, os.W_OK),
+             f"out '{self.out}' can't be written: the folder {existing} isn't writable; pick another prefix."),
+        ])
 
 
 # ------------------------------------------------------------------ prompts
@@ -376,8 +394,10 @@ def _cached_lm(path: str):
 
 def cached_causal_lm(ref: str):
     """``(model, tokenizer)`` for ``ref``, kept loaded (the last two) so repeated UI calls are quick."""
+    from .hosting import check_model_size
     from .models import resolve
 
+    check_model_size(ref)
     return _cached_lm(resolve(ref).path)
 
 
@@ -395,6 +415,7 @@ def generate_text(model_ref: str, prompt: str, max_new_tokens: int = 40, tempera
         raise UserError(f"max_new_tokens must be 1 to 2048 (got {max_new_tokens}).")
     if not 1 <= num_return_sequences <= 16:
         raise UserError(f"num_return_sequences must be 1 to 16 (got {num_return_sequences}).")
+    check_cap("max_new_tokens", max_new_tokens)  # it runs in the server process: the host's cap applies
     if do_sample and (temperature <= 0 or not 0 < top_p <= 1 or top_k < 0):
         raise UserError("Sampling needs temperature > 0, top_p in (0, 1] and top_k >= 0 (0 = no top-k).")
     model, tokenizer = cached_causal_lm(model_ref)

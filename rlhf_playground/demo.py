@@ -88,7 +88,7 @@ def run(config: DemoConfig, run: Run) -> dict[str, Any]:
     started: dict[str, str] = {}
 
     def step(name: str, stage_config, number: int) -> Run:
-        child = runner.start(name, stage_config)
+        child = runner.start(name, stage_config, child=True)
         started[name] = child.id
         run.update_status(step=number - 1, total_steps=4, children=started)
         print(f"[{number}/4] {name} run {child.id} started: watch it in its tab", flush=True)

@@ -1,12 +1,16 @@
 """Hosted mode: the app shared by many people (a Hugging Face Space, or ``python app.py --hosted``).
 
 In hosted mode each browser session gets its own workspace, local paths can't be
-typed as sources, remote code is never trusted, and uploads are capped. The
-switch is one environment variable so that jobs started by the app inherit it.
+typed as sources, remote code is never trusted, uploads are capped, and so are
+what one person can ask of the shared machine: jobs at once, steps, lengths and
+model size (:func:`check_caps`), each a setting the host can change. The switch
+is one environment variable so that jobs started by the app inherit it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 from pathlib import Path
 
@@ -14,21 +18,39 @@ from .errors import UserError
 
 HOSTED_ENV = "RLHF_HOSTED"
 
+# What one person may ask for in hosted mode: (environment variable, default, config fields it caps).
+CAPS = (
+    ("RLHF_MAX_STEPS", 200, ("steps", "max_steps", "sft_steps", "reward_steps", "ppo_steps")),
+    ("RLHF_MAX_EPOCHS", 3, ("num_epochs", "ppo_epochs")),
+    ("RLHF_MAX_NEW_TOKENS", 256, ("max_new_tokens",)),
+    ("RLHF_MAX_LENGTH", 1024, ("max_length", "max_prompt_length")),
+    ("RLHF_MAX_BATCH", 64, ("batch_size", "mini_batch_size", "n_prompts")),
+)
+MAX_MODEL_MB = ("RLHF_MAX_MODEL_MB", 2048)  # weights on disk, per model a job loads
+MAX_JOBS = ("RLHF_MAX_JOBS_PER_SESSION", 2)  # running or waiting, per person: one running and one queued
+MODEL_FIELDS = ("model", "base")
+
 
 def is_hosted() -> bool:
     """True on a Hugging Face Space (``SPACE_ID`` is set there) or when ``RLHF_HOSTED=1``."""
     return bool(os.environ.get("SPACE_ID")) or os.environ.get(HOSTED_ENV, "") not in ("", "0", "false", "False")
 
 
-def _usable_roots() -> list[Path]:
-    """Where a hosted user's files may be: their workspace, the model cache, the samples, uploads."""
-    import tempfile
+def setting(name: str, default: float) -> float:
+    """A number the host set in the environment (``RLHF_MAX_STEPS=50``), else ``default``."""
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if math.isfinite(value) and value > 0 else default
 
+
+def _usable_roots() -> list[Path]:
+    """Where a hosted user's typed paths may point: their own workspace, the model cache, the samples."""
     from .data.load import SAMPLES_DIR
     from .workspace import cache_dir, workspace_dir
 
-    uploads = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
-    return [workspace_dir(), cache_dir(), SAMPLES_DIR, uploads]
+    return [workspace_dir(), cache_dir(), SAMPLES_DIR]
 
 
 def check_local_path(path: str | Path) -> None:
@@ -39,3 +61,41 @@ def check_local_path(path: str | Path) -> None:
     if not any(resolved.is_relative_to(root.resolve()) for root in _usable_roots()):
         raise UserError(f"This is a shared, hosted app: local paths such as '{path}' can't be used here. "
                         "Upload a file in the Data tab, or pick a saved dataset, a run or a Hub name.")
+
+
+def check_cap(name: str, value: float) -> None:
+    """In hosted mode, UserError when setting ``name`` (a config field, e.g. ``max_new_tokens``) is
+    over the host's cap for it."""
+    for env, default, names in CAPS:
+        cap = setting(env, default)
+        if name in names and is_hosted() and value > cap:
+            raise UserError(f"{name} {value:g} is more than this shared app allows ({cap:g}): "
+                            f"use {cap:g} or less (the host sets this with {env}).")
+
+
+def check_caps(config) -> None:
+    """In hosted mode, refuse a stage config that asks for more steps, length or model than the host allows."""
+    if not is_hosted():
+        return
+    values = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    for name, value in values.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            check_cap(name, value)
+    for name in MODEL_FIELDS:
+        if isinstance(values.get(name), str):
+            check_model_size(values[name])
+
+
+def check_model_size(ref: str) -> None:
+    """In hosted mode, refuse a model whose weights are bigger than ``RLHF_MAX_MODEL_MB`` (when known)."""
+    from .models import weights_mb
+
+    if not is_hosted():
+        return
+    size = weights_mb(ref)
+    if size is not None:
+        env, default = MAX_MODEL_MB
+        cap = setting(env, default)
+        if size > cap:
+            raise UserError(f"The model '{ref}' has {size:,.0f} MB of weights, more than this shared app allows "
+                            f"({cap:,.0f} MB): pick a smaller model (the host sets this with {env}).")

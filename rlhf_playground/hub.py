@@ -7,6 +7,7 @@ failing with a long message. We check once, quickly, and say it in one sentence.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 
@@ -14,6 +15,7 @@ from .errors import OFFLINE_HINT, UserError, is_offline_error
 
 _HOST = "huggingface.co"
 _cache: dict[str, tuple[float, bool]] = {}
+_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 
 
 def hub_reachable(timeout: float = 3.0, max_age: float = 60.0) -> bool:
@@ -41,8 +43,16 @@ def require_hub(what: str) -> None:
         raise UserError(f"Can't fetch '{what}': {OFFLINE_HINT}")
 
 
+def looks_like_repo_id(text: str) -> bool:
+    """Whether ``text`` has the shape of a Hub name (``name`` or ``owner/name``), not of a path."""
+    return ".." not in text and bool(_REPO_ID.match(text))
+
+
 def check_repo(repo_id: str, repo_type: str = "model") -> None:
-    """Fail early, in one sentence, when ``repo_id`` is unreachable or does not exist."""
+    """Fail early, in one sentence, when ``repo_id`` isn't a Hub name, is unreachable or does not exist."""
+    if not looks_like_repo_id(repo_id):
+        raise UserError(f"'{repo_id}' isn't a Hugging Face Hub name (such as 'owner/name'): "
+                        "for a file of your own, upload it.")
     require_hub(repo_id)
     from huggingface_hub import HfApi
     from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError

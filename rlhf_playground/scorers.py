@@ -285,9 +285,19 @@ class RewardModelScorer:
 
 
 # ------------------------------------------------------------------ from a spec string
-@functools.lru_cache(maxsize=4)
 def cached_scorer(spec: str) -> Scorer:
-    """:func:`make_scorer`, remembering the last few so that repeated UI calls don't reload a model."""
+    """:func:`make_scorer`, remembering the last few so that repeated UI calls don't reload a model.
+
+    Remembered per workspace: ``reward:<run id>`` means another model in each session, and a
+    session must never get one it can't open itself.
+    """
+    from .workspace import workspace_dir
+
+    return _cached_scorer(str(workspace_dir()), spec)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_scorer(workspace: str, spec: str) -> Scorer:
     return make_scorer(spec)
 
 

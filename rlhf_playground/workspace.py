@@ -50,12 +50,21 @@ def session(secret: str) -> Iterator[Path]:
     The folder is named by a hash of the secret, so knowing a folder's name
     (from a log, say) doesn't let anyone claim it.
     """
-    key = hashlib.sha256(secret.encode("utf-8")).hexdigest()[:32]
-    token = _session.set(key)
+    token = _session.set(session_key(secret))
     try:
         yield workspace_dir()
     finally:
         _session.reset(token)
+
+
+def session_key(secret: str) -> str:
+    """The folder name of the workspace of the browser holding ``secret`` (a hash: it gives nothing away)."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:32]
+
+
+def current_session() -> str | None:
+    """The key of the session whose workspace is in use (None outside a :func:`session` block)."""
+    return _session.get()
 
 
 def shared_root() -> Path:

@@ -62,7 +62,7 @@ def test_jobs_of_all_sessions_share_one_line_and_name_only_your_own_runs(hosted)
         queued_a = create_run("sft", SFTStageConfig(dataset="d"))
         queued_a.update_status(state="queued", pid=os.getpid())
     with open(_lock_path(), "w") as lock:
-        lock.write(str(theirs.path))
+        lock.write(str(theirs.path.relative_to(root_dir())))
         lock.flush()
         fcntl.flock(lock, fcntl.LOCK_EX)
         with session("b"):
@@ -73,12 +73,30 @@ def test_jobs_of_all_sessions_share_one_line_and_name_only_your_own_runs(hosted)
             assert waiting_reason(queued_a) == f"queued: waiting for run {theirs.id}"
 
 
+SLOW_REGEX_S = 30  # the app's time limit per regex match here: the hostile regex takes this long to refuse
+
+
 @pytest.fixture(scope="module")
 def hosted_app(tmp_path_factory):
     workspace = tmp_path_factory.mktemp("hosted") / "workspace"
     workspace.mkdir()
-    with running_app(workspace, RLHF_HOSTED="1") as url:
+    with running_app(workspace, RLHF_HOSTED="1", RLHF_REGEX_SECONDS=str(SLOW_REGEX_S)) as url:
         yield url, workspace
+
+
+def cookie(letter: str) -> dict:
+    return {"Cookie": "rlhf_session=" + letter * 48}
+
+
+def fetch(url: str, headers: dict | None = None) -> tuple[int, bytes]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=60) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, b""
 
 
 def save_sample(client: Client, name: str) -> str:
@@ -118,3 +136,87 @@ def test_files_of_another_browser_cannot_be_picked(hosted_app):
     values = {**vars(CompareConfig()), "dataset": str(stolen / "data.jsonl")}
     message = carol.predict(*[values[name] for _, names in GROUPS for name in names], api_name="/compare_start")
     assert message.startswith("**⚠️") and "hosted app" in message
+
+
+def fake_run(folder: Path) -> Path:
+    """A finished run's files as a job leaves them, with its own absolute path in the log."""
+    run = folder / "runs" / "20260101-000000-sft-abcd"
+    (run / "artifacts" / "adapter").mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"dataset": "alice-secret", "model": "default"}))
+    (run / "status.json").write_text(json.dumps({"state": "finished", "stage": "sft", "created": 1.0}))
+    (run / "metrics.jsonl").write_text('{"step": 1, "loss": 1.0}\n')
+    (run / "log.txt").write_text(f"run folder: {run}\nfinished — artifacts in {run / 'artifacts'}\n")
+    (run / "artifacts" / "adapter" / "adapter_model.safetensors").write_bytes(b"alice-weights")
+    return run
+
+
+def test_nobody_without_your_cookie_reads_a_byte_of_your_files(hosted_app):
+    """Session A saves a dataset (and has a run); B and a client without a cookie try every file route."""
+    url, workspace = hosted_app
+    alice = Client(url, verbose=False, headers=cookie("d"), download_files=False)
+    alice.predict("Bundled sample", "preference-chat", None, "", "", "train", 50, api_name="/load_data")
+    alice.predict("(auto)", "", "", api_name="/prepare_data")
+    status, download, _ = alice.predict("alice-secret", api_name="/save_data")
+    assert "Saved **alice-secret**" in status
+    mine = next(p for p in (workspace / "sessions").iterdir() if (p / "datasets" / "alice-secret").is_dir())
+    fake_run(mine)
+    files = [p for p in workspace.rglob("*") if p.is_file()]
+    assert any(p.name == "data.jsonl" for p in files) and any(p.name == "log.txt" for p in files)
+    assert not any(p.name.endswith(".lock") and "runs" in p.parts for p in files)  # the job line's books
+    assert status.count("/") == 0  # no server path in what the page shows
+
+    # the download link works for alice, with her cookie
+    assert fetch(download["url"], cookie("d")) == (200, (mine / "datasets" / "alice-secret" / "data.jsonl").read_bytes())
+    strangers = {"bob": cookie("e"), "no cookie": {}}
+    root = url.rstrip("/")
+    for who, headers in strangers.items():
+        assert fetch(download["url"], headers)[0] == 403, who
+        for path in files:
+            for route in (f"/gradio_api/file={path}", f"/gradio_api/file/{path}", f"/file={path}",
+                          f"/gradio_api/file={os.path.relpath(path)}"):
+                code, body = fetch(root + route, headers)
+                assert code != 200 and b"alice" not in body, (who, route)
+    # B names A's run and dataset in the API: all in B's own workspace, so nothing is found
+    bob = Client(url, verbose=False, headers=cookie("e"))
+    verdict = bob.predict("20260101-000000-sft-abcd", "hi", "good", "bad", api_name="/reward_try")
+    assert verdict.startswith("**⚠️") and "alice" not in verdict and str(workspace) not in verdict
+    shown = bob.predict("Hugging Face Hub", "prompts", None, str(mine / "datasets" / "alice-secret" / "data.jsonl"),
+                        "", "train", 50, api_name="/load_data")
+    assert shown[0].startswith("**⚠️") and "rows" not in shown[0] and str(workspace) not in shown[0]
+
+
+def test_server_paths_are_not_echoed(hosted_app):
+    from rlhf_playground.workspace import session_key
+
+    url, workspace = hosted_app
+    run = fake_run(workspace / "sessions" / session_key("f" * 48))  # a run folder with no reward model in it
+    client = Client(url, verbose=False, headers=cookie("f"))
+    message = client.predict(run.name, "hi", "good", "bad", api_name="/reward_try")
+    assert f"No reward model found in workspace/runs/{run.name}" in message  # the error names the folder...
+    assert str(workspace) not in message and "/tmp" not in message  # ...but not where it is on the server
+
+
+def test_a_hostile_regex_is_refused_without_holding_up_anyone_else(hosted_app, tmp_path):
+    import threading
+
+    from gradio_client import handle_file
+
+    url, _ = hosted_app
+    rows = tmp_path / "as.jsonl"
+    rows.write_text(json.dumps({"prompt": "a" * 32 + "b"}) + "\n")
+    mallory = Client(url, verbose=False, headers=cookie("g"))
+    mallory.predict("Upload a file", "prompts", handle_file(str(rows)), "", "", "train", 50, api_name="/load_data")
+    finished = []
+
+    def hostile():
+        finished.append(("mallory", mallory.predict("(auto)", "", r"(a|a)+$", api_name="/prepare_data")[0]))
+
+    attack = threading.Thread(target=hostile)
+    attack.start()
+    other = Client(url, verbose=False, headers=cookie("h"))
+    other.predict("Bundled sample", "prompts", None, "", "", "train", 50, api_name="/load_data")
+    finished.append(("other", other.predict("(auto)", "", "", api_name="/prepare_data")[0]))
+    attack.join(timeout=SLOW_REGEX_S * 10)
+    assert [who for who, _ in finished] == ["other", "mallory"]  # the cheap request didn't wait for the regex
+    assert "360 rows" in finished[0][1]
+    assert "This regex takes too long on row 1" in finished[1][1]

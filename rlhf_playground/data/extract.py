@@ -6,8 +6,13 @@ import os
 import re
 from dataclasses import dataclass, field
 
+import regex as user_regex  # matches with a time limit: a person's pattern must not freeze the server
+
 from ..errors import UserError
+from ..hosting import setting
 from .load import Table, is_chat
+
+REGEX_SECONDS = ("RLHF_REGEX_SECONDS", 1.0)  # the longest one match of a person's regex may take
 
 # Where a prompt starts: the first one in the text, the longest where two start at the same place.
 # "###Human:" has its own entry so a nested one ("{{Text}}: ###Human: x") is peeled off whole.
@@ -51,11 +56,17 @@ def _after_known_marker(text: str) -> str | None:
     return _cut_at_end(text)
 
 
-def compile_regex(regex: str) -> re.Pattern:
+def compile_regex(regex: str) -> user_regex.Pattern:
     try:
-        return re.compile(regex, re.DOTALL)
-    except re.error as exc:
+        return user_regex.compile(regex, user_regex.DOTALL)
+    except user_regex.error as exc:
         raise UserError(f"The regex '{regex}' isn't valid ({exc}): fix it or use a plain marker.") from None
+
+
+def _too_slow(row: int | None) -> UserError:
+    where = f" on row {row}" if row is not None else ""
+    return UserError(f"This regex takes too long{where}: simplify it (nested repeats such as (a|a)+ can take "
+                     "forever) or use a plain marker.")
 
 
 def first_user_turn(messages: list[dict]):
@@ -66,8 +77,12 @@ def first_user_turn(messages: list[dict]):
     return None
 
 
-def extract_prompt(value, *, marker: str | None = None, regex: str | None = None) -> tuple[str | None, str | None]:
-    """``(prompt, None)`` or ``(None, why it was skipped)`` for one cell."""
+def extract_prompt(value, *, marker: str | None = None, regex: str | None = None,
+                   row: int | None = None) -> tuple[str | None, str | None]:
+    """``(prompt, None)`` or ``(None, why it was skipped)`` for one cell (``row``: its number, for errors).
+
+    A regex gets ``RLHF_REGEX_SECONDS`` per cell; one that needs longer is refused.
+    """
     if is_chat(value):
         if not any(m.get("role") == "user" for m in value):
             return None, "no user turn"
@@ -78,7 +93,10 @@ def extract_prompt(value, *, marker: str | None = None, regex: str | None = None
         return None, "not text"
     text = value.replace("\r\n", "\n")
     if regex:
-        match = compile_regex(regex).search(text)
+        try:
+            match = compile_regex(regex).search(text, timeout=setting(*REGEX_SECONDS))
+        except TimeoutError:
+            raise _too_slow(row) from None
         if match is None:
             return None, "marker not found"
         prompt = (match.group(1) if match.re.groups else match.group(0)) or ""
@@ -156,7 +174,7 @@ def extract_prompts(table: Table, detection, *, column: str | None = None, marke
     if column is None and role is None and not implicit:
         raise UserError("No column to take prompts from: pick one of " + ", ".join(table.columns) + ".")
     prompts, reasons, marked = [], {}, 0
-    for row in table.rows:
+    for number, row in enumerate(table.rows, 1):
         if column is None and implicit:
             value, why = preference_prompt(row.get(detection.columns["chosen"]),
                                            row.get(detection.columns["rejected"]))
@@ -166,7 +184,7 @@ def extract_prompts(table: Table, detection, *, column: str | None = None, marke
                 continue
         else:
             value = row.get(column or detection.columns[role])
-        prompt, why = extract_prompt(value, marker=marker, regex=regex)
+        prompt, why = extract_prompt(value, marker=marker, regex=regex, row=number)
         prompts.append(prompt)
         if why:
             reasons[why] = reasons.get(why, 0) + 1

@@ -85,7 +85,7 @@ def describe_failure(exc: BaseException) -> str:
         if (isinstance(e, MemoryError) or type(e).__name__ == "OutOfMemoryError"
                 or "out of memory" in text or "can't allocate memory" in text):
             return redact(f"out of memory: {summary}. Try a smaller batch size or max length, or 4-bit loading.")
-        if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+        if (isinstance(e, OSError) and e.errno == errno.ENOSPC) or "no space left on device" in text:
             return redact(f"disk full: {summary}. Free space under {workspace_dir()} and start again.")
     return redact(summary)
 
@@ -139,29 +139,34 @@ def run_stage(stage: str, config, run_fn: Callable[[Any, Run], dict | None],
     """Run ``run_fn(config, run)`` as a job and return the exit code.
 
     With ``run_dir`` (the runner's detached child) the folder exists and output
-    already goes to its log. Without it (a person at a terminal) a new run
-    folder is made, announced, and output goes to both the terminal and log.txt.
+    already goes to its log; the app checked the config before starting it, and
+    it is checked again only once the job has its turn, so a waiting job imports
+    nothing heavy. Without it (a person at a terminal) the config is checked
+    first, so a refused command leaves nothing on disk; then a new run folder is
+    made, announced, and output goes to both the terminal and log.txt.
     """
     quiet_known_warnings()
     if run_dir is not None:
         with _output_through_tee(None):  # stdout and stderr already go to log.txt
-            return _run_job(stage, config, run_fn, open_run(run_dir))
+            return _run_job(stage, config, run_fn, open_run(run_dir), checked=False)
+    config.validate()  # a UserError here is the CLI's `error:` line, with no run folder made
     run = create_run(stage, config)
     with _output_through_tee(run):
         print(f"run folder: {run.path}", flush=True)
-        return _run_job(stage, config, run_fn, run)
+        return _run_job(stage, config, run_fn, run, checked=True)
 
 
-def _run_job(stage: str, config, run_fn, run: Run) -> int:
+def _run_job(stage: str, config, run_fn, run: Run, checked: bool) -> int:
     install_interrupt_handler()
     run.update_status(pid=os.getpid(), pid_start=process_start_ticks(os.getpid()))
     try:
-        config.validate()
-        lock = contextlib.nullcontext() if stage in UNQUEUED_STAGES else wait_for_turn(run)
-        if lock is None:
+        turn = contextlib.nullcontext() if stage in UNQUEUED_STAGES else wait_for_turn(run)
+        if turn is None:
             run.finish("stopped", "stopped while queued")
             return 0
-        with lock:
+        with turn:
+            if not checked:
+                config.validate()
             run.update_status(state="running", reason="", started=time.time())
             print(f"{stage} run {run.id} started", flush=True)
             outcome = run_fn(config, run) or {}
@@ -174,6 +179,7 @@ def _run_job(stage: str, config, run_fn, run: Run) -> int:
         return 130
     except BaseException as exc:  # noqa: BLE001 - every way out must leave a status
         traceback.print_exc()
+        run.drop_incomplete_checkpoints()
         reason = describe_failure(exc)
         print(f"failed: {reason}", file=sys.stderr, flush=True)
         run.finish("failed", reason)

@@ -1,31 +1,32 @@
 """One training job at a time per machine: a lock file and a waiting line.
 
-The job process itself holds an exclusive ``flock`` on ``runs/.job.lock`` while
-it works. The kernel drops the lock when the process exits, however it exits
-(SIGKILL included), so a dead job never blocks the line and nobody has to
-"drain" the queue: each waiting job polls for its turn, oldest first.
-In hosted mode every session's jobs wait in the same line (the lock lives in
-the shared root), and a queued run names only runs of its own workspace.
+The job process itself holds an exclusive ``flock`` on ``.queue/job.lock`` in the
+shared root while it works. The kernel drops the lock when the process exits,
+however it exits (SIGKILL included), so a dead job never blocks the line and
+nobody has to "drain" the queue: each waiting job polls for its turn, oldest first.
+In hosted mode every session's jobs wait in the same line, a queued run names
+only runs of its own workspace, and the lock file (which says which run holds
+the machine, as a path relative to the root) is emptied when that run ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import time
-from typing import IO
-
 from pathlib import Path
+from typing import IO, Iterator
 
 from ..workspace import queued_run_dirs, shared_root
 from .runs import Run, read_json
 
-LOCK_NAME = ".job.lock"
+LOCK_NAME = "job.lock"
 UNQUEUED_STAGES = ("demo",)  # jobs that only start other jobs and wait: they take no place in line
 UNSPAWNED_GRACE_S = 30  # a queued run with no process yet is in line for this long
 
 
 def _lock_path() -> Path:
-    folder = shared_root() / "runs"
+    folder = shared_root() / ".queue"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / LOCK_NAME
 
@@ -36,14 +37,8 @@ def running_run() -> Run | None:
         holder = _lock_path().read_text().strip()
     except FileNotFoundError:
         return None
-    if holder and Run(Path(holder)).status().get("state") == "running":
-        return Run(Path(holder))
-    return None
-
-
-def running_run_id() -> str | None:
-    run = running_run()
-    return run.id if run else None
+    run = Run(shared_root() / holder) if holder else None
+    return run if run is not None and run.status().get("state") == "running" else None
 
 
 def _ahead_in_line(run: Run) -> int:
@@ -74,8 +69,33 @@ def waiting_reason(run: Run) -> str:
     return f"queued: {jobs} job{'s' if jobs != 1 else ''} ahead in line" if jobs else "queued: next in line"
 
 
-def wait_for_turn(run: Run, poll_s: float = 0.5) -> IO | None:
-    """Block until ``run`` may train; return the held lock (keep it open while training).
+def place_in_line(run: Run) -> int:
+    """How many jobs go before ``run``: the one running (unless it is ``run``) and those queued before it."""
+    holder = running_run()
+    return _ahead_in_line(run) + (holder is not None and holder.path != run.path)
+
+
+@contextlib.contextmanager
+def _holding(lock: IO, run: Run) -> Iterator[None]:
+    """Name ``run`` in the held lock file while the block trains; empty the file before letting go."""
+    try:
+        path = run.path.resolve()
+        _write_holder(lock, str(path.relative_to(shared_root()) if path.is_relative_to(shared_root()) else path))
+        yield
+    finally:
+        _write_holder(lock, "")
+        lock.close()
+
+
+def _write_holder(lock: IO, text: str) -> None:
+    lock.seek(0)
+    lock.truncate()
+    lock.write(text)
+    lock.flush()
+
+
+def wait_for_turn(run: Run, poll_s: float = 0.5) -> contextlib.AbstractContextManager | None:
+    """Block until ``run`` may train; return a context that holds the machine while the block trains.
 
     Returns None when a stop was requested while waiting.
     """
@@ -88,11 +108,7 @@ def wait_for_turn(run: Run, poll_s: float = 0.5) -> IO | None:
             except BlockingIOError:
                 pass
             else:
-                lock.seek(0)
-                lock.truncate()
-                lock.write(str(run.path))
-                lock.flush()
-                return lock
+                return _holding(lock, run)
         reason = waiting_reason(run)
         if reason != said:
             run.update_status(state="queued", reason=reason)

@@ -18,10 +18,11 @@ import time
 from pathlib import Path
 
 from ..errors import UserError
+from ..hosting import MAX_JOBS, check_caps, is_hosted, setting
 from ..workspace import SHARED_ROOT_ENV, shared_root, workspace_dir
 from .execute import INTERRUPT_SIGNAL
 from .queue import UNQUEUED_STAGES, running_run, waiting_reason
-from .runs import ACTIVE, Run, checkpoint_step, create_run, process_alive, process_start_ticks
+from .runs import ACTIVE, Run, active_runs, checkpoint_step, create_run, process_alive, process_start_ticks
 
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 CLEAN_STOP_S = 0.5  # how long a job may take to stop between steps before it is interrupted mid-step
@@ -34,10 +35,28 @@ def job_command(stage: str, run: Run) -> list[str]:
             "--config", str(run.config_path), "--run-dir", str(run.path)]
 
 
-def start(stage: str, config) -> Run:
-    """Validate ``config`` (raising UserError now, not in the log), make a run folder and launch the job."""
+def start(stage: str, config, *, child: bool = False) -> Run:
+    """Validate ``config`` (raising UserError now, not in the log), make a run folder and launch the job.
+
+    In hosted mode the host's caps apply, and a person may have only a few jobs running or waiting
+    at once; ``child``: a job started by another job of theirs (the demo's stages), which counts as one.
+    """
+    check_caps(config)
+    if not child:
+        check_job_limit()
     config.validate()
     return _launch(stage, create_run(stage, config))
+
+
+def check_job_limit() -> None:
+    """In hosted mode, refuse a new job while this workspace has ``RLHF_MAX_JOBS_PER_SESSION`` active."""
+    if not is_hosted():
+        return
+    cap = int(setting(*MAX_JOBS))
+    active = active_runs()
+    if len(active) >= cap:
+        raise UserError(f"You already have {len(active)} jobs running or waiting, the most one person may have "
+                        "in this shared app: wait for one to end, or stop one, and start again.")
 
 
 def resume(run: Run) -> Run:
@@ -106,18 +125,25 @@ def stop(run: Run) -> dict:
     if status.get("state") not in ACTIVE:
         return status
     run.request_stop()
+
+    def started() -> bool:
+        return run.status().get("state") == "running"
+
     pid, ticks = status.get("pid"), status.get("pid_start")
     begun = time.monotonic()
     interrupted = False
     while pid and process_alive(pid, ticks):
         waited = time.monotonic() - begun
         if waited > STOP_TIMEOUT_S:
+            trained = started()  # a job still starting up (or waiting) had nothing to lose
             _signal_job(status, signal.SIGTERM, group=True)
             time.sleep(0.5)
             _signal_job(status, signal.SIGKILL, group=True)
+            if not trained:
+                return run.finish("stopped", "stopped before it started")
             return run.finish("stopped", f"the job didn't stop within {STOP_TIMEOUT_S:.0f} s and was killed; "
                                          "nothing from the unfinished part was saved")
-        if waited > CLEAN_STOP_S and not interrupted and run.status().get("state") == "running":
+        if waited > CLEAN_STOP_S and not interrupted and started():
             # Only a running job has its handler for this signal installed; by default it kills.
             _signal_job(status, INTERRUPT_SIGNAL, group=False)
             interrupted = True

@@ -40,8 +40,12 @@ DIED = "the job process died unexpectedly (killed or out of memory)"
 def write_json_atomic(path: Path, data: Any) -> None:
     """Replace ``path`` with ``data`` as JSON, Hugging Face tokens redacted (see :func:`..errors.redact`)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(redact(json.dumps(data, indent=2, ensure_ascii=False)), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(redact(json.dumps(data, indent=2, ensure_ascii=False)), encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk must not leave half a file behind
+        raise
 
 
 def read_json(path: Path, default: Any) -> Any:
@@ -118,7 +122,10 @@ class Run:
         status = read_json(self.path / "status.json", {})
         if status.get("state") in ACTIVE and status.get("pid") and not process_alive(
                 status["pid"], status.get("pid_start")):
-            status = self.finish("failed", DIED)
+            try:
+                status = self.finish("failed", DIED)
+            except OSError:  # a full disk: say it here, write it when there is room again
+                status = {**status, "state": "failed", "reason": DIED}
         return status
 
     def metrics(self) -> list[dict[str, Any]]:
@@ -139,6 +146,13 @@ class Run:
         done = [p for p in self.checkpoints.glob("checkpoint-*")
                 if p.name.removeprefix("checkpoint-").isdigit() and (p / "trainer_state.json").is_file()]
         return max(done, key=checkpoint_step, default=None)
+
+    def drop_incomplete_checkpoints(self) -> None:
+        """Delete checkpoint folders a failed save left half-written (they can't be resumed from)."""
+        complete = self.latest_checkpoint()
+        for path in self.checkpoints.glob("*checkpoint-*"):
+            if path.is_dir() and path != complete and not (path / "trainer_state.json").is_file():
+                shutil.rmtree(path, ignore_errors=True)
 
     def tail_log(self, n: int = 40) -> str:
         """The last ``n`` lines of log.txt (reads at most the last 256 KB)."""
@@ -262,6 +276,11 @@ def open_run(run_id_or_path: str | Path) -> Run:
     if not (path / "status.json").exists():
         raise UserError(f"No run at {path}: pick one from the runs list.")
     return Run(path)
+
+
+def active_runs() -> list[Run]:
+    """The runs of this workspace that are queued or running."""
+    return [run for run in map(Run, runs_dir().iterdir()) if run.status().get("state") in ACTIVE]
 
 
 def list_runs(stage: str | None = None) -> list[dict[str, Any]]:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import gradio as gr
 
 from ..hosting import is_hosted
-from ..workspace import root_dir
 from . import compare_tab, data_tab, demo_tab, explore_tab, finetune_tab, methods_tab, ppo_tab, reward_tab
-from .sessions import COOKIE_SCRIPT, isolate_sessions
+from .sessions import COOKIE_SCRIPT, DownloadGuard, isolate_sessions
 
 TITLE = "RLHF Playground"
 HEADER = """
@@ -49,12 +48,40 @@ def build_app() -> gr.Blocks:
     return app
 
 
+SWEEP_EVERY_S = 600
+
+
+def _sweep_forever() -> None:
+    """Delete session workspaces nobody comes back to, now and then (hosted mode)."""
+    import time
+
+    from ..jobs.cleanup import sweep_sessions
+
+    while True:
+        try:
+            sweep_sessions()
+        except OSError:
+            pass  # a folder changed under the sweep: the next one gets it
+        time.sleep(SWEEP_EVERY_S)
+
+
 def launch(app: gr.Blocks | None = None, **kwargs) -> None:
-    """Serve the app; host and port come from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (127.0.0.1:7860)."""
+    """Serve the app; host and port come from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (127.0.0.1:7860).
+
+    Nothing on disk is served: downloads are copies in gradio's cache (``sessions.offer_download``).
+    Hosted, the page sets the session cookie, downloads need it, and old sessions are swept away.
+    """
+    import threading
+
     from ..data import max_file_bytes
 
     app = app or build_app()
     app.queue(default_concurrency_limit=4)
-    hosted = {"head": COOKIE_SCRIPT} if is_hosted() else {}
+    hosted = {}
+    if is_hosted():
+        from starlette.middleware import Middleware
+
+        hosted = {"head": COOKIE_SCRIPT, "app_kwargs": {"middleware": [Middleware(DownloadGuard)]}}
+        threading.Thread(target=_sweep_forever, name="sweep-sessions", daemon=True).start()
     app.launch(theme=gr.themes.Soft(), ssr_mode=False, run_history=False, max_file_size=max_file_bytes(),
-               allowed_paths=[str(root_dir())], **hosted, **kwargs)
+               **hosted, **kwargs)

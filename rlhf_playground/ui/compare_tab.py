@@ -13,6 +13,7 @@ from .finetune_tab import dataset_choices
 from .forms import ConfigForm
 from .monitor import RunMonitor
 from .ppo_tab import reward_choices
+from .sessions import offer_download
 
 TUNED_STAGES = ("sft", "ppo", "dpo", "grpo", "rloo")
 SCORERS = ["lexicon", "classifier:lvwerra/distilbert-imdb"]
@@ -101,7 +102,7 @@ def results(run) -> list:
     result = load_result(path)
     summary = result.summary_frame().round(3)
     return [summary_markdown(result), summary, score_distribution(result), display_frame(result),
-            str(run.artifacts / "table.csv")]
+            offer_download(run.artifacts / "table.csv")]
 
 
 def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:

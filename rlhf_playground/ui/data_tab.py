@@ -5,10 +5,13 @@ from __future__ import annotations
 import gradio as gr
 
 from .. import data
+from ..data import drafts
 from ..errors import UserError
 from .common import problem, table
+from .sessions import offer_download
 
 SOURCES = ["Bundled sample", "Upload a file", "Hugging Face Hub"]
+DRAFT_TTL_S = 3600  # a loaded or prepared table is kept this long after its last use
 
 INTRO = """
 ### Step 1 · Data
@@ -20,8 +23,11 @@ Load one, check what was detected, pull the prompts out of its text (chat turns 
 """
 
 
-def load(source: str, sample: str, upload, hub_name: str, hub_config: str, hub_split: str, hub_limit):
-    """Load the chosen source; returns the table (state), a summary, column types and the first rows."""
+def load(source: str, sample: str, upload, hub_name: str, hub_config: str, hub_split: str, hub_limit,
+         previous: str | None = None):
+    """Load the chosen source; returns the table (a draft's path, for the state, replacing ``previous``),
+    a summary, column types and the first rows."""
+    drafts.forget(previous)  # the state holds the new draft, or none after an error
     try:
         if source == "Upload a file":
             if not upload:
@@ -44,7 +50,7 @@ def load(source: str, sample: str, upload, hub_name: str, hub_config: str, hub_s
     columns = pd.DataFrame({"column": list(types), "type": list(types.values())})
     summary = (f"**{len(loaded.rows)} rows** from `{loaded.source}` · detected: **{found.description}**")
     name = default_name(loaded.source)
-    return (loaded, summary, columns, table(loaded.rows, loaded.columns),
+    return (drafts.keep(loaded), summary, columns, table(loaded.rows, loaded.columns),
             gr.update(choices=["(auto)", *loaded.columns], value="(auto)"), name)
 
 
@@ -58,8 +64,11 @@ def default_name(source: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._") or "dataset"
 
 
-def prepare(loaded, column: str, marker: str, regex: str):
-    """Extract prompts and normalise to TRL's format; returns the result (state), stats and a preview."""
+def prepare(draft: str | None, column: str, marker: str, regex: str, previous: str | None = None):
+    """Extract prompts and normalise to TRL's format; returns the result (a draft, replacing ``previous``),
+    stats and a preview."""
+    drafts.forget(previous)
+    loaded = drafts.take(draft)
     if loaded is None:
         return None, problem(UserError("Load a dataset first.")), None
     try:
@@ -67,7 +76,8 @@ def prepare(loaded, column: str, marker: str, regex: str):
                               marker=(marker or None), regex=(regex or None))
     except UserError as exc:
         return None, problem(exc), None
-    return result, stats_text(result.summary()), table(result.rows, list(result.rows[0]) if result.rows else [])
+    preview = table(result.rows, list(result.rows[0]) if result.rows else [])
+    return drafts.keep(result), stats_text(result.summary()), preview
 
 
 def stats_text(summary: dict) -> str:
@@ -81,8 +91,9 @@ def stats_text(summary: dict) -> str:
     return "  \n".join(lines)
 
 
-def save(result, name: str):
+def save(draft: str | None, name: str):
     """Save the prepared dataset in the workspace; returns a status, the file to download and the list."""
+    result = drafts.take(draft)
     if result is None:
         return problem(UserError("Extract and normalise the dataset first.")), None, saved_table()
     try:
@@ -90,7 +101,7 @@ def save(result, name: str):
     except UserError as exc:
         return problem(exc), None, saved_table()
     return (f"Saved **{path.name}** ({len(result.rows)} rows). The next tabs list it in their dataset menus.",
-            str(path / "data.jsonl"), saved_table())
+            offer_download(path / "data.jsonl"), saved_table())
 
 
 def saved_table():
@@ -101,11 +112,11 @@ def saved_table():
     return pd.DataFrame(rows, columns=["name", "kind", "format", "rows", "source"])
 
 
-def build() -> None:
-    """Lay out the tab inside the current ``gr.Tab`` context."""
+def build() -> gr.Dataframe:
+    """Lay out the tab inside the current ``gr.Tab`` context; returns the table of saved datasets."""
     gr.Markdown(INTRO)
-    loaded = gr.State(None)
-    prepared = gr.State(None)
+    loaded = gr.State(None, time_to_live=DRAFT_TTL_S, delete_callback=drafts.forget)
+    prepared = gr.State(None, time_to_live=DRAFT_TTL_S, delete_callback=drafts.forget)
     with gr.Row():
         with gr.Column(scale=1):
             source = gr.Radio(SOURCES, value=SOURCES[0], label="Source")
@@ -144,9 +155,9 @@ def build() -> None:
     source.change(lambda s: (gr.update(visible=s == SOURCES[0]), gr.update(visible=s == SOURCES[1]),
                              gr.update(visible=s == SOURCES[2])),
                   source, [sample, upload, hub_box], api_visibility="private")
-    load_btn.click(load, [source, sample, upload, hub_name, hub_config, hub_split, hub_limit],
+    load_btn.click(load, [source, sample, upload, hub_name, hub_config, hub_split, hub_limit, loaded],
                    [loaded, summary, columns, rows, column, name], api_name="load_data")
-    prepare_btn.click(prepare, [loaded, column, marker, regex], [prepared, stats, normalised],
+    prepare_btn.click(prepare, [loaded, column, marker, regex, prepared], [prepared, stats, normalised],
                       api_name="prepare_data")
     save_btn.click(save, [prepared, name], [save_status, download, saved], api_name="save_data")
     return saved

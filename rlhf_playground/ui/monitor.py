@@ -12,6 +12,7 @@ import gradio as gr
 
 from ..errors import UserError
 from ..jobs import list_runs, open_run, runner
+from ..jobs.queue import UNQUEUED_STAGES, place_in_line
 from ..jobs.runs import ACTIVE
 from .common import problem
 
@@ -112,10 +113,9 @@ class RunMonitor:
             run = runner.start(self.stage, config)
         except UserError as exc:
             return None, problem(exc)
-        status = run.status()
-        reason = status.get("reason") or ""
-        if "waiting for run" in reason or "ahead in line" in reason:  # another job holds the machine: say so
-            return run.id, f"Run **{run.id}** is {reason}; it starts when that one ends."
+        ahead = 0 if self.stage in UNQUEUED_STAGES else place_in_line(run)
+        if ahead:  # other jobs hold the machine or wait before it: say so
+            return run.id, f"Run **{run.id}** is queued ({ahead} ahead); it starts when its turn comes."
         return run.id, f"Run **{run.id}** started."
 
     def stop(self, run_id):

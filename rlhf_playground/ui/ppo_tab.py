@@ -36,10 +36,10 @@ GROUPS = [
 ]
 
 
-def adapter_choices() -> list[str]:
-    """SFT runs that left an adapter: PPO can start from them."""
-    return [""] + [f"{r['path']}/artifacts/adapter" for r in list_runs("sft") if r.get("state") in
-                   ("finished", "stopped")]
+def adapter_choices() -> list[tuple[str, str]]:
+    """SFT runs that left an adapter, as (label, run id): PPO can start from them (a run id names its adapter)."""
+    return [("(none)", "")] + [(f"sft · {r['id']}", r["id"]) for r in list_runs("sft")
+                               if r.get("state") in ("finished", "stopped")]
 
 
 def reward_choices() -> list[str]:
