@@ -39,7 +39,7 @@ def config(model, dataset, **overrides) -> SFTStageConfig:
 
 
 def wait_until_ended(run) -> dict:
-    return wait_for(lambda: run.status()["state"] not in ("queued", "running") and run.status(), timeout=120,
+    return wait_for(lambda: run.status()["state"] not in ("queued", "running") and run.status(), timeout=600,
                     what=f"run {run.id} to end")
 
 
@@ -62,7 +62,7 @@ def test_killed_job_fails_readably_then_resumes_from_its_checkpoint(tiny_model_d
     uninterrupted = runner.start("sft", config(tiny_model_dir, long_pairs))
     assert wait_until_ended(uninterrupted)["state"] == "finished"
     run = runner.start("sft", config(tiny_model_dir, long_pairs))
-    checkpoint = wait_for(run.latest_checkpoint, timeout=120, what="the first checkpoint")
+    checkpoint = wait_for(run.latest_checkpoint, timeout=600, what="the first checkpoint")
     os.kill(run.status()["pid"], signal.SIGKILL)
     status = wait_until_ended(run)
     assert (status["state"], status["reason"]) == ("failed", DIED)
@@ -75,7 +75,7 @@ def test_killed_job_fails_readably_then_resumes_from_its_checkpoint(tiny_model_d
 
 def test_stop_saves_a_checkpoint_and_the_command_line_resumes_the_run(tiny_model_dir, long_pairs, capsys):
     run = runner.start("sft", config(tiny_model_dir, long_pairs, save_steps=100))
-    wait_for(lambda: run.status().get("step", 0) >= 2, timeout=120, what="two steps")
+    wait_for(lambda: run.status().get("step", 0) >= 2, timeout=600, what="two steps")
     status = runner.stop(run)
     assert status["state"] == "stopped"
     stopped_at = checkpoint_step(run.latest_checkpoint())
@@ -88,6 +88,48 @@ def test_stop_saves_a_checkpoint_and_the_command_line_resumes_the_run(tiny_model
     printed = capsys.readouterr().out
     assert f"resuming run {run.id}" in printed and f"step={MAX_STEPS} " in printed
     assert printed.rstrip().endswith(f"finished: finished after {MAX_STEPS} steps")
+
+
+@pytest.mark.parametrize("where", ["mid-step", "mid-save"])
+def test_a_stop_that_interrupts_the_step_or_the_save_still_keeps_a_checkpoint(tiny_model_dir, long_pairs, monkeypatch,
+                                                                              where):
+    """Stop interrupts a step that hasn't ended after ``runner.CLEAN_STOP_S`` (a real model, or a busy machine):
+    the checkpoint of the last optimizer step is saved all the same, and the run resumes from it."""
+    import transformers
+
+    from rlhf_playground.jobs.callbacks import RunCallback
+    from rlhf_playground.jobs.execute import INTERRUPT_SIGNAL
+
+    def interrupt(run) -> None:  # what runner.stop does to a job whose step doesn't end in time
+        run.request_stop()
+        os.kill(os.getpid(), INTERRUPT_SIGNAL)
+
+    if where == "mid-step":  # in step 3, before the callback gets to see the stop file
+        substep_end = RunCallback.on_substep_end
+
+        def on_substep_end(self, args, state, control, **kwargs):
+            if state.global_step == 2:
+                interrupt(self.run)
+            return substep_end(self, args, state, control, **kwargs)
+
+        monkeypatch.setattr(RunCallback, "on_substep_end", on_substep_end)
+        overrides = {"save_steps": 100}
+    else:  # while step 2's checkpoint is being written: the model is there, the optimizer and trainer state not
+        save_rest = transformers.Trainer._save_optimizer_and_scheduler
+
+        def save_optimizer_and_scheduler(self, output_dir):
+            interrupt(open_run(list_runs()[0]["id"]))  # again on the saving after the stop: ignored there
+            return save_rest(self, output_dir)
+
+        monkeypatch.setattr(transformers.Trainer, "_save_optimizer_and_scheduler", save_optimizer_and_scheduler)
+        overrides = {"save_steps": 2}
+    assert run_stage("sft", config(tiny_model_dir, long_pairs, max_length=64, **overrides), sft.run) == 0
+    run = open_run(list_runs()[0]["id"])
+    assert (run.status()["state"], run.status()["reason"]) == ("stopped", "stopped at step 2")
+    assert run.latest_checkpoint() == run.checkpoints / "checkpoint-2", sorted(run.checkpoints.rglob("*"))
+    monkeypatch.undo()  # the resumed job is a new process anyway
+    assert runner.resume(run).path == run.path
+    check_resumed(run, 2)
 
 
 def test_out_of_memory_mid_training_fails_readably_and_resumes(tiny_model_dir, long_pairs, monkeypatch):
@@ -148,10 +190,11 @@ def test_resume_button_relaunches_the_shown_run(tmp_path, tiny_model_dir, long_p
         assert c.predict(*[values[name] for name in FIELDS], api_name="/sft_start").startswith("Run **")
         run_dir = wait_for(lambda: next((workspace / "runs").glob("*-sft-*"), None), what="the run folder")
         run = open_run(run_dir)
-        wait_for(lambda: run.status().get("step", 0) >= 1, timeout=120, what="a step")
+        wait_for(lambda: run.status().get("step", 0) >= 1, timeout=600, what="a step")
         assert "is running: only a failed or stopped run" in c.predict(api_name="/sft_resume")
         assert "stopped" in c.predict(api_name="/sft_stop")
+        assert run.latest_checkpoint(), f"Stop kept no checkpoint:\n{run.tail_log()}"
         stopped_at = checkpoint_step(run.latest_checkpoint())
         assert c.predict(api_name="/sft_resume") == f"Run **{run.id}** resumes from step {stopped_at}."
-        wait_for(lambda: run.status().get("step", 0) > stopped_at, timeout=120, what="a step after the resume")
+        wait_for(lambda: run.status().get("step", 0) > stopped_at, timeout=600, what="a step after the resume")
         assert "stopped" in c.predict(api_name="/sft_stop")

@@ -84,3 +84,23 @@ def train_resumably(trainer, run: Run) -> None:
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     if not run.stop_requested():
         shutil.rmtree(run.checkpoints, ignore_errors=True)
+    else:
+        save_checkpoint_on_stop(trainer, run)
+
+
+def save_checkpoint_on_stop(trainer, run: Run) -> None:
+    """After a stop, make sure a complete checkpoint of the last optimizer step exists (when checkpoints are on).
+
+    A stop between steps saves one in the trainer (see ``RunCallback._check_stop``). But a step that
+    takes longer than the runner waits (a real model, or any model on a busy machine) is interrupted
+    mid-step, before the trainer got to save, or the interrupt lands in the middle of that save: then
+    it is saved here, outside the interruptible block, so that Stop keeps what was trained.
+    """
+    step = trainer.state.global_step
+    if trainer.args.save_strategy == "no" or step <= 0:
+        return  # nothing trained since the start (or since the checkpoint this run resumed from)
+    latest = run.latest_checkpoint()
+    if latest is not None and latest.name == f"checkpoint-{step}":
+        return
+    trainer._save_checkpoint(trainer.model, trial=None)
+    print(f"checkpoint-{step} saved on stop", flush=True)
