@@ -21,7 +21,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(workspace: Path, timeout: float = 60.0, **env):
+def running_app(workspace: Path, timeout: float = 300.0, **env):
     """Yield the URL of ``python app.py`` serving with its own workspace; stop it afterwards."""
     port = free_port()
     full_env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",

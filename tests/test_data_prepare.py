@@ -195,7 +195,7 @@ def test_write_prepared_refuses_a_folder_that_is_not_a_dataset(tmp_path):
 def cli(*args, cwd):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "rlhf_playground", "data", "prepare", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=300)
 
 
 def test_cli_prepares_and_saves(tmp_path):

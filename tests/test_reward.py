@@ -113,6 +113,6 @@ def test_validate_counts_what_max_length_leaves_out(tiny_model_dir, tmp_path):
 def test_cli_trains_a_reward_model(tiny_model_dir, tmp_path):
     data = easy_pairs(tmp_path / "p.jsonl", n=20)
     done = subprocess.run([sys.executable, "-m", "rlhf_playground", "reward", "--model", str(tiny_model_dir),
-                           "--dataset", data, "--max-steps", "3"], capture_output=True, text=True, timeout=180)
+                           "--dataset", data, "--max-steps", "3"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "eval accuracy" in done.stdout

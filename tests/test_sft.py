@@ -158,7 +158,7 @@ def test_cli_trains_in_the_foreground_and_prints_the_run_folder(pairs_file, tiny
     done = subprocess.run([sys.executable, "-m", "rlhf_playground", "sft", "--model", str(tiny_model_dir),
                            "--dataset", str(pairs_file), "--max-steps", "3", "--eval-prompts", "1",
                            "--max-new-tokens", "4"],
-                          capture_output=True, text=True, env=env, timeout=120)
+                          capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     folder = Path(done.stdout.split("run folder: ", 1)[1].split()[0])
     assert (folder / "artifacts" / "adapter" / "adapter_model.safetensors").is_file()

@@ -46,7 +46,7 @@ def start(c, **settings):
     return c.predict(*[values[name] for name in FIELDS], api_name="/compare_start")
 
 
-def wait(c, timeout=120):
+def wait(c, timeout=600):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         shown = c.predict(api_name="/compare_poll")

@@ -37,7 +37,7 @@ def start(c, stage, config_cls, **settings):
     return c.predict(*[values[name] for name in fields], api_name=f"/{stage}_start")
 
 
-def wait(c, stage, timeout=120):
+def wait(c, stage, timeout=600):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         shown = c.predict(api_name=f"/{stage}_poll")

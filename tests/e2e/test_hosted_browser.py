@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import urljoin
 
 from serve import running_app
-from test_workshop_flow import CHROMIUM, FLAGS, pytestmark, save_sample, sync_api, tab  # noqa: F401
+from test_workshop_flow import CHROMIUM, FLAGS, UI_MS, pytestmark, save_sample, sync_api, tab  # noqa: F401
 
 
 def test_a_reload_keeps_your_datasets_and_another_browser_never_sees_them(tmp_path):
@@ -15,7 +15,7 @@ def test_a_reload_keeps_your_datasets_and_another_browser_never_sees_them(tmp_pa
     with running_app(workspace, RLHF_HOSTED="1") as url, sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        page.set_default_timeout(30_000)
+        page.set_default_timeout(UI_MS)
         page.goto(url)
         save_sample(page, "prompts", "my-prompts")
         assert any(c["name"] == "rlhf_session" for c in page.context.cookies())

@@ -23,6 +23,12 @@ DOCS = ROOT / "docs"
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")]
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
+# Waits are for what a person would see, never for how soon: a busy machine (or the app's first use of a
+# library) can take far longer than Playwright's own 5 s default for an expect(...), and still be right.
+UI_MS = 60_000  # a page update: a click's answer, a tab opening
+WORK_MS = 180_000  # the app loads something first: a dataset, a model, a scorer, a run's results
+TRAIN_MS = 600_000  # a job: its process starts, imports torch and the trainer, loads the model and trains
+sync_api.expect.set_options(timeout=UI_MS)  # for every expect(...) below and in the tests that import these
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +39,7 @@ def page(tmp_path_factory):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.workspace = workspace
-        page.set_default_timeout(30_000)
+        page.set_default_timeout(UI_MS)
         page.goto(url)
         yield page
         browser.close()
@@ -61,15 +67,15 @@ def save_sample(page, sample: str, name: str) -> None:
     data.get_by_role("combobox", name="Bundled sample").click()
     page.get_by_role("option", name=sample, exact=True).click()
     data.get_by_role("button", name="Load").click()
-    sync_api.expect(data.get_by_text("rows from")).to_be_visible()
+    sync_api.expect(data.get_by_text("rows from")).to_be_visible(timeout=WORK_MS)  # the first load imports a lot
     data.get_by_role("button", name="Extract & normalise").click()
-    sync_api.expect(data.get_by_text("Prompts extracted")).to_be_visible()
+    sync_api.expect(data.get_by_text("Prompts extracted")).to_be_visible(timeout=WORK_MS)
     data.get_by_role("textbox", name="Dataset name").fill(name)
     data.get_by_role("button", name="Save to workspace").click()
-    sync_api.expect(data.get_by_text(f"Saved {name}")).to_be_visible()
+    sync_api.expect(data.get_by_text(f"Saved {name}")).to_be_visible(timeout=WORK_MS)
 
 
-def wait_finished(panel, steps: int, timeout: float = 240_000) -> None:
+def wait_finished(panel, steps: int, timeout: float = TRAIN_MS) -> None:
     sync_api.expect(panel.locator(".run-progress")).to_contain_text(f"finished: step {steps}/{steps}",
                                                                     timeout=timeout)
 
@@ -97,7 +103,7 @@ def test_workshop_flow(page, tiny_model_dir):
     sync_api.expect(command).not_to_contain_text("load-in-4bit")
     sft.get_by_role("button", name="Start training").click()
     wait_finished(sft, 3)
-    sync_api.expect(sft.get_by_text("Answers before (base) and after (tuned)")).to_be_visible()
+    sync_api.expect(sft.get_by_text("Answers before (base) and after (tuned)")).to_be_visible(timeout=WORK_MS)
     shot(page, "finetune-tab")
 
     rm = tab(page, "3 · Reward model", "tab-reward")
@@ -108,14 +114,14 @@ def test_workshop_flow(page, tiny_model_dir):
     fill(rm, "reward-eval_steps", 2)
     rm.get_by_role("button", name="Start training").click()
     wait_finished(rm, 4)
-    sync_api.expect(rm.get_by_text("held-out pairs · mean margin")).to_be_visible()
+    sync_api.expect(rm.get_by_text("held-out pairs · mean margin")).to_be_visible(timeout=WORK_MS)
     rm.get_by_role("combobox", name="Reward model run").click()
     page.get_by_role("option").filter(has_text="reward").first.click()
     rm.get_by_role("textbox", name="Prompt").fill("How do I keep basil alive?")
     rm.get_by_role("textbox", name="Answer A").fill("Water it when the soil is dry and give it sun.")
     rm.get_by_role("textbox", name="Answer B (optional)").fill("No idea.")
     rm.get_by_role("button", name="Score").click()
-    sync_api.expect(rm.get_by_text("P(A better than B)")).to_be_visible()
+    sync_api.expect(rm.get_by_text("P(A better than B)")).to_be_visible(timeout=WORK_MS)  # loads the reward model
     shot(page, "reward-tab")
 
     ppo = tab(page, "4 · PPO", "tab-ppo")
@@ -128,7 +134,7 @@ def test_workshop_flow(page, tiny_model_dir):
     fill(ppo, "ppo-max_new_tokens", 6)
     ppo.get_by_role("button", name="Start training").click()
     wait_finished(ppo, 2)
-    sync_api.expect(ppo.get_by_text("before →")).to_be_visible()
+    sync_api.expect(ppo.get_by_text("before →")).to_be_visible(timeout=WORK_MS)
     shot(page, "ppo-tab")
 
     methods = tab(page, "5 · DPO · GRPO · RLOO", "tab-methods")
@@ -139,9 +145,9 @@ def test_workshop_flow(page, tiny_model_dir):
     methods.get_by_text("Sampling", exact=True).last.click()
     fill(methods, "grpo-max_new_tokens", 6)
     methods.locator("button:visible", has_text="Start training").click()
-    sync_api.expect(methods.locator(".run-progress:visible")).to_contain_text("finished: step 2/2", timeout=240_000)
+    sync_api.expect(methods.locator(".run-progress:visible")).to_contain_text("finished: step 2/2", timeout=TRAIN_MS)
     methods.get_by_role("button", name="Refresh").click()
-    sync_api.expect(methods.get_by_text("finished run(s) with base model")).to_be_visible()
+    sync_api.expect(methods.get_by_text("finished run(s) with base model")).to_be_visible(timeout=WORK_MS)
     shot(page, "methods-tab")
 
     compare = tab(page, "6 · Compare", "tab-compare")
@@ -155,19 +161,20 @@ def test_workshop_flow(page, tiny_model_dir):
     sync_api.expect(compare.locator(".cm-content")).to_contain_text("rlhf_playground compare")
     compare.get_by_role("button", name="Compare").click()
     wait_finished(compare, 4)
-    sync_api.expect(compare.locator("#compare-summary")).to_contain_text("against the base")
-    sync_api.expect(compare.locator("#compare-table")).to_contain_text("Tell me about the sea")
-    sync_api.expect(compare.locator("a[href$='table.csv']")).to_be_visible()
+    sync_api.expect(compare.locator("#compare-summary")).to_contain_text("against the base", timeout=WORK_MS)
+    sync_api.expect(compare.locator("#compare-table")).to_contain_text("Tell me about the sea", timeout=WORK_MS)
+    sync_api.expect(compare.locator("a[href$='table.csv']")).to_be_visible(timeout=WORK_MS)
     shot(page, "compare-tab")
 
     explore = tab(page, "Try models", "tab-explore")
     explore.get_by_role("combobox", name="Model").fill(str(tiny_model_dir))
     explore.get_by_role("combobox", name="Model").press("Enter")
     explore.get_by_role("button", name="Generate").click()
-    sync_api.expect(explore.locator("#explore-outputs")).to_contain_text(re.compile("positive|neutral|negative"))
+    sync_api.expect(explore.locator("#explore-outputs")).to_contain_text(re.compile("positive|neutral|negative"),
+                                                                         timeout=WORK_MS)  # loads the model
     sync_api.expect(explore.locator(".cm-content")).to_contain_text('pipeline("text-generation"')
     explore.get_by_role("button", name="Analyse").click()
-    sync_api.expect(explore.get_by_text("positive share/probability")).to_be_visible()
+    sync_api.expect(explore.get_by_text("positive share/probability")).to_be_visible(timeout=WORK_MS)
     shot(page, "explore-tab")
 
 
@@ -179,14 +186,14 @@ def test_whole_demo_button(page, tiny_model_dir):
         fill(demo, f"demo-{name}", value)
     sync_api.expect(demo.locator(".cm-content")).to_contain_text("--ppo-steps 1")
     demo.get_by_role("button", name="Run the whole demo").click()
-    wait_finished(demo, 4, timeout=400_000)
+    wait_finished(demo, 4, timeout=3 * TRAIN_MS)  # four jobs, one after another
     steps = demo.locator("#demo-steps")
     for stage in ("sft", "reward", "ppo", "compare"):
-        sync_api.expect(steps).to_contain_text(re.compile(rf"{stage}: run \S+ finished"))
-    sync_api.expect(steps).to_contain_text("against the base")
+        sync_api.expect(steps).to_contain_text(re.compile(rf"{stage}: run \S+ finished"), timeout=WORK_MS)
+    sync_api.expect(steps).to_contain_text("against the base", timeout=WORK_MS)
     shot(page, "demo-tab")
     compare = tab(page, "6 · Compare", "tab-compare")  # the tab follows the demo's comparison when opened
-    sync_api.expect(compare.locator(".run-progress")).to_contain_text("finished: step 4/4")
+    sync_api.expect(compare.locator(".run-progress")).to_contain_text("finished: step 4/4", timeout=WORK_MS)
 
 
 def test_the_methods_tab_follows_a_run_started_from_a_terminal(page, tiny_model_dir, tmp_path):
@@ -206,4 +213,4 @@ def test_the_methods_tab_follows_a_run_started_from_a_terminal(page, tiny_model_
                    capture_output=True)
     tab(page, "1 · Data", "tab-data")
     tab(page, "5 · DPO · GRPO · RLOO", "tab-methods")  # coming back shows the newest run
-    sync_api.expect(progress).to_contain_text("finished: step 1/1", timeout=60_000)
+    sync_api.expect(progress).to_contain_text("finished: step 1/1", timeout=WORK_MS)
