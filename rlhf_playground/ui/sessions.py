@@ -17,7 +17,6 @@ import contextvars
 import inspect
 import threading
 from pathlib import Path
-from urllib.parse import unquote
 
 import gradio as gr
 
@@ -145,7 +144,7 @@ def requested_file(url_path: str) -> str | None:
     """The file a gradio file route asks for (``…/file=PATH`` or ``…/file/PATH``), else None."""
     for marker in ("/file=", "/file/"):
         if marker in url_path:
-            return unquote(url_path.split(marker, 1)[1])
+            return url_path.split(marker, 1)[1]  # already decoded, as the route reads it
     return None
 
 
