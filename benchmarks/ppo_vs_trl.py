@@ -111,7 +111,8 @@ def worker_ours(args, job: dict) -> dict:
 
     sys.path.insert(0, str(ROOT))
     from rlhf_playground.models import load_causal_lm
-    from rlhf_playground.ppo.trainer import PPOStageConfig, PPOTrainer
+    from rlhf_playground.ppo.config import PPOStageConfig
+    from rlhf_playground.ppo.trainer import PPOTrainer
     from rlhf_playground.scorers import make_scorer
 
     torch.set_num_threads(args.threads)

@@ -22,8 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from .data.prompts import prompt_column, prompt_text, read_rows
 from .errors import UserError, require
+from .generation import answer, encode_prompt, sampling_args
 from .hosting import check_cap
+from .workspace import adapter_folder
 
 SAMPLE_MODES = ("first", "random")
 BASE_NAME = "base"
@@ -94,10 +97,7 @@ def load_prompts(config: CompareConfig) -> list[str | list[dict]]:
     typed = [line.strip() for line in config.prompts_text.splitlines() if line.strip()]
     if typed:
         return typed
-    from .stages.sft import read_rows
-
-    rows = read_rows(config.dataset.strip())
-    prompts = [row["prompt"] for row in rows if isinstance(row.get("prompt"), (str, list)) and row["prompt"]]
+    prompts = prompt_column(read_rows(config.dataset.strip()))
     if not prompts:
         raise UserError(f"The dataset '{config.dataset}' has no 'prompt' column to compare on: "
                         "pick a prompt dataset or type prompts.")
@@ -161,7 +161,7 @@ def _run_adapter(item: str) -> tuple[str | None, str | None]:
         return None, None
     if run["stage"] == "reward":
         raise UserError(f"Run {item} is a reward model: use it as the reward scorer ('reward:{item}').")
-    adapter = Path(run["path"]) / "artifacts" / "adapter"
+    adapter = adapter_folder(run["path"])
     if not (adapter / "adapter_config.json").is_file():
         raise UserError(f"Run {item} has no saved adapter yet (it is {run['state']}): pick a finished run.")
     return item, str(adapter)
@@ -175,57 +175,6 @@ def _base_path(reference: str) -> str | None:
         return resolve(reference).path
     except UserError:
         return None
-
-
-# ------------------------------------------------------------------ generation
-def encode(tokenizer, prompt: str | list[dict], use_chat_template: bool) -> list[int]:
-    """Prompt token ids: through the chat template (as a user turn) when asked and the tokenizer has one."""
-    if use_chat_template and getattr(tokenizer, "chat_template", None):
-        messages = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
-        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
-        return list(ids["input_ids"] if hasattr(ids, "keys") else ids)
-    return tokenizer(prompt_text(prompt), add_special_tokens=True)["input_ids"]
-
-
-def prompt_text(prompt: str | list[dict]) -> str:
-    """What a scorer reads as the prompt: the text, or the last user turn of a chat."""
-    from .ppo.trainer import prompt_text as text
-
-    return text(prompt)
-
-
-def sampling_args(temperature: float, top_p: float = 1.0, top_k: int = 0) -> dict:
-    """``generate`` keyword arguments: greedy for temperature 0, otherwise sampling (top_k 0 = no top-k)."""
-    if temperature == 0:
-        return {"do_sample": False}
-    return {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": top_k}
-
-
-def generate_batched(model, tokenizer, prompt_ids: list[list[int]], *, max_new_tokens: int, batch_size: int,
-                     seed: int, strip: bool = True, **sampling) -> list[str]:
-    """Answers to tokenized prompts, ``batch_size`` at a time, left-padded, the seed reset per batch.
-
-    Left padding keeps every prompt's last token at the end of its row, where generation continues;
-    the attention mask (and the position ids generate derives from it) makes the padding invisible.
-    """
-    import torch
-
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    texts = []
-    model.eval()
-    for start in range(0, len(prompt_ids), batch_size):
-        chunk = prompt_ids[start:start + batch_size]
-        width = max(map(len, chunk))
-        input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in chunk], device=model.device)
-        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in chunk], device=model.device)
-        torch.manual_seed(seed + start)
-        with torch.no_grad():
-            out = model.generate(input_ids=input_ids, attention_mask=mask, max_new_tokens=max_new_tokens,
-                                 pad_token_id=pad, **sampling)
-        for row in out[:, width:]:
-            text = tokenizer.decode(row, skip_special_tokens=True)
-            texts.append(text.strip() if strip else text)
-    return texts
 
 
 # ------------------------------------------------------------------ results
@@ -327,8 +276,12 @@ def compare(config: CompareConfig, progress: Callable[[str, int, int], None] | N
     entries = resolve_tuned(config.tuned, config.base)
     scorer = cached_scorer(config.scorer)  # fails fast, before minutes of generation
     reward = cached_scorer(config.reward) if config.reward.strip() else None
-    gen = dict(max_new_tokens=config.max_new_tokens, batch_size=config.batch_size, seed=config.seed,
-               **sampling_args(config.temperature, config.top_p))
+    sampling = sampling_args(config.temperature, config.top_p)
+
+    def answers_of(model, tokenizer) -> list[str]:
+        ids = [encode_prompt(tokenizer, p) for p in prompts]
+        return answer(model, tokenizer, ids, config.max_new_tokens, config.batch_size, sampling, seed=config.seed)
+
     answers: dict[str, list[str]] = {}
     total = len(entries) + 2
 
@@ -338,9 +291,8 @@ def compare(config: CompareConfig, progress: Callable[[str, int, int], None] | N
 
     say(f"loading the base model {config.base}")
     model, tokenizer = load_causal_lm(config.base)
-    ids = [encode(tokenizer, p, use_chat_template=True) for p in prompts]
     say("answering with the base model")
-    answers[BASE_NAME] = generate_batched(model, tokenizer, ids, **gen)
+    answers[BASE_NAME] = answers_of(model, tokenizer)
     shared = [e for e in entries if e.shares_base]
     if shared:
         from peft import PeftModel
@@ -352,7 +304,7 @@ def compare(config: CompareConfig, progress: Callable[[str, int, int], None] | N
         for entry in shared:
             say(f"answering with {entry.name}")
             model.set_adapter(entry.name)
-            answers[entry.name] = generate_batched(model, tokenizer, ids, **gen)
+            answers[entry.name] = answers_of(model, tokenizer)
     del model
     for entry in (e for e in entries if not e.shares_base):
         say(f"loading and answering with {entry.name}")
@@ -362,8 +314,7 @@ def compare(config: CompareConfig, progress: Callable[[str, int, int], None] | N
             other, other_tokenizer = load_policy(entry.ref)
         else:
             other, other_tokenizer = load_causal_lm(entry.ref)
-        other_ids = [encode(other_tokenizer, p, use_chat_template=True) for p in prompts]
-        answers[entry.name] = generate_batched(other, other_tokenizer, other_ids, **gen)
+        answers[entry.name] = answers_of(other, other_tokenizer)
         del other
 
     say("scoring the answers")
@@ -419,11 +370,10 @@ def generate_text(model_ref: str, prompt: str, max_new_tokens: int = 40, tempera
     if do_sample and (temperature <= 0 or not 0 < top_p <= 1 or top_k < 0):
         raise UserError("Sampling needs temperature > 0, top_p in (0, 1] and top_k >= 0 (0 = no top-k).")
     model, tokenizer = cached_causal_lm(model_ref)
-    ids = encode(tokenizer, prompt, use_chat_template)
+    ids = encode_prompt(tokenizer, prompt, chat=use_chat_template)
     sampling = sampling_args(temperature if do_sample else 0, top_p, top_k)
-    return generate_batched(model, tokenizer, [ids] * num_return_sequences, max_new_tokens=max_new_tokens,
-                            batch_size=num_return_sequences, seed=seed, strip=use_chat_template,
-                            **sampling)
+    return answer(model, tokenizer, [ids] * num_return_sequences, max_new_tokens, num_return_sequences, sampling,
+                  seed=seed, strip=use_chat_template)
 
 
 def analyse_sentiment(text: str, scorer_spec: str = "lexicon") -> dict:

@@ -83,7 +83,8 @@ def _wait(child: Run, parent: Run) -> dict:
 def run(config: DemoConfig, run: Run) -> dict[str, Any]:
     from .compare import CompareConfig
     from .jobs import runner
-    from .ppo.trainer import PPOStageConfig, load_prompts, prompt_text, split_prompts
+    from .data.prompts import load_prompts, prompt_text, split_prompts
+    from .ppo.config import PPOStageConfig
 
     started: dict[str, str] = {}
 
@@ -101,7 +102,7 @@ def run(config: DemoConfig, run: Run) -> dict[str, Any]:
     sft = step("sft", configs["sft"], 1)
     reward = step("reward", configs["reward"], 2)
     reward_spec = f"reward:{reward.id}" if config.reward == "reward-model" else "lexicon"
-    ppo_config = PPOStageConfig(model=config.model, adapter=str(sft.artifacts / "adapter"), dataset=PROMPTS,
+    ppo_config = PPOStageConfig(model=config.model, adapter=str(sft.adapter), dataset=PROMPTS,
                                 reward=reward_spec, steps=config.ppo_steps, batch_size=8, mini_batch_size=4,
                                 max_new_tokens=config.max_new_tokens, learning_rate=1e-4, reward_scaling="whiten",
                                 eval_prompts=config.compare_prompts, load_in_4bit=config.load_in_4bit)

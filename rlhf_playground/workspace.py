@@ -100,6 +100,19 @@ def runs_dir() -> Path:
     return path
 
 
+def adapter_folder(run_folder: str | Path) -> Path:
+    """Where a run saves its LoRA adapter, with the tokenizer: ``artifacts/adapter``."""
+    return Path(run_folder) / "artifacts" / "adapter"
+
+
+def saved_adapter(run_id: str) -> Path | None:
+    """The adapter a run of this workspace saved, when ``run_id`` names such a run; None otherwise."""
+    if not run_id or "/" in run_id or "\\" in run_id or ".." in run_id:
+        return None
+    folder = adapter_folder(runs_dir() / run_id)
+    return folder if (folder / "adapter_config.json").is_file() else None
+
+
 def safe_name(name: str, what: str = "name") -> str:
     """Return ``name`` stripped if it is a plain file name that can't leave its folder."""
     name = (name or "").strip()

@@ -9,7 +9,7 @@ import pytest
 from rlhf_playground.cli import main
 from rlhf_playground.errors import UserError
 from rlhf_playground.jobs import create_run
-from rlhf_playground.ppo.trainer import load_prompts, split_prompts
+from rlhf_playground.data.prompts import load_prompts, split_prompts
 from rlhf_playground.stages import dpo
 from test_reward import easy_pairs  # chosen says "great", rejected "awful"
 

@@ -19,8 +19,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..data.prompts import read_prompts, read_rows, split_prompts
 from ..errors import UserError, require
 from ..jobs.runs import Run
+from .common import (as_chat, evaluate_before, load_base, lora_config, make_trainer, quiet_progress_bars,
+                     train_and_evaluate, trainer_args)
 from .online import check_4bit, check_reward_kind, check_reward_source
 
 STAGE = "dpo"
@@ -90,9 +93,6 @@ class DPOStageConfig:
 
     def split(self) -> tuple[list[tuple], list, Counter]:
         """``(training pairs, held-out prompts, dropped rows by reason)``; pairs are (prompt, chosen, rejected)."""
-        from ..ppo.trainer import split_prompts
-        from .online import read_prompts
-
         pairs, dropped = read_preference_pairs(self.dataset)
         if self.eval_dataset.strip():
             _, held_out = split_prompts(read_prompts(self.eval_dataset, "DPO's evaluation"), self.eval_prompts,
@@ -105,7 +105,6 @@ class DPOStageConfig:
 def read_preference_pairs(dataset: str) -> tuple[list[tuple], Counter]:
     """Usable (prompt, chosen, rejected) triples; UserError for a dataset that isn't preference pairs."""
     from .reward import read_pairs
-    from .sft import read_rows
 
     rows = read_rows(dataset)
     if not rows:
@@ -125,8 +124,6 @@ def read_preference_pairs(dataset: str) -> tuple[list[tuple], Counter]:
 
 def trainer_rows(pairs: list[tuple], tokenizer) -> list[dict]:
     """Pairs in TRL's preference format; conversational when the model has a chat template, as PPO prompts it."""
-    from .online import as_chat
-
     rows = []
     for prompt, chosen, rejected in pairs:
         prompt = as_chat(prompt, tokenizer)
@@ -138,25 +135,13 @@ def trainer_rows(pairs: list[tuple], tokenizer) -> list[dict]:
 
 def build_trainer(config: DPOStageConfig, model, tokenizer, pairs: list[tuple], run: Run):
     from datasets import Dataset
-    from transformers import PrinterCallback
     from trl import DPOConfig, DPOTrainer
-
-    from ..jobs.callbacks import RunCallback
-    from .online import lora_config, trainer_args
 
     args = DPOConfig(**trainer_args(config, run), beta=config.beta, loss_type=[config.loss_type],
                      max_length=config.max_length)
-    try:
-        trainer = DPOTrainer(model=model, args=args, train_dataset=Dataset.from_list(trainer_rows(pairs, tokenizer)),
-                             processing_class=tokenizer, peft_config=lora_config(config),
-                             callbacks=[RunCallback(run)])
-    except ValueError as exc:
-        if "Target module" in str(exc) or "target_modules" in str(exc):
-            raise UserError(f"target_modules '{config.target_modules}' doesn't match this model's layers "
-                            "(use 'auto').") from None
-        raise
-    trainer.remove_callback(PrinterCallback)
-    return trainer
+    return make_trainer(DPOTrainer, run, config.target_modules, model=model, args=args,
+                        train_dataset=Dataset.from_list(trainer_rows(pairs, tokenizer)), processing_class=tokenizer,
+                        peft_config=lora_config(config))
 
 
 def run(config: DPOStageConfig, run: Run) -> dict[str, Any]:
@@ -164,9 +149,7 @@ def run(config: DPOStageConfig, run: Run) -> dict[str, Any]:
     from transformers import set_seed
 
     from ..scorers import make_scorer
-    from .online import evaluate_before, load_base, train_and_evaluate
     from .reward import describe_dropped
-    from .sft import quiet_progress_bars
 
     quiet_progress_bars()
     set_seed(config.seed)

@@ -12,7 +12,6 @@ The reward is the same scorer PPO uses (``lexicon``, ``classifier:...``, ``rewar
 wrapped as a TRL reward function. Like PPO, the run writes ``artifacts/eval.json``: the
 mean reward of greedy answers to held-out prompts before and after, so the method
 comparison (:mod:`rlhf_playground.methods`) reads every method the same way.
-The helpers under "shared with DPO" (base model, trainer arguments, held-out evaluation) serve DPO too.
 """
 
 from __future__ import annotations
@@ -21,11 +20,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..data.prompts import prompt_text, read_prompts, split_prompts
 from ..errors import UserError, require
 from ..jobs.runs import Run
+from .common import (as_chat, evaluate_before, load_base, lora_config, make_trainer, quiet_progress_bars,
+                     train_and_evaluate, trainer_args)
 
 GRPO, RLOO = "grpo", "rloo"
-EVAL_PROMPT_TOKENS = 512  # held-out prompts are read whole (TRL's trainers don't cut prompts either)
 REWARD_KINDS = ("lexicon", "vader", "classifier", "reward")
 
 
@@ -103,8 +104,6 @@ class OnlineStageConfig:
 
     def prompts(self) -> tuple[list, list]:
         """``(training prompts, held-out prompts)``, split exactly as PPO splits them."""
-        from ..ppo.trainer import split_prompts
-
         return split_prompts(read_prompts(self.dataset, self.method), self.eval_prompts, self.seed)
 
 
@@ -129,21 +128,7 @@ class RLOOStageConfig(OnlineStageConfig):
     method = "RLOO"
 
 
-# ------------------------------------------------------------------ prompts and rewards
-def read_prompts(dataset: str, method: str) -> list:
-    """The dataset's prompts, or a UserError that says which kind of dataset ``method`` needs."""
-    from ..ppo.trainer import load_prompts
-
-    try:
-        return load_prompts(dataset)
-    except UserError as exc:
-        if "no prompts" not in str(exc):
-            raise
-        raise UserError(f"'{dataset}' has no 'prompt' column, and {method} needs prompts to answer. Pick a "
-                        "prompt dataset, or a preference dataset with an explicit prompt (save it from the "
-                        "Data tab, which extracts prompts).") from None
-
-
+# ------------------------------------------------------------------ rewards
 def check_reward_kind(spec: str) -> None:
     if spec.partition(":")[0].strip().lower() not in REWARD_KINDS:
         raise UserError(f"Unknown reward '{spec}'. Choose 'lexicon', 'classifier:<model>[:<label>]' or "
@@ -183,8 +168,6 @@ def reward_function(scorer, on_scored: Callable[[list[dict]], None] | None = Non
     ``on_scored`` gets the batch as ``{prompt, response, reward}`` rows (for the live table).
     The function's ``__name__`` is the reward's kind, which TRL logs as ``rewards/<name>/mean``.
     """
-    from ..ppo.trainer import prompt_text
-
     def reward(prompts, completions, **kwargs) -> list[float]:
         shown = [prompt_text(p) for p in prompts]
         answers = [completion_text(c).strip() for c in completions]
@@ -198,102 +181,10 @@ def reward_function(scorer, on_scored: Callable[[list[dict]], None] | None = Non
     return reward
 
 
-def as_chat(prompt, tokenizer):
-    """A plain-text prompt as one user message when the model has a chat template, as PPO feeds it."""
-    if isinstance(prompt, str) and getattr(tokenizer, "chat_template", None):
-        return [{"role": "user", "content": prompt}]
-    return prompt
-
-
-# ------------------------------------------------------------------ shared with DPO
-def load_base(model_ref: str, adapter: str, load_in_4bit: bool, double_quant: bool = True):
-    """``(model, tokenizer)`` ready for a fresh LoRA adapter: the SFT adapter merged in, 4-bit prepared."""
-    from peft import prepare_model_for_kbit_training
-
-    from ..models import load_causal_lm
-    from ..ppo.trainer import prepare_base
-
-    model, tokenizer = load_causal_lm(model_ref, load_in_4bit=load_in_4bit, double_quant=double_quant,
-                                      adapter=adapter or None)
-    model = prepare_base(model)
-    if getattr(model, "is_loaded_in_4bit", False):
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
-    return model, tokenizer
-
-
-def lora_config(config):
-    from peft import LoraConfig
-
-    from .sft import lora_targets
-
-    return LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                      target_modules=lora_targets(getattr(config, "target_modules", "auto")), task_type="CAUSAL_LM")
-
-
-def trainer_args(config, run: Run) -> dict[str, Any]:
-    """The TrainingArguments every method shares: steps, seed, logging each step, no checkpoints, CPU-friendly."""
-    import torch
-
-    from .sft import trainer_precision
-
-    return dict(output_dir=str(run.path / "trainer"), max_steps=config.steps, learning_rate=config.learning_rate,
-                per_device_train_batch_size=config.batch_size, seed=config.seed, logging_steps=1,
-                save_strategy="no", report_to="none", disable_tqdm=True, use_cpu=not torch.cuda.is_available(),
-                activation_checkpointing=False, **trainer_precision("auto"))  # TRL turns checkpointing on: slow
-
-
-def held_out_reward(model, tokenizer, scorer, prompts: list, max_new_tokens: int, batch_size: int) -> float:
-    """Mean reward of greedy answers to ``prompts``, generated and scored as PPO's evaluation does."""
-    from ..ppo.trainer import greedy_answers, mean_reward
-
-    answers = greedy_answers(model, tokenizer, prompts, max_new_tokens, EVAL_PROMPT_TOKENS, batch_size)
-    return mean_reward(scorer, prompts, answers)
-
-
-def train_and_evaluate(run: Run, config, trainer, tokenizer, scorer, held_out: list, before: float | None,
-                       reward: str) -> dict[str, Any]:
-    """Train (stoppable), save the adapter with a note of what it sits on (``config.model`` and
-    ``config.adapter``), and write eval.json with the keys PPO writes."""
-    import shutil
-
-    from ..jobs.execute import interruptible
-    from ..models import describe
-    from ..ppo.trainer import write_policy_info
-    from .sft import save_adapter
-
-    run.update_status(model_info=describe(trainer.model))
-    with interruptible(run):
-        trainer.train()
-    shutil.rmtree(run.path / "trainer", ignore_errors=True)  # nothing of use: checkpoints are off
-    adapter = save_adapter(run, trainer.model, tokenizer)
-    write_policy_info(adapter, config.model, config.adapter)
-    outcome: dict[str, Any] = {"adapter": str(adapter)}
-    if held_out and before is not None and not run.stop_requested():
-        after = held_out_reward(trainer.model, tokenizer, scorer, held_out, config.max_new_tokens, len(held_out))
-        kl = [m["kl"] for m in run.metrics() if isinstance(m.get("kl"), (int, float))]
-        evaluation = {"held_out_prompts": len(held_out), "reward_before": before, "reward_after": after,
-                      "final_kl": kl[-1] if kl else None, "reward": reward}
-        outcome["eval"] = str(run.write_artifact_json("eval.json", evaluation))
-        print(f"held-out mean reward ({reward}): {before:.4f} before, {after:.4f} after", flush=True)
-    return outcome
-
-
-def evaluate_before(model, tokenizer, scorer, held_out: list, max_new_tokens: int) -> float | None:
-    if not held_out:
-        return None
-    before = held_out_reward(model, tokenizer, scorer, held_out, max_new_tokens, len(held_out))
-    print(f"mean reward of greedy answers to {len(held_out)} held-out prompts before training: {before:.4f}",
-          flush=True)
-    return before
-
-
 # ------------------------------------------------------------------ the jobs
 def build_trainer(config: OnlineStageConfig, model, tokenizer, scorer, train: list, run: Run):
     """TRL's GRPOTrainer or RLOOTrainer for ``config``, with a fresh LoRA adapter and our reward function."""
     from datasets import Dataset
-    from transformers import PrinterCallback
-
-    from ..jobs.callbacks import RunCallback
 
     shared = dict(**trainer_args(config, run), num_generations=config.num_generations,
                   max_completion_length=config.max_new_tokens, temperature=config.temperature, top_k=config.top_k,
@@ -309,11 +200,9 @@ def build_trainer(config: OnlineStageConfig, model, tokenizer, scorer, train: li
         shared["normalize_advantages"] = config.normalize_advantages
     samples = lambda rows: run.write_artifact_json("samples.json", rows)  # noqa: E731
     dataset = Dataset.from_list([{"prompt": as_chat(p, tokenizer)} for p in train])
-    trainer = TrainerCls(model=model, reward_funcs=reward_function(scorer, samples), args=ArgsCls(**shared),
-                         train_dataset=dataset, processing_class=tokenizer, peft_config=lora_config(config),
-                         callbacks=[RunCallback(run)])
-    trainer.remove_callback(PrinterCallback)  # RunCallback prints one line per log instead
-    return trainer
+    return make_trainer(TrainerCls, run, model=model, reward_funcs=reward_function(scorer, samples),
+                        args=ArgsCls(**shared), train_dataset=dataset, processing_class=tokenizer,
+                        peft_config=lora_config(config))
 
 
 def run(config: OnlineStageConfig, run: Run) -> dict[str, Any]:
@@ -321,7 +210,6 @@ def run(config: OnlineStageConfig, run: Run) -> dict[str, Any]:
     from transformers import set_seed
 
     from ..scorers import make_scorer
-    from .sft import quiet_progress_bars
 
     quiet_progress_bars()
     set_seed(config.seed)

@@ -19,7 +19,8 @@ from ..data.load import is_text_chat
 from ..errors import UserError, require
 from ..jobs.runs import Run
 from ..models import DTYPES
-from .sft import lora_targets, quiet_progress_bars, read_rows, trainer_precision
+from ..data.prompts import read_rows
+from .common import lora_config, make_trainer, quiet_progress_bars, save_adapter, trainer_precision
 
 STAGE = "reward"
 TRANSCRIPT_REPLY = "\n\nAssistant:"  # in an hh-rlhf transcript the reply follows the last one
@@ -181,27 +182,24 @@ def prepare_pairs(config: RewardStageConfig, tokenizer) -> tuple[list[dict], lis
 # ------------------------------------------------------------------ training
 def build_trainer(config: RewardStageConfig, model, tokenizer, train, evaluation, run: Run):
     from datasets import Dataset
-    from peft import LoraConfig, prepare_model_for_kbit_training
-    from transformers import PrinterCallback
+    from peft import prepare_model_for_kbit_training
     from trl import RewardConfig, RewardTrainer
 
-    from ..jobs.callbacks import RunCallback, checkpoint_args
+    from ..jobs.callbacks import checkpoint_args
 
     if getattr(model, "is_loaded_in_4bit", False):
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
-    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                      target_modules=lora_targets(config.target_modules), task_type="SEQ_CLS")
     args = RewardConfig(
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=config.batch_size, gradient_accumulation_steps=config.grad_accum,
         learning_rate=config.learning_rate, num_train_epochs=config.num_epochs, max_steps=config.max_steps,
         max_length=config.max_length, seed=config.seed, logging_steps=config.logging_steps,
         eval_strategy="steps", eval_steps=config.eval_steps, report_to="none",
-        **checkpoint_args(run, config.save_steps), disable_tqdm=True, use_cpu=str(model.device) == "cpu", **trainer_precision(config.compute_dtype))
-    trainer = RewardTrainer(model=model, args=args, train_dataset=Dataset.from_list(train),
-                            eval_dataset=Dataset.from_list(evaluation), processing_class=tokenizer,
-                            peft_config=lora, callbacks=[RunCallback(run)])
-    trainer.remove_callback(PrinterCallback)
+        **checkpoint_args(run, config.save_steps), disable_tqdm=True, use_cpu=str(model.device) == "cpu",
+        **trainer_precision(config.compute_dtype))
+    trainer = make_trainer(RewardTrainer, run, config.target_modules, model=model, args=args, train_dataset=Dataset.from_list(train),
+                           eval_dataset=Dataset.from_list(evaluation), processing_class=tokenizer,
+                           peft_config=lora_config(config, task_type="SEQ_CLS"))
     if getattr(model, "is_loaded_in_4bit", False):
         # TRL casts a 4-bit model's trainable weights to bfloat16; LoRA layers cast their input to match,
         # but the plain score head doesn't, so it must compute in the dtype the hidden states come in.
@@ -254,16 +252,13 @@ def run(config: RewardStageConfig, run: Run) -> dict[str, Any]:
     trainer = build_trainer(config, model, tokenizer, train, evaluation, run)
     run.update_status(model_info=describe(trainer.model))
     train_resumably(trainer, run)
-    with run.artifact_dir("adapter") as tmp:
-        trainer.model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-    outcome: dict[str, Any] = {"adapter": str(run.artifacts / "adapter")}
+    outcome: dict[str, Any] = {"adapter": str(save_adapter(run, trainer.model, tokenizer))}
     if not run.stop_requested():
         found = margins(trainer.model, tokenizer, evaluation, config.batch_size)
         accuracy = sum(m > 0 for m in found) / len(found)
         report = {"accuracy": accuracy, "mean_margin": sum(found) / len(found), "margins": found,
                   "n_eval": len(found), "n_train": len(train), "dropped": dict(dropped)}
-        outcome["eval"] = str(run.write_artifact_json("eval.json", report))
+        outcome["eval"] = str(run.write_eval(report))
         print(f"eval accuracy {accuracy:.3f}, mean margin {report['mean_margin']:.3f} on {len(found)} pairs",
               flush=True)
     return outcome

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import gradio as gr
 
@@ -14,6 +13,7 @@ from .forms import ConfigForm
 from .monitor import RunMonitor
 from .ppo_tab import reward_choices
 from .sessions import offer_download
+from ..workspace import adapter_folder
 
 TUNED_STAGES = ("sft", "ppo", "dpo", "grpo", "rloo")
 SCORERS = ["lexicon", "classifier:lvwerra/distilbert-imdb"]
@@ -39,7 +39,7 @@ def tuned_choices() -> list[tuple[str, str]]:
     """Finished or stopped runs that saved an adapter, as (label, run id) menu entries."""
     choices = []
     for run in list_runs():
-        adapter = Path(run["path"]) / "artifacts" / "adapter" / "adapter_config.json"
+        adapter = adapter_folder(run["path"]) / "adapter_config.json"
         if run.get("stage") in TUNED_STAGES and run.get("state") in ("finished", "stopped") and adapter.is_file():
             choices.append((f"{run['stage']} · {run['id']}", run["id"]))
     return choices

@@ -7,7 +7,7 @@ import json
 import gradio as gr
 
 from ..jobs import list_runs
-from ..ppo.trainer import PPOStageConfig
+from ..ppo.config import PPOStageConfig
 from ..stages.ppo import STAGE
 from .common import table
 from .finetune_tab import dataset_choices
