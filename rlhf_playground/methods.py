@@ -16,8 +16,8 @@ from typing import Any
 
 from .jobs import list_runs
 from .jobs.runs import read_json
+from .registry import METHODS
 
-METHOD_STAGES = ("ppo", "grpo", "rloo", "dpo")
 COLUMNS = ["run", "method", "base model", "trained on", "held-out prompts", "reward", "steps", "reward before",
            "reward after", "gain", "wall clock (s)", "gain per minute"]
 
@@ -52,7 +52,7 @@ def method_row(summary: dict[str, Any]) -> dict[str, Any] | None:
     return row
 
 
-def method_rows(stages: tuple[str, ...] = METHOD_STAGES) -> list[dict[str, Any]]:
+def method_rows(stages: tuple[str, ...] = METHODS) -> list[dict[str, Any]]:
     """Comparison rows for every finished run of ``stages`` in the workspace, newest first."""
     rows = [method_row(summary) for summary in list_runs() if summary.get("stage") in stages]
     return [row for row in rows if row]

@@ -8,6 +8,7 @@ import gradio as gr
 
 from ..compare import STAGE, CompareConfig, load_result, score_distribution
 from ..jobs import list_runs
+from ..registry import TUNED
 from .finetune_tab import dataset_choices
 from .forms import ConfigForm
 from .monitor import RunMonitor
@@ -15,7 +16,6 @@ from .ppo_tab import reward_choices
 from .sessions import offer_download
 from ..workspace import adapter_folder
 
-TUNED_STAGES = ("sft", "ppo", "dpo", "grpo", "rloo")
 SCORERS = ["lexicon", "classifier:lvwerra/distilbert-imdb"]
 
 INTRO = """
@@ -40,7 +40,7 @@ def tuned_choices() -> list[tuple[str, str]]:
     choices = []
     for run in list_runs():
         adapter = adapter_folder(run["path"]) / "adapter_config.json"
-        if run.get("stage") in TUNED_STAGES and run.get("state") in ("finished", "stopped") and adapter.is_file():
+        if run.get("stage") in TUNED and run.get("state") in ("finished", "stopped") and adapter.is_file():
             choices.append((f"{run['stage']} · {run['id']}", run["id"]))
     return choices
 
