@@ -228,6 +228,13 @@ def quiet_bitsandbytes() -> None:
     logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 
 
+def check_4bit(load_in_4bit: bool) -> None:
+    """UserError when 4-bit loading is asked for and can't run here: the one place that says so."""
+    ok, reason = bnb_status() if load_in_4bit else (True, "")
+    if not ok:
+        raise UserError(f"4-bit loading isn't available here: {reason} Turn 4-bit off.")
+
+
 def bnb_status() -> tuple[bool, str]:
     """Whether 4-bit (QLoRA) loading can run here; the reason, for people, when it can't."""
     import importlib.metadata
@@ -335,9 +342,7 @@ def _load(auto_cls, ref, adapter: str | None, *, load_in_4bit: bool, compute_dty
     model_ref = _as_ref(ref)
     base, adapter_ref = _split_adapter(model_ref, adapter)
     if load_in_4bit:
-        ok, reason = bnb_status()
-        if not ok:
-            raise UserError(f"4-bit loading isn't available here: {reason} Turn 4-bit off.")
+        check_4bit(load_in_4bit)
         extra["quantization_config"] = quantization_config(compute_dtype, double_quant)
     folder = Path(base.path)
     if base.kind == "local" and not any(folder.glob("*.safetensors")) and any(folder.glob("*.bin")):

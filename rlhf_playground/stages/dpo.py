@@ -19,12 +19,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import settings
 from ..data.prompts import read_prompts, read_rows, split_prompts
 from ..errors import UserError, require
 from ..jobs.runs import Run
+from ..models import check_4bit
 from .common import (as_chat, evaluate_before, load_base, lora_config, make_trainer, quiet_progress_bars,
                      train_and_evaluate, trainer_args)
-from .online import check_4bit, check_reward_kind, check_reward_source
 
 STAGE = "dpo"
 LOSS_TYPES = ("sigmoid", "ipo", "hinge", "robust")
@@ -34,8 +35,7 @@ LOSS_TYPES = ("sigmoid", "ipo", "hinge", "robust")
 class DPOStageConfig:
     model: str = field(default="default", metadata={
         "help": "policy base model: 'default' (bundled SmolLM2-135M-Instruct), a local folder or a Hub name"})
-    adapter: str = field(default="", metadata={
-        "help": "an SFT run's adapter folder to start from (merged into the base, which then is the reference)"})
+    adapter: str = settings.sft_adapter()
     dataset: str = field(default="", metadata={
         "help": "a preference dataset saved in the workspace (its name) or a .jsonl file with chosen/rejected"})
     steps: int = field(default=20, metadata={"help": "optimizer steps (the pairs are cycled through as needed)"})
@@ -46,12 +46,12 @@ class DPOStageConfig:
     loss_type: str = field(default="sigmoid", metadata={
         "help": "'sigmoid' (the DPO paper), 'ipo', 'hinge' or 'robust' (noisy labels)"})
     max_length: int = field(default=256, metadata={"help": "tokens of prompt + answer; longer pairs are cut"})
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling; the update is scaled by alpha / r"})
-    lora_dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA branch, in [0, 1)"})
-    target_modules: str = field(default="auto", metadata={"help": "layers that get LoRA ('auto': every linear one)"})
+    lora_r: int = settings.lora_r()
+    lora_alpha: int = settings.lora_alpha()
+    lora_dropout: float = settings.lora_dropout(0.05)
+    target_modules: str = settings.target_modules()
     load_in_4bit: bool = field(default=False, metadata={"help": "load the base weights in 4-bit NF4 (QLoRA)"})
-    double_quant: bool = field(default=True, metadata={"help": "with 4-bit: also quantize the quantization constants"})
+    double_quant: bool = settings.double_quant()
     eval_reward: str = field(default="lexicon", metadata={
         "help": "reward that scores greedy answers to held-out prompts before/after, to compare with PPO/GRPO/RLOO"})
     eval_dataset: str = field(default="", metadata={
@@ -70,15 +70,13 @@ class DPOStageConfig:
             (self.loss_type in LOSS_TYPES,
              f"loss_type must be one of {', '.join(LOSS_TYPES)} (got {self.loss_type!r})."),
             (self.max_length >= 16, f"max_length must be at least 16 tokens (got {self.max_length})."),
-            (self.lora_r > 0 and self.lora_alpha > 0, "lora_r and lora_alpha must be at least 1."),
-            (0 <= self.lora_dropout < 1, f"lora_dropout must be in [0, 1) (got {self.lora_dropout})."),
-            (bool(self.target_modules.strip()), "target_modules can't be empty; use 'auto'."),
+            *settings.lora_rules(self),
             (self.eval_prompts >= 0, f"eval_prompts can't be negative (got {self.eval_prompts})."),
             (self.max_new_tokens > 0, f"max_new_tokens must be at least 1 (got {self.max_new_tokens})."),
             (bool(self.dataset.strip()), "Choose a preference dataset: a saved dataset's name or a .jsonl file."),
         ]
         require(rules)
-        check_reward_kind(self.eval_reward)
+        settings.check_reward(self.eval_reward)
 
     def validate(self) -> None:
         """Raise UserError for settings that can't work: the pairs, the held-out prompts, the reward, 4-bit."""
@@ -88,7 +86,7 @@ class DPOStageConfig:
             raise UserError(f"'{self.dataset}' has no pairs left to train on: add pairs or lower eval_prompts.")
         if self.eval_prompts and not held_out:
             raise UserError("There are no prompts to evaluate on: set eval_dataset to a prompt dataset.")
-        check_reward_source(self.eval_reward)
+        settings.check_reward_source(self.eval_reward)
         check_4bit(self.load_in_4bit)
 
     def split(self) -> tuple[list[tuple], list, Counter]:

@@ -17,51 +17,46 @@ comparison (:mod:`rlhf_playground.methods`) reads every method the same way.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..data.prompts import prompt_text, read_prompts, split_prompts
 from ..errors import UserError, require
+from .. import settings
 from ..jobs.runs import Run
+from ..models import check_4bit
 from .common import (as_chat, evaluate_before, load_base, lora_config, make_trainer, quiet_progress_bars,
                      train_and_evaluate, trainer_args)
 
 GRPO, RLOO = "grpo", "rloo"
-REWARD_KINDS = ("lexicon", "vader", "classifier", "reward")
-
-
-def _help(text: str) -> dict:
-    return {"help": text}
 
 
 @dataclass
 class OnlineStageConfig:
-    model: str = field(default="default", metadata=_help("policy base model: 'default', a local folder or a Hub name"))
-    adapter: str = field(default="", metadata=_help(
-        "an SFT run's adapter folder to start from (merged into the base, which then is the reference); empty: none"))
-    dataset: str = field(default="", metadata=_help("a saved dataset's name or a .jsonl file with a 'prompt' column"))
-    reward: str = field(default="lexicon", metadata=_help(
-        "'lexicon' (VADER sentiment), 'classifier:<model>[:<label>]' or 'reward:<reward model run or folder>'"))
-    steps: int = field(default=20, metadata=_help("optimizer steps; each samples batch_size answers"))
-    batch_size: int = field(default=8, metadata=_help(
-        "answers per step: batch_size / num_generations prompts, num_generations answers each"))
-    num_generations: int = field(default=4, metadata=_help(
-        "answers sampled per prompt (the group that is its own baseline); at least 2, must divide batch_size"))
-    learning_rate: float = field(default=1e-4, metadata=_help("AdamW learning rate for the LoRA weights"))
-    beta: float = field(default=0.05, metadata=_help("KL coefficient to the reference (adapter off); 0 skips it"))
-    num_iterations: int = field(default=1, metadata=_help("optimisation passes over each batch of answers"))
-    epsilon: float = field(default=0.2, metadata=_help("policy ratio clip epsilon"))
-    max_new_tokens: int = field(default=32, metadata=_help("longest answer, in tokens"))
-    temperature: float = field(default=1.0, metadata=_help("sampling temperature (> 0)"))
-    top_k: int = field(default=0, metadata=_help("sample among the k likeliest tokens; 0 = all"))
-    top_p: float = field(default=1.0, metadata=_help("nucleus sampling mass in (0, 1]; 1 = all"))
-    lora_r: int = field(default=16, metadata=_help("LoRA rank"))
-    lora_alpha: int = field(default=32, metadata=_help("LoRA scaling; the update is scaled by alpha / r"))
-    lora_dropout: float = field(default=0.0, metadata=_help("dropout on the LoRA branch, in [0, 1)"))
-    load_in_4bit: bool = field(default=False, metadata=_help("load the base weights in 4-bit NF4 (QLoRA-style)"))
-    eval_prompts: int = field(default=16, metadata=_help(
-        "prompts held out to measure mean reward before/after (the same split as PPO with the same seed)"))
-    seed: int = field(default=42, metadata=_help("random seed (LoRA init, prompt order, sampling, held-out split)"))
+    model: str = settings.policy_model()
+    adapter: str = settings.sft_adapter()
+    dataset: str = settings.prompt_dataset()
+    reward: str = settings.reward()
+    steps: int = settings.setting(20, "optimizer steps; each samples batch_size answers")
+    batch_size: int = settings.setting(8, 
+        "answers per step: batch_size / num_generations prompts, num_generations answers each")
+    num_generations: int = settings.setting(4, 
+        "answers sampled per prompt (the group that is its own baseline); at least 2, must divide batch_size")
+    learning_rate: float = settings.setting(1e-4, "AdamW learning rate for the LoRA weights")
+    beta: float = settings.setting(0.05, "KL coefficient to the reference (adapter off); 0 skips it")
+    num_iterations: int = settings.setting(1, "optimisation passes over each batch of answers")
+    epsilon: float = settings.setting(0.2, "policy ratio clip epsilon")
+    max_new_tokens: int = settings.max_new_tokens()
+    temperature: float = settings.temperature()
+    top_k: int = settings.top_k()
+    top_p: float = settings.top_p()
+    lora_r: int = settings.lora_r()
+    lora_alpha: int = settings.lora_alpha()
+    lora_dropout: float = settings.lora_dropout(0.0)
+    load_in_4bit: bool = settings.load_in_4bit()
+    eval_prompts: int = settings.setting(16, 
+        "prompts held out to measure mean reward before/after (the same split as PPO with the same seed)")
+    seed: int = settings.setting(42, "random seed (LoRA init, prompt order, sampling, held-out split)")
 
     method = "online"  # GRPO or RLOO, in messages
 
@@ -79,17 +74,13 @@ class OnlineStageConfig:
             (self.beta >= 0, f"beta can't be negative (got {self.beta})."),
             (self.num_iterations > 0, f"num_iterations must be at least 1 (got {self.num_iterations})."),
             (self.epsilon > 0, f"epsilon must be above 0 (got {self.epsilon})."),
-            (self.max_new_tokens > 0, f"max_new_tokens must be at least 1 (got {self.max_new_tokens})."),
-            (self.temperature > 0, f"temperature must be above 0 (got {self.temperature})."),
-            (self.top_k >= 0, f"top_k can't be negative (got {self.top_k})."),
-            (0 < self.top_p <= 1, f"top_p must be in (0, 1] (got {self.top_p})."),
-            (self.lora_r > 0 and self.lora_alpha > 0, "lora_r and lora_alpha must be at least 1."),
-            (0 <= self.lora_dropout < 1, f"lora_dropout must be in [0, 1) (got {self.lora_dropout})."),
+            *settings.sampling_rules(self),
+            *settings.lora_rules(self),
             (self.eval_prompts >= 0, f"eval_prompts can't be negative (got {self.eval_prompts})."),
             (bool(self.dataset.strip()), "Choose a dataset: a saved dataset's name or a .jsonl file with prompts."),
         ]
         require(rules)
-        check_reward_kind(self.reward)
+        settings.check_reward(self.reward)
 
     def validate(self) -> None:
         """Raise UserError for settings that can't work: prompts, reward source, 4-bit."""
@@ -99,7 +90,7 @@ class OnlineStageConfig:
         if len(train) < per_step:
             raise UserError(f"'{self.dataset}' leaves {len(train)} training prompt(s), fewer than the {per_step} "
                             "each step answers: lower batch_size, lower eval_prompts or add prompts.")
-        check_reward_source(self.reward)
+        settings.check_reward_source(self.reward)
         check_4bit(self.load_in_4bit)
 
     def prompts(self) -> tuple[list, list]:
@@ -109,8 +100,8 @@ class OnlineStageConfig:
 
 @dataclass
 class GRPOStageConfig(OnlineStageConfig):
-    scale_rewards: str = field(default="group", metadata=_help(
-        "divide advantages by the std of rewards in the 'group', the whole 'batch', or 'none' (Dr. GRPO)"))
+    scale_rewards: str = settings.setting("group",
+        "divide advantages by the std of rewards in the 'group', the whole 'batch', or 'none' (Dr. GRPO)")
 
     method = "GRPO"
 
@@ -122,39 +113,13 @@ class GRPOStageConfig(OnlineStageConfig):
 
 @dataclass
 class RLOOStageConfig(OnlineStageConfig):
-    normalize_advantages: bool = field(default=False, metadata=_help(
-        "whiten the leave-one-out advantages over each batch (mean 0, std 1)"))
+    normalize_advantages: bool = settings.setting(False, 
+        "whiten the leave-one-out advantages over each batch (mean 0, std 1)")
 
     method = "RLOO"
 
 
 # ------------------------------------------------------------------ rewards
-def check_reward_kind(spec: str) -> None:
-    if spec.partition(":")[0].strip().lower() not in REWARD_KINDS:
-        raise UserError(f"Unknown reward '{spec}'. Choose 'lexicon', 'classifier:<model>[:<label>]' or "
-                        "'reward:<reward model run or folder>'.")
-
-
-def check_reward_source(spec: str) -> None:
-    """UserError, before any training, when a classifier or reward model named in ``spec`` isn't there."""
-    from ..scorers import check_classifier, find_model_folder
-
-    kind, _, rest = spec.partition(":")
-    kind = kind.strip().lower()
-    if kind == "reward":
-        find_model_folder(rest.strip())
-    elif kind == "classifier":
-        check_classifier(spec)
-
-
-def check_4bit(load_in_4bit: bool) -> None:
-    from ..models import bnb_status
-
-    ok, reason = bnb_status() if load_in_4bit else (True, "")
-    if not ok:
-        raise UserError(f"4-bit loading isn't available here: {reason} Turn load_in_4bit off.")
-
-
 def completion_text(completion) -> str:
     """A TRL completion as text: a plain string, or the content of a conversational one's messages."""
     if isinstance(completion, list):

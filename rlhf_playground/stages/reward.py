@@ -15,10 +15,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import settings
 from ..data.load import is_text_chat
 from ..errors import UserError, require
 from ..jobs.runs import Run
-from ..models import DTYPES
+from ..models import DTYPES, check_4bit
 from ..data.prompts import read_rows
 from .common import lora_config, make_trainer, quiet_progress_bars, save_adapter, trainer_precision
 
@@ -33,12 +34,12 @@ class RewardStageConfig:
     dataset: str = field(default="", metadata={
         "help": "a preference dataset saved in the workspace (its name) or a .jsonl file with chosen/rejected"})
     eval_fraction: float = field(default=0.1, metadata={"help": "share of pairs held out for evaluation"})
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling; the update is scaled by alpha / r"})
-    lora_dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA branch, in [0, 1)"})
-    target_modules: str = field(default="auto", metadata={"help": "layers that get LoRA ('auto': every linear one)"})
+    lora_r: int = settings.lora_r()
+    lora_alpha: int = settings.lora_alpha()
+    lora_dropout: float = settings.lora_dropout(0.05)
+    target_modules: str = settings.target_modules()
     load_in_4bit: bool = field(default=False, metadata={"help": "load the backbone in 4-bit NF4 (bitsandbytes)"})
-    double_quant: bool = field(default=True, metadata={"help": "with 4-bit: also quantize the quantization constants"})
+    double_quant: bool = settings.double_quant()
     compute_dtype: str = field(default="auto", metadata={"help": "auto, float32, bfloat16 or float16"})
     learning_rate: float = field(default=2e-4, metadata={"help": "peak learning rate (linear decay)"})
     num_epochs: float = field(default=1.0, metadata={"help": "passes over the training pairs"})
@@ -55,9 +56,7 @@ class RewardStageConfig:
     def check_values(self) -> None:
         rules = [
             (0 < self.learning_rate < 1, f"learning_rate must be in (0, 1) (got {self.learning_rate})."),
-            (self.lora_r > 0, f"lora_r must be at least 1 (got {self.lora_r})."),
-            (self.lora_alpha > 0, f"lora_alpha must be at least 1 (got {self.lora_alpha})."),
-            (0 <= self.lora_dropout < 1, f"lora_dropout must be in [0, 1) (got {self.lora_dropout})."),
+            *settings.lora_rules(self),
             (0 < self.eval_fraction < 1, f"eval_fraction must be between 0 and 1 (got {self.eval_fraction})."),
             (self.num_epochs > 0 or self.max_steps > 0, "Train for some epochs (num_epochs > 0) or set max_steps."),
             (self.batch_size > 0, f"batch_size must be at least 1 (got {self.batch_size})."),
@@ -73,12 +72,9 @@ class RewardStageConfig:
     def validate(self) -> None:
         """Raise UserError for settings that can't work, too few usable pairs (after max_length) included."""
         self.check_values()
-        from ..models import bnb_status, load_tokenizer
+        from ..models import load_tokenizer
 
-        if self.load_in_4bit:
-            ok, reason = bnb_status()
-            if not ok:
-                raise UserError(f"4-bit loading isn't available here: {reason} Turn 4-bit off.")
+        check_4bit(self.load_in_4bit)
         prepare_pairs(self, load_tokenizer(self.model))
 
 

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import settings
 from ..data.prompts import prompt_text, read_rows
 from ..errors import UserError, require
 from ..generation import answer, encode_prompt
 from ..jobs.runs import Run
-from ..models import DTYPES
+from ..models import DTYPES, check_4bit
 from .common import lora_config, make_trainer, quiet_progress_bars, save_adapter, trainer_precision
 
 STAGE = "sft"
@@ -30,9 +31,9 @@ class SFTStageConfig:
     dataset: str = field(default="", metadata={
         "help": "a dataset saved in the workspace (its name) or a .jsonl file with 'text', "
                 "'prompt'+'completion', 'messages' or 'prompt'+'chosen' rows"})
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank: size of the low-rank update"})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling; the update is scaled by alpha / r"})
-    lora_dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA branch, in [0, 1)"})
+    lora_r: int = settings.lora_r()
+    lora_alpha: int = settings.lora_alpha()
+    lora_dropout: float = settings.lora_dropout(0.05)
     target_modules: str = field(default="auto", metadata={
         "help": "layers that get LoRA: 'auto' (every linear layer but the output head) or "
                 "comma-separated names such as 'q_proj,v_proj'"})
@@ -65,9 +66,7 @@ class SFTStageConfig:
         rules = [
             (self.learning_rate > 0, f"learning_rate must be above 0 (got {self.learning_rate})."),
             (self.learning_rate < 1, f"learning_rate {self.learning_rate} is far too high; try 2e-4."),
-            (self.lora_r > 0, f"lora_r must be at least 1 (got {self.lora_r})."),
-            (self.lora_alpha > 0, f"lora_alpha must be at least 1 (got {self.lora_alpha})."),
-            (0 <= self.lora_dropout < 1, f"lora_dropout must be in [0, 1) (got {self.lora_dropout})."),
+            *settings.lora_rules(self),
             (self.num_epochs > 0 or self.max_steps > 0, "Train for some epochs (num_epochs > 0) or set max_steps."),
             (self.batch_size > 0, f"batch_size must be at least 1 (got {self.batch_size})."),
             (self.grad_accum > 0, f"grad_accum must be at least 1 (got {self.grad_accum})."),
@@ -77,7 +76,6 @@ class SFTStageConfig:
             (self.logging_steps > 0, f"logging_steps must be at least 1 (got {self.logging_steps})."),
             (self.save_steps >= 0, f"save_steps can't be negative (got {self.save_steps}); 0 saves none."),
             (self.compute_dtype in DTYPES, f"compute_dtype must be one of {', '.join(DTYPES)}."),
-            (bool(self.target_modules.strip()), "target_modules can't be empty; use 'auto'."),
             (bool(self.dataset.strip()), "Choose a dataset: a saved dataset's name or a .jsonl file."),
         ]
         require(rules)
@@ -85,14 +83,10 @@ class SFTStageConfig:
     def validate(self) -> None:
         """Raise UserError for settings that can't work, the data-dependent ones included."""
         self.check_values()
-        from ..models import bnb_status, load_tokenizer
+        from ..models import load_tokenizer
 
         examples = load_examples(self.dataset)
-        if self.load_in_4bit:
-            ok, reason = bnb_status()
-            if not ok:
-                raise UserError(f"4-bit (QLoRA) loading isn't available here: {reason} "
-                                "Turn 4-bit off to train plain LoRA.")
+        check_4bit(self.load_in_4bit)
         tokenizer = load_tokenizer(self.model)
         longest = max((len(encode_prompt(tokenizer, ex["prompt"], chat=isinstance(ex["prompt"], list)))
                        for ex in examples.samples if ex["prompt"]), default=0)
