@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .jobs import list_runs
-from .jobs.runs import read_json
+from .jobs.runs import Run, read_json
 from .registry import METHODS
 
 COLUMNS = ["run", "method", "base model", "trained on", "held-out prompts", "reward", "steps", "reward before",
@@ -36,7 +36,7 @@ def _held_out(stage: str, config: dict, evaluation: dict) -> str:
 def method_row(summary: dict[str, Any]) -> dict[str, Any] | None:
     """One comparison row for a finished run with an eval.json (a :func:`list_runs` summary); None otherwise."""
     path = Path(summary["path"])
-    evaluation = read_json(path / "artifacts" / "eval.json", None)
+    evaluation = Run(path).read_eval()
     if summary.get("state") != "finished" or not evaluation or evaluation.get("reward_after") is None:
         return None
     config, stage = read_json(path / "config.json", {}), summary["stage"]

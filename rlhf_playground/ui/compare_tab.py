@@ -7,16 +7,10 @@ import math
 import gradio as gr
 
 from ..compare import STAGE, CompareConfig, load_result, score_distribution
-from ..jobs import list_runs
-from ..registry import TUNED
-from .finetune_tab import dataset_choices
+from .choices import SCORERS, dataset_choices, reward_choices, tuned_choices
 from .forms import ConfigForm
 from .monitor import RunMonitor
-from .ppo_tab import reward_choices
 from .sessions import offer_download
-from ..workspace import adapter_folder
-
-SCORERS = ["lexicon", "classifier:lvwerra/distilbert-imdb"]
 
 INTRO = """
 ### Step 6 · Compare base and tuned
@@ -33,16 +27,6 @@ GROUPS = [
     ("Prompts", ["prompts_text", "dataset", "n_prompts", "sample", "seed"]),
     ("Generation (the same for every model)", ["max_new_tokens", "temperature", "top_p", "batch_size"]),
 ]
-
-
-def tuned_choices() -> list[tuple[str, str]]:
-    """Finished or stopped runs that saved an adapter, as (label, run id) menu entries."""
-    choices = []
-    for run in list_runs():
-        adapter = adapter_folder(run["path"]) / "adapter_config.json"
-        if run.get("stage") in TUNED and run.get("state") in ("finished", "stopped") and adapter.is_file():
-            choices.append((f"{run['stage']} · {run['id']}", run["id"]))
-    return choices
 
 
 def _sentiment(output: dict, lexicon: bool) -> str:

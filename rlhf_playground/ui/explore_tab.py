@@ -8,8 +8,8 @@ import gradio as gr
 
 from ..compare import analyse_sentiment, generate_text
 from ..errors import UserError
+from .choices import SCORERS, tuned_choices
 from .common import problem
-from .compare_tab import SCORERS, tuned_choices
 
 INTRO = """
 ### Try models: generation and sentiment

@@ -54,9 +54,9 @@ def metric_frame(rows: list[dict], metrics: list[str]):
 
 
 def runs_frame(stage: str | None):
-    import pandas as pd
-
     from pathlib import Path
+
+    import pandas as pd
 
     rows = [{**r, "artifacts": ", ".join(sorted(p.name for p in (Path(r["path"]) / "artifacts").glob("[!.]*")))}
             for r in list_runs(stage)]
