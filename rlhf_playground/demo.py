@@ -82,8 +82,8 @@ def _wait(child: Run, parent: Run) -> dict:
 
 def run(config: DemoConfig, run: Run) -> dict[str, Any]:
     from .compare import CompareConfig
-    from .jobs import runner
     from .data.prompts import load_prompts, prompt_text, split_prompts
+    from .jobs import runner
     from .ppo.config import PPOStageConfig
 
     started: dict[str, str] = {}

@@ -21,7 +21,6 @@ caller's job (the PPO trainer drops such samples and says so).
 from __future__ import annotations
 
 import functools
-
 from pathlib import Path
 from typing import Protocol
 

@@ -14,10 +14,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from rlhf_playground.compare import (CompareConfig, ComparisonResult, analyse_sentiment, compare, generate_text,
-                                     resolve_tuned, score_distribution)
-from rlhf_playground.generation import encode_prompt
+from rlhf_playground.compare import (
+    CompareConfig,
+    ComparisonResult,
+    analyse_sentiment,
+    compare,
+    generate_text,
+    resolve_tuned,
+    score_distribution,
+)
 from rlhf_playground.errors import UserError
+from rlhf_playground.generation import encode_prompt
 
 PROMPTS = ["Hi", "What is the capital of France and why is it so famous?", "Tell me about the weather today"]
 WORD = " fine"  # what the fine_adapter fixture (conftest.py) makes the tiny model say

@@ -8,6 +8,7 @@ import os
 import time
 
 import pytest
+from test_jobs import job_config, pairs_file, wait_for  # noqa: F401
 
 from rlhf_playground.errors import UserError
 from rlhf_playground.jobs import runner
@@ -15,7 +16,6 @@ from rlhf_playground.jobs.runs import create_run, list_runs, open_run
 from rlhf_playground.stages.ppo import PPOStageConfig
 from rlhf_playground.stages.sft import SFTStageConfig
 from rlhf_playground.workspace import root_dir, session
-from test_jobs import job_config, pairs_file, wait_for  # noqa: F401
 
 
 @pytest.fixture

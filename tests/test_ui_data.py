@@ -8,7 +8,6 @@ import time
 
 import pytest
 from gradio_client import Client, handle_file
-
 from serve import running_app
 
 

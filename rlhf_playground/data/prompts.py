@@ -44,7 +44,8 @@ def load_prompts(dataset: str) -> list[Prompt]:
     prompts = prompt_column(rows)
     if not prompts:
         columns = ", ".join(sorted(rows[0])) if rows else "none, it is empty"
-        raise UserError(f"The dataset '{dataset}' has no prompts: PPO needs a 'prompt' column (its columns: {columns}).")
+        raise UserError(f"The dataset '{dataset}' has no prompts: PPO needs a 'prompt' column "
+                        f"(its columns: {columns}).")
     return prompts
 
 

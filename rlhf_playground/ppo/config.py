@@ -42,9 +42,9 @@ class PPOStageConfig:
     vf_coef: float = settings.setting(0.1, "weight of the value loss")
     reward_scaling: str = settings.setting("none",
         "'none', 'whiten' (per batch) or 'running' (scale only); scale small scores up, or the KL penalty wins")
-    penalize_non_ending: bool = settings.setting(False, 
+    penalize_non_ending: bool = settings.setting(False,
         "give answers that never end (no EOS within max_new_tokens) the score non_ending_penalty")
-    non_ending_penalty: float = settings.setting(-1.0, 
+    non_ending_penalty: float = settings.setting(-1.0,
         "the score for non-ending answers (with penalize_non_ending) and for empty answers")
     max_new_tokens: int = settings.max_new_tokens()
     temperature: float = settings.temperature()

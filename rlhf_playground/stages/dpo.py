@@ -24,8 +24,16 @@ from ..data.prompts import read_prompts, read_rows, split_prompts
 from ..errors import UserError, require
 from ..jobs.runs import Run
 from ..models import check_4bit
-from .common import (as_chat, evaluate_before, load_base, lora_config, make_trainer, quiet_progress_bars,
-                     train_and_evaluate, trainer_args)
+from .common import (
+    as_chat,
+    evaluate_before,
+    load_base,
+    lora_config,
+    make_trainer,
+    quiet_progress_bars,
+    train_and_evaluate,
+    trainer_args,
+)
 
 STAGE = "dpo"
 LOSS_TYPES = ("sigmoid", "ipo", "hinge", "robust")

@@ -20,13 +20,21 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .. import settings
 from ..data.prompts import prompt_text, read_prompts, split_prompts
 from ..errors import UserError, require
-from .. import settings
 from ..jobs.runs import Run
 from ..models import check_4bit
-from .common import (as_chat, evaluate_before, load_base, lora_config, make_trainer, quiet_progress_bars,
-                     train_and_evaluate, trainer_args)
+from .common import (
+    as_chat,
+    evaluate_before,
+    load_base,
+    lora_config,
+    make_trainer,
+    quiet_progress_bars,
+    train_and_evaluate,
+    trainer_args,
+)
 
 GRPO, RLOO = "grpo", "rloo"
 
@@ -38,9 +46,9 @@ class OnlineStageConfig:
     dataset: str = settings.prompt_dataset()
     reward: str = settings.reward()
     steps: int = settings.setting(20, "optimizer steps; each samples batch_size answers")
-    batch_size: int = settings.setting(8, 
+    batch_size: int = settings.setting(8,
         "answers per step: batch_size / num_generations prompts, num_generations answers each")
-    num_generations: int = settings.setting(4, 
+    num_generations: int = settings.setting(4,
         "answers sampled per prompt (the group that is its own baseline); at least 2, must divide batch_size")
     learning_rate: float = settings.setting(1e-4, "AdamW learning rate for the LoRA weights")
     beta: float = settings.setting(0.05, "KL coefficient to the reference (adapter off); 0 skips it")
@@ -54,7 +62,7 @@ class OnlineStageConfig:
     lora_alpha: int = settings.lora_alpha()
     lora_dropout: float = settings.lora_dropout(0.0)
     load_in_4bit: bool = settings.load_in_4bit()
-    eval_prompts: int = settings.setting(16, 
+    eval_prompts: int = settings.setting(16,
         "prompts held out to measure mean reward before/after (the same split as PPO with the same seed)")
     seed: int = settings.setting(42, "random seed (LoRA init, prompt order, sampling, held-out split)")
 
@@ -113,7 +121,7 @@ class GRPOStageConfig(OnlineStageConfig):
 
 @dataclass
 class RLOOStageConfig(OnlineStageConfig):
-    normalize_advantages: bool = settings.setting(False, 
+    normalize_advantages: bool = settings.setting(False,
         "whiten the leave-one-out advantages over each batch (mean 0, std 1)")
 
     method = "RLOO"
@@ -156,11 +164,13 @@ def build_trainer(config: OnlineStageConfig, model, tokenizer, scorer, train: li
                   top_p=config.top_p, beta=config.beta, num_iterations=config.num_iterations,
                   epsilon=config.epsilon)
     if isinstance(config, GRPOStageConfig):
-        from trl import GRPOConfig as ArgsCls, GRPOTrainer as TrainerCls
+        from trl import GRPOConfig as ArgsCls
+        from trl import GRPOTrainer as TrainerCls
 
         shared["scale_rewards"] = config.scale_rewards
     else:
-        from trl import RLOOConfig as ArgsCls, RLOOTrainer as TrainerCls
+        from trl import RLOOConfig as ArgsCls
+        from trl import RLOOTrainer as TrainerCls
 
         shared["normalize_advantages"] = config.normalize_advantages
     samples = lambda rows: run.write_artifact_json("samples.json", rows)  # noqa: E731

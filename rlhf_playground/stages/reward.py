@@ -17,10 +17,10 @@ from typing import Any
 
 from .. import settings
 from ..data.load import is_text_chat
+from ..data.prompts import read_rows
 from ..errors import UserError, require
 from ..jobs.runs import Run
 from ..models import DTYPES, check_4bit
-from ..data.prompts import read_rows
 from .common import lora_config, make_trainer, quiet_progress_bars, save_adapter, trainer_precision
 
 STAGE = "reward"
@@ -193,9 +193,9 @@ def build_trainer(config: RewardStageConfig, model, tokenizer, train, evaluation
         eval_strategy="steps", eval_steps=config.eval_steps, report_to="none",
         **checkpoint_args(run, config.save_steps), disable_tqdm=True, use_cpu=str(model.device) == "cpu",
         **trainer_precision(config.compute_dtype))
-    trainer = make_trainer(RewardTrainer, run, config.target_modules, model=model, args=args, train_dataset=Dataset.from_list(train),
-                           eval_dataset=Dataset.from_list(evaluation), processing_class=tokenizer,
-                           peft_config=lora_config(config, task_type="SEQ_CLS"))
+    trainer = make_trainer(RewardTrainer, run, config.target_modules, model=model, args=args,
+                           train_dataset=Dataset.from_list(train), eval_dataset=Dataset.from_list(evaluation),
+                           processing_class=tokenizer, peft_config=lora_config(config, task_type="SEQ_CLS"))
     if getattr(model, "is_loaded_in_4bit", False):
         # TRL casts a 4-bit model's trainable weights to bfloat16; LoRA layers cast their input to match,
         # but the plain score head doesn't, so it must compute in the dtype the hidden states come in.

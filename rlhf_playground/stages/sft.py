@@ -39,7 +39,8 @@ class SFTStageConfig:
                 "comma-separated names such as 'q_proj,v_proj'"})
     learning_rate: float = field(default=2e-4, metadata={"help": "peak learning rate (linear decay)"})
     num_epochs: float = field(default=1.0, metadata={"help": "passes over the training data"})
-    max_steps: int = field(default=-1, metadata={"help": "stop after this many optimizer steps; overrides epochs when > 0"})
+    max_steps: int = field(default=-1, metadata={
+        "help": "stop after this many optimizer steps; overrides epochs when > 0"})
     batch_size: int = field(default=4, metadata={"help": "examples per forward pass"})
     grad_accum: int = field(default=1, metadata={"help": "forward passes per optimizer step"})
     max_length: int = field(default=256, metadata={"help": "tokens per example; longer ones are cut at the end"})
@@ -173,7 +174,8 @@ def build_trainer(config: SFTStageConfig, model, tokenizer, train_rows: list[dic
         gradient_accumulation_steps=config.grad_accum, learning_rate=config.learning_rate,
         num_train_epochs=config.num_epochs, max_steps=config.max_steps, max_length=config.max_length,
         seed=config.seed, logging_steps=config.logging_steps, report_to="none",
-        **checkpoint_args(run, config.save_steps), disable_tqdm=True, activation_checkpointing=config.gradient_checkpointing,
+        **checkpoint_args(run, config.save_steps), disable_tqdm=True,
+        activation_checkpointing=config.gradient_checkpointing,
         use_cpu=str(model.device) == "cpu", **trainer_precision(config.compute_dtype))
     return make_trainer(SFTTrainer, run, config.target_modules, model=model, args=args,
                         train_dataset=Dataset.from_list(train_rows), processing_class=tokenizer,
