@@ -21,6 +21,7 @@ from typing import Iterator
 from .errors import UserError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+SAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "samples"  # the bundled datasets
 SESSIONS = "sessions"
 SHARED_ROOT_ENV = "RLHF_SHARED_ROOT"  # a job's view of the root whose jobs it queues with
 _session: contextvars.ContextVar[str | None] = contextvars.ContextVar("rlhf_session", default=None)

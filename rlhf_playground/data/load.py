@@ -15,8 +15,8 @@ from pathlib import Path
 
 from .. import hub
 from ..errors import OFFLINE_HINT, UserError, is_offline_error
+from ..workspace import SAMPLES_DIR
 
-SAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "samples"
 SAMPLES: dict[str, str] = {
     "prompts": "prompts.jsonl",
     "preference-chat": "preference_chat.jsonl",
