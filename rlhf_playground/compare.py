@@ -1,4 +1,4 @@
-"""Compare and Explore: answers of the base model and tuned models side by side, scored.
+"""Compare: answers of the base model and tuned models side by side, scored.
 
 :func:`compare` loads the base model once and attaches every LoRA adapter trained on
 it to that one copy of the weights (peft's named adapters), so comparing a base with
@@ -7,13 +7,11 @@ batches with the same seed before every batch of every model, so sampled answers
 differ because the models differ, not because the dice did. Tuned entries that are
 full models (or adapters on another base) can't share weights and load on their own.
 
-The Explore helpers (:func:`generate_text`, :func:`analyse_sentiment`) are the course's
-first pipeline calls, offline, with the last few models kept loaded between calls.
+As a job (a run folder, progress, a CSV) it runs through :mod:`rlhf_playground.stages.compare`.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import os
@@ -25,7 +23,6 @@ from typing import Any, Callable
 from .data.prompts import prompt_column, prompt_text, read_rows
 from .errors import UserError, require
 from .generation import answer, encode_prompt, sampling_args
-from .hosting import check_cap
 from .workspace import adapter_folder
 
 SAMPLE_MODES = ("first", "random")
@@ -333,97 +330,10 @@ def _score(scorer, reward, prompts: list[str], responses: list[str]) -> list[dic
             for text, d, r in zip(responses, described, rewards)]
 
 
-# ------------------------------------------------------------------ explore
-@functools.lru_cache(maxsize=2)
-def _cached_lm(path: str):
-    from .models import load_causal_lm
-
-    model, tokenizer = load_causal_lm(path)
-    model.eval()
-    return model, tokenizer
-
-
-def cached_causal_lm(ref: str):
-    """``(model, tokenizer)`` for ``ref``, kept loaded (the last two) so repeated UI calls are quick."""
-    from .hosting import check_model_size
-    from .models import resolve
-
-    check_model_size(ref)
-    return _cached_lm(resolve(ref).path)
-
-
-def generate_text(model_ref: str, prompt: str, max_new_tokens: int = 40, temperature: float = 0.7, top_k: int = 50,
-                  top_p: float = 0.95, do_sample: bool = True, seed: int = 0, num_return_sequences: int = 1,
-                  use_chat_template: bool = False) -> list[str]:
-    """Continuations of ``prompt`` (the new text only), as ``pipeline("text-generation")`` gives them.
-
-    Without the chat template the model simply continues the text; with it (and a tokenizer
-    that has one) the prompt is a user's message and the result the assistant's answer.
-    """
-    if not (prompt or "").strip():
-        raise UserError("Type a prompt first.")
-    if not 1 <= max_new_tokens <= 2048:
-        raise UserError(f"max_new_tokens must be 1 to 2048 (got {max_new_tokens}).")
-    if not 1 <= num_return_sequences <= 16:
-        raise UserError(f"num_return_sequences must be 1 to 16 (got {num_return_sequences}).")
-    check_cap("max_new_tokens", max_new_tokens)  # it runs in the server process: the host's cap applies
-    if do_sample and (temperature <= 0 or not 0 < top_p <= 1 or top_k < 0):
-        raise UserError("Sampling needs temperature > 0, top_p in (0, 1] and top_k >= 0 (0 = no top-k).")
-    model, tokenizer = cached_causal_lm(model_ref)
-    ids = encode_prompt(tokenizer, prompt, chat=use_chat_template)
-    sampling = sampling_args(temperature if do_sample else 0, top_p, top_k)
-    return answer(model, tokenizer, [ids] * num_return_sequences, max_new_tokens, num_return_sequences, sampling,
-                  seed=seed, strip=use_chat_template)
-
-
-def analyse_sentiment(text: str, scorer_spec: str = "lexicon") -> dict:
-    """``{"label", "score", "positive"}`` for one text, like ``pipeline("sentiment-analysis")``."""
-    from .scorers import cached_scorer
-
-    if not (text or "").strip():
-        raise UserError("Type a text to analyse.")
-    return cached_scorer(scorer_spec).describe([""], [text])[0]
-
-
-# ------------------------------------------------------------------ as a job
-STAGE = "compare"
-
-
-def run(config: CompareConfig, run) -> dict[str, Any]:
-    """Compare as a job: progress in status.json, ``results.json`` and ``table.csv`` in the run's artifacts.
-
-    The summary is printed as the last JSON line of the output, for scripts.
-    """
-    from .jobs.execute import StopNow
-
-    def progress(message: str, done: int, total: int) -> None:
-        if run.stop_requested():
-            raise StopNow()
-        run.update_status(step=done, total_steps=total)
-        print(f"[{done}/{total}] {message}", flush=True)
-
-    result = compare(config, progress)
-    outcome = {"csv": str(result.to_csv(run.artifacts / "table.csv"))}
-    if config.out:
-        outcome["out"] = [str(result.to_csv(f"{config.out}.csv")), str(result.to_json(f"{config.out}.json"))]
-    outcome["results"] = str(result.to_json(run.artifacts / "results.json"))  # last: its presence means done
-    steps = len(result.models) + 1
-    run.update_status(step=steps, total_steps=steps)
-    print(json.dumps(result.summary()), flush=True)
-    return outcome
-
-
+# ------------------------------------------------------------------ saved results
 def load_result(path: str | Path) -> ComparisonResult:
     """A comparison saved by :meth:`ComparisonResult.to_json`."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     summary = data["summary"]
     return ComparisonResult(data["models"], data["rows"], scorer=summary["scorer"], reward=summary["reward"] or "",
                             settings=data["settings"])
-
-
-def register(subparsers) -> None:
-    """``python -m rlhf_playground compare ...``: a job like the training stages, with a run folder."""
-    from .jobs.execute import register_stage
-
-    register_stage(subparsers, STAGE, CompareConfig, run,
-                   help="answer prompts with the base and tuned models, score and compare the answers")

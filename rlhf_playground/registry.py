@@ -28,8 +28,8 @@ STAGES = {stage.name: stage for stage in (
     Stage("dpo", "rlhf_playground.stages.dpo", method=True, tuned=True),
     Stage("grpo", "rlhf_playground.stages.online", method=True, tuned=True),
     Stage("rloo", "rlhf_playground.stages.online", method=True, tuned=True),
-    Stage("compare", "rlhf_playground.compare"),
-    Stage("demo", "rlhf_playground.demo", queued=False),
+    Stage("compare", "rlhf_playground.stages.compare"),
+    Stage("demo", "rlhf_playground.stages.demo", queued=False),
 )}
 
 UNQUEUED = tuple(name for name, stage in STAGES.items() if not stage.queued)

@@ -14,16 +14,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from rlhf_playground.compare import (
-    CompareConfig,
-    ComparisonResult,
-    analyse_sentiment,
-    compare,
-    generate_text,
-    resolve_tuned,
-    score_distribution,
-)
+from rlhf_playground.compare import CompareConfig, ComparisonResult, compare, resolve_tuned, score_distribution
 from rlhf_playground.errors import UserError
+from rlhf_playground.explore import analyse_sentiment, generate_text
 from rlhf_playground.generation import encode_prompt
 
 PROMPTS = ["Hi", "What is the capital of France and why is it so famous?", "Tell me about the weather today"]

@@ -6,7 +6,8 @@ import math
 
 import gradio as gr
 
-from ..compare import STAGE, CompareConfig, load_result, score_distribution
+from ..compare import CompareConfig, load_result, score_distribution
+from ..stages.compare import STAGE
 from .choices import SCORERS, dataset_choices, reward_choices, tuned_choices
 from .forms import ConfigForm
 from .monitor import RunMonitor

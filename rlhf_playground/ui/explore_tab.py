@@ -6,8 +6,8 @@ import json
 
 import gradio as gr
 
-from ..compare import analyse_sentiment, generate_text
 from ..errors import UserError
+from ..explore import analyse_sentiment, generate_text
 from .choices import SCORERS, tuned_choices
 from .common import problem
 
