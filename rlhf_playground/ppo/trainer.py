@@ -288,8 +288,10 @@ class PPOTrainer:
 
 # ------------------------------------------------------------------ from a config
 def build_trainer(config: PPOStageConfig) -> tuple[PPOTrainer, list]:
-    """Load everything ``config`` names; returns the trainer and the held-out eval prompts."""
-    config.validate()
+    """Load everything ``config`` names; returns the trainer and the held-out eval prompts.
+
+    ``config`` has been validated already: by the app before the job started, or by the job itself.
+    """
     train, held_out = split_prompts(load_prompts(config.dataset), config.eval_prompts, config.seed)
     model, tokenizer = load_causal_lm(config.model, load_in_4bit=config.load_in_4bit,
                                       adapter=config.adapter or None)

@@ -24,16 +24,7 @@ from ..data.prompts import read_prompts, read_rows, split_prompts
 from ..errors import UserError, require
 from ..jobs.runs import Run
 from ..models import check_4bit
-from .common import (
-    as_chat,
-    evaluate_before,
-    load_base,
-    lora_config,
-    make_trainer,
-    quiet_progress_bars,
-    train_and_evaluate,
-    trainer_args,
-)
+from . import common
 
 STAGE = "dpo"
 LOSS_TYPES = ("sigmoid", "ipo", "hinge", "robust")
@@ -132,7 +123,7 @@ def trainer_rows(pairs: list[tuple], tokenizer) -> list[dict]:
     """Pairs in TRL's preference format; conversational when the model has a chat template, as PPO prompts it."""
     rows = []
     for prompt, chosen, rejected in pairs:
-        prompt = as_chat(prompt, tokenizer)
+        prompt = common.as_chat(prompt, tokenizer)
         if isinstance(prompt, list):
             chosen, rejected = ([{"role": "assistant", "content": text}] for text in (chosen, rejected))
         rows.append({"prompt": prompt, "chosen": chosen, "rejected": rejected})
@@ -143,11 +134,11 @@ def build_trainer(config: DPOStageConfig, model, tokenizer, pairs: list[tuple], 
     from datasets import Dataset
     from trl import DPOConfig, DPOTrainer
 
-    args = DPOConfig(**trainer_args(config, run), beta=config.beta, loss_type=[config.loss_type],
+    args = DPOConfig(**common.trainer_args(config, run), beta=config.beta, loss_type=[config.loss_type],
                      max_length=config.max_length)
-    return make_trainer(DPOTrainer, run, config.target_modules, model=model, args=args,
-                        train_dataset=Dataset.from_list(trainer_rows(pairs, tokenizer)), processing_class=tokenizer,
-                        peft_config=lora_config(config))
+    return common.make_trainer(DPOTrainer, run, config.target_modules, model=model, args=args,
+                               train_dataset=Dataset.from_list(trainer_rows(pairs, tokenizer)),
+                               processing_class=tokenizer, peft_config=common.lora_config(config))
 
 
 def run(config: DPOStageConfig, run: Run) -> dict[str, Any]:
@@ -157,17 +148,17 @@ def run(config: DPOStageConfig, run: Run) -> dict[str, Any]:
     from ..scorers import make_scorer
     from .reward import describe_dropped
 
-    quiet_progress_bars()
+    common.quiet_progress_bars()
     set_seed(config.seed)
     train, held_out, dropped = config.split()
     print(f"DPO: {describe_dropped(dropped)}; {len(train)} pairs for training, {len(held_out)} held-out prompts "
           f"scored with {config.eval_reward}", flush=True)
     run.update_status(dropped=dict(dropped))
     scorer = make_scorer(config.eval_reward)
-    model, tokenizer = load_base(config.model, config.adapter, config.load_in_4bit, config.double_quant)
-    before = evaluate_before(model, tokenizer, scorer, held_out, config.max_new_tokens)
+    model, tokenizer = common.load_base(config.model, config.adapter, config.load_in_4bit, config.double_quant)
+    before = common.evaluate_before(model, tokenizer, scorer, held_out, config.max_new_tokens)
     trainer = build_trainer(config, model, tokenizer, train, run)
-    return train_and_evaluate(run, config, trainer, tokenizer, scorer, held_out, before, config.eval_reward)
+    return common.train_and_evaluate(run, config, trainer, tokenizer, scorer, held_out, before, config.eval_reward)
 
 
 def register(subparsers) -> None:

@@ -25,16 +25,7 @@ from ..data.prompts import prompt_text, read_prompts, split_prompts
 from ..errors import UserError, require
 from ..jobs.runs import Run
 from ..models import check_4bit
-from .common import (
-    as_chat,
-    evaluate_before,
-    load_base,
-    lora_config,
-    make_trainer,
-    quiet_progress_bars,
-    train_and_evaluate,
-    trainer_args,
-)
+from . import common
 
 GRPO, RLOO = "grpo", "rloo"
 
@@ -159,7 +150,7 @@ def build_trainer(config: OnlineStageConfig, model, tokenizer, scorer, train: li
     """TRL's GRPOTrainer or RLOOTrainer for ``config``, with a fresh LoRA adapter and our reward function."""
     from datasets import Dataset
 
-    shared = dict(**trainer_args(config, run), num_generations=config.num_generations,
+    shared = dict(**common.trainer_args(config, run), num_generations=config.num_generations,
                   max_completion_length=config.max_new_tokens, temperature=config.temperature, top_k=config.top_k,
                   top_p=config.top_p, beta=config.beta, num_iterations=config.num_iterations,
                   epsilon=config.epsilon)
@@ -174,10 +165,10 @@ def build_trainer(config: OnlineStageConfig, model, tokenizer, scorer, train: li
 
         shared["normalize_advantages"] = config.normalize_advantages
     samples = lambda rows: run.write_artifact_json("samples.json", rows)  # noqa: E731
-    dataset = Dataset.from_list([{"prompt": as_chat(p, tokenizer)} for p in train])
-    return make_trainer(TrainerCls, run, model=model, reward_funcs=reward_function(scorer, samples),
-                        args=ArgsCls(**shared), train_dataset=dataset, processing_class=tokenizer,
-                        peft_config=lora_config(config))
+    dataset = Dataset.from_list([{"prompt": common.as_chat(p, tokenizer)} for p in train])
+    return common.make_trainer(TrainerCls, run, model=model, reward_funcs=reward_function(scorer, samples),
+                               args=ArgsCls(**shared), train_dataset=dataset, processing_class=tokenizer,
+                               peft_config=common.lora_config(config))
 
 
 def run(config: OnlineStageConfig, run: Run) -> dict[str, Any]:
@@ -186,17 +177,17 @@ def run(config: OnlineStageConfig, run: Run) -> dict[str, Any]:
 
     from ..scorers import make_scorer
 
-    quiet_progress_bars()
+    common.quiet_progress_bars()
     set_seed(config.seed)
     train, held_out = config.prompts()
     print(f"{config.method}: {len(train)} training prompts, {len(held_out)} held out; reward: {config.reward}; "
           f"{config.batch_size // config.num_generations} prompts x {config.num_generations} answers per step",
           flush=True)
     scorer = make_scorer(config.reward)
-    model, tokenizer = load_base(config.model, config.adapter, config.load_in_4bit)
-    before = evaluate_before(model, tokenizer, scorer, held_out, config.max_new_tokens)
+    model, tokenizer = common.load_base(config.model, config.adapter, config.load_in_4bit)
+    before = common.evaluate_before(model, tokenizer, scorer, held_out, config.max_new_tokens)
     trainer = build_trainer(config, model, tokenizer, scorer, train, run)
-    return train_and_evaluate(run, config, trainer, tokenizer, scorer, held_out, before, config.reward)
+    return common.train_and_evaluate(run, config, trainer, tokenizer, scorer, held_out, before, config.reward)
 
 
 def register(subparsers) -> None:
