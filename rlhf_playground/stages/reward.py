@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import settings
-from ..data.load import is_text_chat
+from ..data.formats import is_text_chat
 from ..data.prompts import read_rows
 from ..errors import UserError, require
 from ..jobs.runs import Run
