@@ -44,6 +44,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from ppo_demo import prompt_file
+
     from rlhf_playground import methods
 
     with tempfile.TemporaryDirectory() as tmp:

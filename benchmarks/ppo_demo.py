@@ -34,7 +34,7 @@ def prompt_file(folder: Path) -> str:
 
 def greedy_eval(trainer, prompts: list) -> tuple[float, list[tuple[str, float]]]:
     """Mean score of greedy answers to ``prompts`` and each ``(answer, score)``: one decoding, as trainer.evaluate."""
-    from rlhf_playground.ppo.trainer import prompt_text
+    from rlhf_playground.data.prompts import prompt_text
 
     answers = trainer.answer(prompts)
     scores = trainer.scorer.score([prompt_text(p) for p in prompts], answers)
@@ -54,7 +54,8 @@ def main() -> None:
 
     import torch
 
-    from rlhf_playground.ppo.trainer import PPOStageConfig, build_trainer
+    from rlhf_playground.ppo.config import PPOStageConfig
+    from rlhf_playground.ppo.trainer import build_trainer
 
     torch.set_num_threads(2)
     began = time.monotonic()

@@ -111,7 +111,8 @@ def worker_ours(args, job: dict) -> dict:
 
     sys.path.insert(0, str(ROOT))
     from rlhf_playground.models import load_causal_lm
-    from rlhf_playground.ppo.trainer import PPOStageConfig, PPOTrainer
+    from rlhf_playground.ppo.config import PPOStageConfig
+    from rlhf_playground.ppo.trainer import PPOTrainer
     from rlhf_playground.scorers import make_scorer
 
     torch.set_num_threads(args.threads)
@@ -141,8 +142,7 @@ def worker_trl(args, job: dict) -> dict:
     import torch
     from datasets import Dataset
     from peft import LoraConfig
-    from transformers import (AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer,
-                              TrainerCallback)
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer, TrainerCallback
     from trl.experimental.ppo import PPOConfig, PPOTrainer
     from trl.experimental.ppo import ppo_trainer as trl_ppo
 

@@ -12,18 +12,9 @@ import importlib
 import sys
 
 from .errors import UserError
+from .registry import stage_modules
 
-COMMAND_MODULES = [
-    "rlhf_playground.data.cli",
-    "rlhf_playground.stages.sft",
-    "rlhf_playground.stages.reward",
-    "rlhf_playground.stages.ppo",
-    "rlhf_playground.stages.dpo",
-    "rlhf_playground.stages.online",
-    "rlhf_playground.compare",
-    "rlhf_playground.demo",
-    "rlhf_playground.jobs.resume_cli",
-]
+COMMAND_MODULES = ["rlhf_playground.data.cli", *stage_modules(), "rlhf_playground.jobs.resume_cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:

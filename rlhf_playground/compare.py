@@ -1,4 +1,4 @@
-"""Compare and Explore: answers of the base model and tuned models side by side, scored.
+"""Compare: answers of the base model and tuned models side by side, scored.
 
 :func:`compare` loads the base model once and attaches every LoRA adapter trained on
 it to that one copy of the weights (peft's named adapters), so comparing a base with
@@ -7,13 +7,11 @@ batches with the same seed before every batch of every model, so sampled answers
 differ because the models differ, not because the dice did. Tuned entries that are
 full models (or adapters on another base) can't share weights and load on their own.
 
-The Explore helpers (:func:`generate_text`, :func:`analyse_sentiment`) are the course's
-first pipeline calls, offline, with the last few models kept loaded between calls.
+As a job (a run folder, progress, a CSV) it runs through :mod:`rlhf_playground.stages.compare`.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import os
@@ -22,8 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from .data.prompts import prompt_column, prompt_text, read_rows
 from .errors import UserError, require
-from .hosting import check_cap
+from .generation import answer, encode_prompt, sampling_args
+from .workspace import adapter_folder
 
 SAMPLE_MODES = ("first", "random")
 BASE_NAME = "base"
@@ -94,10 +94,7 @@ def load_prompts(config: CompareConfig) -> list[str | list[dict]]:
     typed = [line.strip() for line in config.prompts_text.splitlines() if line.strip()]
     if typed:
         return typed
-    from .stages.sft import read_rows
-
-    rows = read_rows(config.dataset.strip())
-    prompts = [row["prompt"] for row in rows if isinstance(row.get("prompt"), (str, list)) and row["prompt"]]
+    prompts = prompt_column(read_rows(config.dataset.strip()))
     if not prompts:
         raise UserError(f"The dataset '{config.dataset}' has no 'prompt' column to compare on: "
                         "pick a prompt dataset or type prompts.")
@@ -161,7 +158,7 @@ def _run_adapter(item: str) -> tuple[str | None, str | None]:
         return None, None
     if run["stage"] == "reward":
         raise UserError(f"Run {item} is a reward model: use it as the reward scorer ('reward:{item}').")
-    adapter = Path(run["path"]) / "artifacts" / "adapter"
+    adapter = adapter_folder(run["path"])
     if not (adapter / "adapter_config.json").is_file():
         raise UserError(f"Run {item} has no saved adapter yet (it is {run['state']}): pick a finished run.")
     return item, str(adapter)
@@ -175,57 +172,6 @@ def _base_path(reference: str) -> str | None:
         return resolve(reference).path
     except UserError:
         return None
-
-
-# ------------------------------------------------------------------ generation
-def encode(tokenizer, prompt: str | list[dict], use_chat_template: bool) -> list[int]:
-    """Prompt token ids: through the chat template (as a user turn) when asked and the tokenizer has one."""
-    if use_chat_template and getattr(tokenizer, "chat_template", None):
-        messages = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
-        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
-        return list(ids["input_ids"] if hasattr(ids, "keys") else ids)
-    return tokenizer(prompt_text(prompt), add_special_tokens=True)["input_ids"]
-
-
-def prompt_text(prompt: str | list[dict]) -> str:
-    """What a scorer reads as the prompt: the text, or the last user turn of a chat."""
-    from .ppo.trainer import prompt_text as text
-
-    return text(prompt)
-
-
-def sampling_args(temperature: float, top_p: float = 1.0, top_k: int = 0) -> dict:
-    """``generate`` keyword arguments: greedy for temperature 0, otherwise sampling (top_k 0 = no top-k)."""
-    if temperature == 0:
-        return {"do_sample": False}
-    return {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": top_k}
-
-
-def generate_batched(model, tokenizer, prompt_ids: list[list[int]], *, max_new_tokens: int, batch_size: int,
-                     seed: int, strip: bool = True, **sampling) -> list[str]:
-    """Answers to tokenized prompts, ``batch_size`` at a time, left-padded, the seed reset per batch.
-
-    Left padding keeps every prompt's last token at the end of its row, where generation continues;
-    the attention mask (and the position ids generate derives from it) makes the padding invisible.
-    """
-    import torch
-
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    texts = []
-    model.eval()
-    for start in range(0, len(prompt_ids), batch_size):
-        chunk = prompt_ids[start:start + batch_size]
-        width = max(map(len, chunk))
-        input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in chunk], device=model.device)
-        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in chunk], device=model.device)
-        torch.manual_seed(seed + start)
-        with torch.no_grad():
-            out = model.generate(input_ids=input_ids, attention_mask=mask, max_new_tokens=max_new_tokens,
-                                 pad_token_id=pad, **sampling)
-        for row in out[:, width:]:
-            text = tokenizer.decode(row, skip_special_tokens=True)
-            texts.append(text.strip() if strip else text)
-    return texts
 
 
 # ------------------------------------------------------------------ results
@@ -327,8 +273,12 @@ def compare(config: CompareConfig, progress: Callable[[str, int, int], None] | N
     entries = resolve_tuned(config.tuned, config.base)
     scorer = cached_scorer(config.scorer)  # fails fast, before minutes of generation
     reward = cached_scorer(config.reward) if config.reward.strip() else None
-    gen = dict(max_new_tokens=config.max_new_tokens, batch_size=config.batch_size, seed=config.seed,
-               **sampling_args(config.temperature, config.top_p))
+    sampling = sampling_args(config.temperature, config.top_p)
+
+    def answers_of(model, tokenizer) -> list[str]:
+        ids = [encode_prompt(tokenizer, p) for p in prompts]
+        return answer(model, tokenizer, ids, config.max_new_tokens, config.batch_size, sampling, seed=config.seed)
+
     answers: dict[str, list[str]] = {}
     total = len(entries) + 2
 
@@ -338,9 +288,8 @@ def compare(config: CompareConfig, progress: Callable[[str, int, int], None] | N
 
     say(f"loading the base model {config.base}")
     model, tokenizer = load_causal_lm(config.base)
-    ids = [encode(tokenizer, p, use_chat_template=True) for p in prompts]
     say("answering with the base model")
-    answers[BASE_NAME] = generate_batched(model, tokenizer, ids, **gen)
+    answers[BASE_NAME] = answers_of(model, tokenizer)
     shared = [e for e in entries if e.shares_base]
     if shared:
         from peft import PeftModel
@@ -352,7 +301,7 @@ def compare(config: CompareConfig, progress: Callable[[str, int, int], None] | N
         for entry in shared:
             say(f"answering with {entry.name}")
             model.set_adapter(entry.name)
-            answers[entry.name] = generate_batched(model, tokenizer, ids, **gen)
+            answers[entry.name] = answers_of(model, tokenizer)
     del model
     for entry in (e for e in entries if not e.shares_base):
         say(f"loading and answering with {entry.name}")
@@ -362,8 +311,7 @@ def compare(config: CompareConfig, progress: Callable[[str, int, int], None] | N
             other, other_tokenizer = load_policy(entry.ref)
         else:
             other, other_tokenizer = load_causal_lm(entry.ref)
-        other_ids = [encode(other_tokenizer, p, use_chat_template=True) for p in prompts]
-        answers[entry.name] = generate_batched(other, other_tokenizer, other_ids, **gen)
+        answers[entry.name] = answers_of(other, other_tokenizer)
         del other
 
     say("scoring the answers")
@@ -382,98 +330,10 @@ def _score(scorer, reward, prompts: list[str], responses: list[str]) -> list[dic
             for text, d, r in zip(responses, described, rewards)]
 
 
-# ------------------------------------------------------------------ explore
-@functools.lru_cache(maxsize=2)
-def _cached_lm(path: str):
-    from .models import load_causal_lm
-
-    model, tokenizer = load_causal_lm(path)
-    model.eval()
-    return model, tokenizer
-
-
-def cached_causal_lm(ref: str):
-    """``(model, tokenizer)`` for ``ref``, kept loaded (the last two) so repeated UI calls are quick."""
-    from .hosting import check_model_size
-    from .models import resolve
-
-    check_model_size(ref)
-    return _cached_lm(resolve(ref).path)
-
-
-def generate_text(model_ref: str, prompt: str, max_new_tokens: int = 40, temperature: float = 0.7, top_k: int = 50,
-                  top_p: float = 0.95, do_sample: bool = True, seed: int = 0, num_return_sequences: int = 1,
-                  use_chat_template: bool = False) -> list[str]:
-    """Continuations of ``prompt`` (the new text only), as ``pipeline("text-generation")`` gives them.
-
-    Without the chat template the model simply continues the text; with it (and a tokenizer
-    that has one) the prompt is a user's message and the result the assistant's answer.
-    """
-    if not (prompt or "").strip():
-        raise UserError("Type a prompt first.")
-    if not 1 <= max_new_tokens <= 2048:
-        raise UserError(f"max_new_tokens must be 1 to 2048 (got {max_new_tokens}).")
-    if not 1 <= num_return_sequences <= 16:
-        raise UserError(f"num_return_sequences must be 1 to 16 (got {num_return_sequences}).")
-    check_cap("max_new_tokens", max_new_tokens)  # it runs in the server process: the host's cap applies
-    if do_sample and (temperature <= 0 or not 0 < top_p <= 1 or top_k < 0):
-        raise UserError("Sampling needs temperature > 0, top_p in (0, 1] and top_k >= 0 (0 = no top-k).")
-    model, tokenizer = cached_causal_lm(model_ref)
-    ids = encode(tokenizer, prompt, use_chat_template)
-    sampling = sampling_args(temperature if do_sample else 0, top_p, top_k)
-    return generate_batched(model, tokenizer, [ids] * num_return_sequences, max_new_tokens=max_new_tokens,
-                            batch_size=num_return_sequences, seed=seed, strip=use_chat_template,
-                            **sampling)
-
-
-def analyse_sentiment(text: str, scorer_spec: str = "lexicon") -> dict:
-    """``{"label", "score", "positive"}`` for one text, like ``pipeline("sentiment-analysis")``."""
-    from .scorers import cached_scorer
-
-    if not (text or "").strip():
-        raise UserError("Type a text to analyse.")
-    return cached_scorer(scorer_spec).describe([""], [text])[0]
-
-
-# ------------------------------------------------------------------ as a job
-STAGE = "compare"
-
-
-def run(config: CompareConfig, run) -> dict[str, Any]:
-    """Compare as a job: progress in status.json, ``results.json`` and ``table.csv`` in the run's artifacts.
-
-    The summary is printed as the last JSON line of the output, for scripts.
-    """
-    from .jobs.execute import StopNow
-
-    def progress(message: str, done: int, total: int) -> None:
-        if run.stop_requested():
-            raise StopNow()
-        run.update_status(step=done, total_steps=total)
-        print(f"[{done}/{total}] {message}", flush=True)
-
-    result = compare(config, progress)
-    outcome = {"csv": str(result.to_csv(run.artifacts / "table.csv"))}
-    if config.out:
-        outcome["out"] = [str(result.to_csv(f"{config.out}.csv")), str(result.to_json(f"{config.out}.json"))]
-    outcome["results"] = str(result.to_json(run.artifacts / "results.json"))  # last: its presence means done
-    steps = len(result.models) + 1
-    run.update_status(step=steps, total_steps=steps)
-    print(json.dumps(result.summary()), flush=True)
-    return outcome
-
-
+# ------------------------------------------------------------------ saved results
 def load_result(path: str | Path) -> ComparisonResult:
     """A comparison saved by :meth:`ComparisonResult.to_json`."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     summary = data["summary"]
     return ComparisonResult(data["models"], data["rows"], scorer=summary["scorer"], reward=summary["reward"] or "",
                             settings=data["settings"])
-
-
-def register(subparsers) -> None:
-    """``python -m rlhf_playground compare ...``: a job like the training stages, with a run folder."""
-    from .jobs.execute import register_stage
-
-    register_stage(subparsers, STAGE, CompareConfig, run,
-                   help="answer prompts with the base and tuned models, score and compare the answers")

@@ -14,6 +14,7 @@ import math
 import os
 from pathlib import Path
 
+from . import workspace
 from .errors import UserError
 
 HOSTED_ENV = "RLHF_HOSTED"
@@ -47,10 +48,7 @@ def setting(name: str, default: float) -> float:
 
 def _usable_roots() -> list[Path]:
     """Where a hosted user's typed paths may point: their own workspace, the model cache, the samples."""
-    from .data.load import SAMPLES_DIR
-    from .workspace import cache_dir, workspace_dir
-
-    return [workspace_dir(), cache_dir(), SAMPLES_DIR]
+    return [workspace.workspace_dir(), workspace.cache_dir(), workspace.SAMPLES_DIR]
 
 
 def check_local_path(path: str | Path) -> None:

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from .jobs import list_runs
-from .jobs.runs import read_json
+from .jobs.runs import Run, read_json
+from .registry import METHODS
 
-METHOD_STAGES = ("ppo", "grpo", "rloo", "dpo")
 COLUMNS = ["run", "method", "base model", "trained on", "held-out prompts", "reward", "steps", "reward before",
            "reward after", "gain", "wall clock (s)", "gain per minute"]
 
@@ -36,7 +36,7 @@ def _held_out(stage: str, config: dict, evaluation: dict) -> str:
 def method_row(summary: dict[str, Any]) -> dict[str, Any] | None:
     """One comparison row for a finished run with an eval.json (a :func:`list_runs` summary); None otherwise."""
     path = Path(summary["path"])
-    evaluation = read_json(path / "artifacts" / "eval.json", None)
+    evaluation = Run(path).read_eval()
     if summary.get("state") != "finished" or not evaluation or evaluation.get("reward_after") is None:
         return None
     config, stage = read_json(path / "config.json", {}), summary["stage"]
@@ -52,7 +52,7 @@ def method_row(summary: dict[str, Any]) -> dict[str, Any] | None:
     return row
 
 
-def method_rows(stages: tuple[str, ...] = METHOD_STAGES) -> list[dict[str, Any]]:
+def method_rows(stages: tuple[str, ...] = METHODS) -> list[dict[str, Any]]:
     """Comparison rows for every finished run of ``stages`` in the workspace, newest first."""
     rows = [method_row(summary) for summary in list_runs() if summary.get("stage") in stages]
     return [row for row in rows if row]

@@ -24,7 +24,7 @@ from pathlib import Path
 from . import hub
 from .errors import OFFLINE_HINT, UserError, is_offline_error
 from .hosting import check_local_path, is_hosted
-from .workspace import cache_dir, runs_dir
+from .workspace import cache_dir, saved_adapter
 
 DEFAULT_MODEL = "default"
 DEFAULT_NAME = "SmolLM2-135M-Instruct"
@@ -83,21 +83,13 @@ def resolve(ref: str | None) -> ModelRef:
         return _local(path.resolve())
     if path.exists():
         raise UserError(f"'{text}' is a file; a model is a folder with config.json (or a LoRA adapter folder).")
-    if (run_adapter := _run_adapter(text)) is not None:
+    if (run_adapter := saved_adapter(text)) is not None:
         return _local(run_adapter)
     if hub.looks_like_repo_id(text):
         hub.check_repo(text, "model")
         return ModelRef("hub", text, f"{text} (Hugging Face Hub)")
     raise UserError(f"No folder at '{text}'. Give a model folder (with config.json), a Hugging Face id "
                     f"such as 'owner/name', or '{DEFAULT_MODEL}' for the bundled model.")
-
-
-def _run_adapter(text: str) -> Path | None:
-    """The adapter a run of this workspace saved, when ``text`` is that run's id."""
-    if "/" in text or "\\" in text or ".." in text:
-        return None
-    folder = runs_dir() / text / "artifacts" / "adapter"
-    return folder if (folder / "adapter_config.json").is_file() else None
 
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
@@ -236,6 +228,13 @@ def quiet_bitsandbytes() -> None:
     logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 
 
+def check_4bit(load_in_4bit: bool) -> None:
+    """UserError when 4-bit loading is asked for and can't run here: the one place that says so."""
+    ok, reason = bnb_status() if load_in_4bit else (True, "")
+    if not ok:
+        raise UserError(f"4-bit loading isn't available here: {reason} Turn 4-bit off.")
+
+
 def bnb_status() -> tuple[bool, str]:
     """Whether 4-bit (QLoRA) loading can run here; the reason, for people, when it can't."""
     import importlib.metadata
@@ -343,9 +342,7 @@ def _load(auto_cls, ref, adapter: str | None, *, load_in_4bit: bool, compute_dty
     model_ref = _as_ref(ref)
     base, adapter_ref = _split_adapter(model_ref, adapter)
     if load_in_4bit:
-        ok, reason = bnb_status()
-        if not ok:
-            raise UserError(f"4-bit loading isn't available here: {reason} Turn 4-bit off.")
+        check_4bit(load_in_4bit)
         extra["quantization_config"] = quantization_config(compute_dtype, double_quant)
     folder = Path(base.path)
     if base.kind == "local" and not any(folder.glob("*.safetensors")) and any(folder.glob("*.bin")):

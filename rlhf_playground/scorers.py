@@ -21,7 +21,6 @@ caller's job (the PPO trainer drops such samples and says so).
 from __future__ import annotations
 
 import functools
-
 from pathlib import Path
 from typing import Protocol
 
@@ -337,3 +336,14 @@ def make_scorer(spec: str) -> Scorer:
     raise UserError(f"Unknown reward '{spec}'. Use 'lexicon', 'classifier:<model>[:<label>]' "
                     "(e.g. classifier:lvwerra/distilbert-imdb:POSITIVE) or 'reward:<reward model folder>'.")
 
+
+
+def mean_reward(scorer: Scorer, prompts: list, answers: list[str]) -> float:
+    """Mean score of ``answers`` to ``prompts`` (NaN/inf scores left out)."""
+    import torch
+
+    from .data.prompts import prompt_text
+
+    scores = torch.tensor(scorer.score([prompt_text(p) for p in prompts], answers))
+    finite = scores[torch.isfinite(scores)]
+    return finite.mean().item() if len(finite) else float("nan")

@@ -1,6 +1,6 @@
 """A tiny, randomly initialised Llama model with a real tokenizer, built offline in a blink.
 
-Tests and the quick demo run every stage (SFT, reward model, PPO, compare) on it:
+The tests run every stage (SFT, reward model, PPO, compare) on it:
 its answers are noise, but every code path is the one a real model takes.
 Its layer widths are multiples of 64, NF4's block size, so 4-bit (QLoRA)
 loading quantizes it the way it quantizes a real model.

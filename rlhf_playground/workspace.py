@@ -21,6 +21,7 @@ from typing import Iterator
 from .errors import UserError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+SAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "samples"  # the bundled datasets
 SESSIONS = "sessions"
 SHARED_ROOT_ENV = "RLHF_SHARED_ROOT"  # a job's view of the root whose jobs it queues with
 _session: contextvars.ContextVar[str | None] = contextvars.ContextVar("rlhf_session", default=None)
@@ -98,6 +99,19 @@ def runs_dir() -> Path:
     path = workspace_dir() / "runs"
     path.mkdir(exist_ok=True)
     return path
+
+
+def adapter_folder(run_folder: str | Path) -> Path:
+    """Where a run saves its LoRA adapter, with the tokenizer: ``artifacts/adapter``."""
+    return Path(run_folder) / "artifacts" / "adapter"
+
+
+def saved_adapter(run_id: str) -> Path | None:
+    """The adapter a run of this workspace saved, when ``run_id`` names such a run; None otherwise."""
+    if not run_id or "/" in run_id or "\\" in run_id or ".." in run_id:
+        return None
+    folder = adapter_folder(runs_dir() / run_id)
+    return folder if (folder / "adapter_config.json").is_file() else None
 
 
 def safe_name(name: str, what: str = "name") -> str:

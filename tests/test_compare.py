@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from rlhf_playground.compare import (CompareConfig, ComparisonResult, analyse_sentiment, compare, encode,
-                                     generate_text, resolve_tuned, score_distribution)
+from rlhf_playground.compare import CompareConfig, ComparisonResult, compare, resolve_tuned, score_distribution
 from rlhf_playground.errors import UserError
+from rlhf_playground.explore import analyse_sentiment, generate_text
+from rlhf_playground.generation import encode_prompt
 
 PROMPTS = ["Hi", "What is the capital of France and why is it so famous?", "Tell me about the weather today"]
 WORD = " fine"  # what the fine_adapter fixture (conftest.py) makes the tiny model say
@@ -51,7 +52,7 @@ def test_batched_greedy_matches_one_prompt_at_a_time(tiny_model_dir):
     result = compare(config(tiny_model_dir, max_new_tokens=8))
     model, tokenizer = load_causal_lm(str(tiny_model_dir))
     for prompt, row in zip(PROMPTS, result.rows):
-        ids = torch.tensor([encode(tokenizer, prompt, use_chat_template=True)])
+        ids = torch.tensor([encode_prompt(tokenizer, prompt)])
         out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=8, do_sample=False)
         alone = tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True).strip()
         assert row["outputs"]["base"]["response"] == alone

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from rlhf_playground.demo import DemoConfig
 from rlhf_playground.errors import UserError
 from rlhf_playground.jobs import list_runs, open_run, runner
+from rlhf_playground.stages.demo import DemoConfig
 
 
 @pytest.mark.slow

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_reward import easy_pairs  # chosen says "great", rejected "awful"
 
 from rlhf_playground.cli import main
+from rlhf_playground.data.prompts import load_prompts, split_prompts
 from rlhf_playground.errors import UserError
 from rlhf_playground.jobs import create_run
-from rlhf_playground.ppo.trainer import load_prompts, split_prompts
 from rlhf_playground.stages import dpo
-from test_reward import easy_pairs  # chosen says "great", rejected "awful"
 
 TOPICS = ["tea", "cats", "rain", "books", "trains", "music", "parks", "bread", "snow", "boats"]
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from gradio_client import Client
+from serve import running_app
 
 from rlhf_playground.errors import UserError
 from rlhf_playground.workspace import root_dir, session, workspace_dir
-from serve import running_app
 
 
 @pytest.fixture
@@ -30,8 +30,8 @@ def test_sessions_get_separate_workspaces_inside_the_root():
 
 def test_local_paths_are_refused_only_when_hosted(hosted, tmp_path, tiny_model_dir, monkeypatch):
     from rlhf_playground.data import load_source
+    from rlhf_playground.data.prompts import read_rows
     from rlhf_playground.models import resolve
-    from rlhf_playground.stages.sft import read_rows
 
     outside = tmp_path / "elsewhere" / "rows.jsonl"
     outside.parent.mkdir()

@@ -8,6 +8,7 @@ import os
 import time
 
 import pytest
+from test_jobs import job_config, pairs_file, wait_for  # noqa: F401
 
 from rlhf_playground.errors import UserError
 from rlhf_playground.jobs import runner
@@ -15,7 +16,6 @@ from rlhf_playground.jobs.runs import create_run, list_runs, open_run
 from rlhf_playground.stages.ppo import PPOStageConfig
 from rlhf_playground.stages.sft import SFTStageConfig
 from rlhf_playground.workspace import root_dir, session
-from test_jobs import job_config, pairs_file, wait_for  # noqa: F401
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_caps_apply_only_when_hosted():
 
 
 def test_try_models_generation_length_is_capped_in_the_server_process(hosted):
-    from rlhf_playground.compare import generate_text
+    from rlhf_playground.explore import generate_text
 
     with pytest.raises(UserError, match="max_new_tokens 2000 is more than this shared app allows"):
         generate_text("default", "hi", max_new_tokens=2000)

@@ -15,13 +15,14 @@ from rlhf_playground import data
 from rlhf_playground.cli import main
 from rlhf_playground.compare import CompareConfig
 from rlhf_playground.config import config_from_args, from_dict, load_json
+from rlhf_playground.data.prompts import read_rows
 from rlhf_playground.errors import UserError
-from rlhf_playground.ppo.trainer import PPOStageConfig
+from rlhf_playground.ppo.config import PPOStageConfig
 from rlhf_playground.stages import reward
 from rlhf_playground.stages.dpo import DPOStageConfig, read_preference_pairs
 from rlhf_playground.stages.online import GRPOStageConfig, RLOOStageConfig
 from rlhf_playground.stages.reward import RewardStageConfig
-from rlhf_playground.stages.sft import SFTStageConfig, read_rows
+from rlhf_playground.stages.sft import SFTStageConfig
 
 DEEP = 100_000
 DEEP_LIST = "[" * DEEP + "]" * DEEP

@@ -6,7 +6,7 @@ import pytest
 
 from rlhf_playground import methods
 from rlhf_playground.jobs import create_run
-from rlhf_playground.ppo.trainer import PPOStageConfig
+from rlhf_playground.ppo.config import PPOStageConfig
 from rlhf_playground.stages.dpo import DPOStageConfig
 from rlhf_playground.stages.online import GRPOStageConfig, RLOOStageConfig
 

@@ -8,9 +8,9 @@ import math
 import pytest
 
 from rlhf_playground.cli import main
+from rlhf_playground.data.prompts import load_prompts, split_prompts
 from rlhf_playground.errors import UserError
 from rlhf_playground.jobs import create_run
-from rlhf_playground.ppo.trainer import load_prompts, split_prompts
 from rlhf_playground.stages import online
 
 TOPICS = ["the sea", "a train ride", "winter", "a good book", "my garden", "a rainy day", "music", "tea"]

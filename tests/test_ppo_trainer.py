@@ -23,10 +23,12 @@ from dataclasses import replace
 import pytest
 import torch
 
+from rlhf_playground.data.prompts import load_prompts, prompt_text, split_prompts
 from rlhf_playground.errors import UserError
+from rlhf_playground.generation import answer_mask
 from rlhf_playground.models import load_causal_lm
-from rlhf_playground.ppo.trainer import (PPOStageConfig, PPOTrainer, answer_mask, build_trainer, load_policy,
-                                         load_prompts, prompt_text, split_prompts)
+from rlhf_playground.ppo.config import PPOStageConfig
+from rlhf_playground.ppo.trainer import PPOTrainer, build_trainer, load_policy
 
 PROMPTS = [f"Tell me about item {i}" for i in range(48)]
 TRAIN, HELD_OUT = PROMPTS[:32], PROMPTS[32:]

@@ -14,6 +14,7 @@ import pytest
 
 from rlhf_playground.config import add_config_arguments, config_from_args, to_accelerate_command, to_command
 from rlhf_playground.errors import UserError
+from rlhf_playground.generation import encode_prompt
 from rlhf_playground.jobs.execute import run_stage
 from rlhf_playground.jobs.runs import list_runs, open_run
 from rlhf_playground.stages import sft
@@ -90,7 +91,7 @@ def test_max_length_shorter_than_a_prompt_names_the_numbers(tmp_path, tiny_model
 
     prompt = "hello " * 40
     data = write_jsonl(tmp_path / "long.jsonl", [{"prompt": prompt, "completion": " fox"}])
-    tokens = len(sft.prompt_ids(AutoTokenizer.from_pretrained(tiny_model_dir), prompt))
+    tokens = len(encode_prompt(AutoTokenizer.from_pretrained(tiny_model_dir), prompt, chat=False))
     with pytest.raises(UserError, match=f"max_length 16 is too short.* is {tokens} tokens.* {tokens + 1}"):
         tiny_config(tiny_model_dir, data, max_length=16).validate()
 

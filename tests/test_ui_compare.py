@@ -9,10 +9,10 @@ import time
 
 import pytest
 from gradio_client import Client
+from serve import running_app
 
 from rlhf_playground.compare import CompareConfig
 from rlhf_playground.ui.compare_tab import GROUPS
-from serve import running_app
 
 FIELDS = [name for _, names in GROUPS for name in names]
 PROMPTS = ["Hi", "How was your day?", "Tell me about the sea"]

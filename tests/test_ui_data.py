@@ -7,7 +7,6 @@ import json
 
 import pytest
 from gradio_client import Client, handle_file
-
 from serve import running_app
 
 

@@ -9,10 +9,10 @@ import time
 
 import pytest
 from gradio_client import Client
+from serve import running_app
 
 from rlhf_playground.stages.sft import SFTStageConfig
 from rlhf_playground.ui.finetune_tab import GROUPS
-from serve import running_app
 
 FIELDS = [name for _, names in GROUPS for name in names]
 

@@ -7,10 +7,10 @@ import time
 
 import pytest
 from gradio_client import Client
-
-from rlhf_playground.ppo.trainer import PPOStageConfig
-from rlhf_playground.ui.ppo_tab import GROUPS
 from serve import running_app
+
+from rlhf_playground.ppo.config import PPOStageConfig
+from rlhf_playground.ui.ppo_tab import GROUPS
 
 FIELDS = [name for _, names in GROUPS for name in names]
 

@@ -4,21 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import UserError
-from .load import Table, column_types
-
-ALIASES = {
-    "prompt": ("prompt", "question", "instruction", "query", "input"),
-    "chosen": ("chosen", "response_chosen", "chosen_response", "preferred", "preferred_response"),
-    "rejected": ("rejected", "response_rejected", "rejected_response", "dispreferred", "dispreferred_response"),
-    "completion": ("completion", "response", "output", "answer"),
-    "messages": ("messages", "conversations", "conversation", "chat"),
-    "text": ("text", "content", "review", "sentence"),
-    "label": ("label", "labels", "sentiment", "score"),
-}
-# Read as labels only when they hold whole numbers (a float "score" is a rating, not a class).
-INTEGER_ONLY = {"score"}
-EXPECTED = "prompt; chosen + rejected; prompt + completion; messages; text (+ label)"
+from .formats import ALIASES, EXPECTED, INTEGER_ONLY, Table, column_types
 
 
 @dataclass
@@ -28,12 +14,6 @@ class Detection:
     prompt: str | None
     columns: dict[str, str]
     description: str
-
-
-def check_column(table: Table, column: str) -> str:
-    if column not in table.columns:
-        raise UserError(f"There is no column '{column}': pick one of {', '.join(table.columns)}.")
-    return column
 
 
 def _find(types: dict[str, str], role: str) -> str | None:

@@ -10,7 +10,7 @@ import regex as user_regex  # matches with a time limit: a person's pattern must
 
 from ..errors import UserError
 from ..hosting import setting
-from .load import Table, is_chat
+from .formats import Table, check_column, is_chat
 
 REGEX_SECONDS = ("RLHF_REGEX_SECONDS", 1.0)  # the longest one match of a person's regex may take
 
@@ -164,8 +164,6 @@ def preference_prompt(chosen, rejected) -> tuple[str | list | None, str | None]:
 def extract_prompts(table: Table, detection, *, column: str | None = None, marker: str | None = None,
                     regex: str | None = None) -> Extraction:
     """Extract a prompt from every row: from ``column`` or the column the detection picked."""
-    from .detect import check_column
-
     if regex:
         compile_regex(regex)
     column = check_column(table, column) if column else None

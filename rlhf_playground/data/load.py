@@ -10,13 +10,13 @@ import codecs
 import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from .. import hub
 from ..errors import OFFLINE_HINT, UserError, is_offline_error
+from ..workspace import SAMPLES_DIR
+from .formats import Table
 
-SAMPLES_DIR = Path(__file__).resolve().parents[2] / "assets" / "samples"
 SAMPLES: dict[str, str] = {
     "prompts": "prompts.jsonl",
     "preference-chat": "preference_chat.jsonl",
@@ -27,13 +27,6 @@ SUPPORTED = (".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet", ".csv.gz"
              ".jsonl.gz", ".ndjson.gz")
 HUB_DEFAULT_LIMIT = 1000
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-@dataclass
-class Table:
-    rows: list[dict]
-    columns: list[str]
-    source: str
 
 
 def max_file_bytes() -> int:
@@ -310,44 +303,3 @@ def load_source(source: str, *, config: str | None = None, split: str = "train",
     if source.lower().endswith(SUPPORTED) or source.startswith((".", "/", "~")) or looks_like_file:
         raise UserError(f"There is no file '{source}'.")
     return load_hub(source, config=config, split=split, limit=limit)
-
-
-def _value_type(value) -> str:
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, list):
-        return "chat messages" if is_chat(value) else "list"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
-
-def is_chat(value) -> bool:
-    """A non-empty list of ``{"role", "content"}`` messages."""
-    return (isinstance(value, list) and bool(value)
-            and all(isinstance(m, dict) and "role" in m and "content" in m for m in value))
-
-
-def is_text_chat(value) -> bool:
-    """Chat messages whose roles and contents are all strings: what a chat template can render (one
-    with a number for content fails deep inside the template)."""
-    return is_chat(value) and all(isinstance(m["role"], str) and isinstance(m["content"], str) for m in value)
-
-
-def column_types(table: Table) -> dict[str, str]:
-    types = {}
-    for column in table.columns:
-        seen = list(dict.fromkeys(_value_type(r[column]) for r in table.rows if r.get(column) is not None))
-        if set(seen) == {"integer", "number"}:
-            seen = ["number"]
-        if set(seen) == {"chat messages", "list"} and all(
-                not r[column] or is_chat(r[column]) for r in table.rows if r.get(column) is not None):
-            seen = ["chat messages"]  # empty lists next to chats
-        types[column] = seen[0] if len(seen) == 1 else f"mixed ({', '.join(seen)})" if seen else "empty"
-    return types

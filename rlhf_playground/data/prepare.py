@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..errors import UserError
-from .detect import EXPECTED, Detection, check_column, detect
+from .detect import Detection, detect
 from .extract import Extraction, extract_prompts, parse_transcript, shared_prefix, split_reply
-from .load import Table, is_chat, is_text_chat
+from .formats import EXPECTED, Table, check_column, is_chat, is_text_chat
 
 # Which role a user-chosen column stands for, by detected kind.
 _COLUMN_ROLE = {"prompt": "prompt", "prompt_completion": "prompt", "preference": "prompt",

@@ -1,5 +1,9 @@
 """Training jobs: run folders, the one-at-a-time queue, starting, watching and stopping.
 
+Which stages queue and which can resume is the stage registry's to say
+(:mod:`rlhf_playground.registry`); a :class:`runs.Run` knows its own files,
+its adapter folder and its eval.json included.
+
 The app uses :func:`runner.start` / :func:`runner.stop` and reads a
 :class:`runs.Run`; the CLI runs a stage in the foreground through
 :func:`execute.run_stage`; trainers report through

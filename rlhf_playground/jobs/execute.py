@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..errors import UserError, redact
+from ..registry import UNQUEUED
 from ..workspace import workspace_dir
-from .queue import UNQUEUED_STAGES, wait_for_turn
+from .queue import wait_for_turn
 from .runs import Run, create_run, open_run, process_start_ticks
 
 # The runner sends this when a step is too long to wait for (see :func:`interruptible`).
@@ -160,7 +161,7 @@ def _run_job(stage: str, config, run_fn, run: Run, checked: bool) -> int:
     install_interrupt_handler()
     run.update_status(pid=os.getpid(), pid_start=process_start_ticks(os.getpid()))
     try:
-        turn = contextlib.nullcontext() if stage in UNQUEUED_STAGES else wait_for_turn(run)
+        turn = contextlib.nullcontext() if stage in UNQUEUED else wait_for_turn(run)
         if turn is None:
             run.finish("stopped", "stopped while queued")
             return 0

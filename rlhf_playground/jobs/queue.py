@@ -21,7 +21,6 @@ from ..workspace import queued_run_dirs, shared_root
 from .runs import Run, read_json
 
 LOCK_NAME = "job.lock"
-UNQUEUED_STAGES = ("demo",)  # jobs that only start other jobs and wait: they take no place in line
 UNSPAWNED_GRACE_S = 30  # a queued run with no process yet is in line for this long
 
 

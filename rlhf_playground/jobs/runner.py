@@ -19,15 +19,15 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..hosting import MAX_JOBS, check_caps, is_hosted, setting
+from ..registry import RESUMABLE, UNQUEUED
 from ..workspace import SHARED_ROOT_ENV, shared_root, workspace_dir
 from .execute import INTERRUPT_SIGNAL
-from .queue import UNQUEUED_STAGES, running_run, waiting_reason
+from .queue import running_run, waiting_reason
 from .runs import ACTIVE, Run, active_runs, checkpoint_step, create_run, process_alive, process_start_ticks
 
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 CLEAN_STOP_S = 0.5  # how long a job may take to stop between steps before it is interrupted mid-step
 STOP_TIMEOUT_S = 4.0  # then the process group gets SIGTERM, and SIGKILL half a second later
-RESUMABLE = ("sft", "reward")  # stages whose trainer keeps checkpoints in the run folder
 
 
 def job_command(stage: str, run: Run) -> list[str]:
@@ -85,7 +85,7 @@ def resume(run: Run) -> Run:
 
 def _launch(stage: str, run: Run) -> Run:
     """Start the job process for ``run`` (the stage reads its config.json) in the background."""
-    if stage not in UNQUEUED_STAGES and running_run() is not None:
+    if stage not in UNQUEUED and running_run() is not None:
         run.update_status(reason=waiting_reason(run))
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "RLHF_WORKSPACE": str(workspace_dir()),
            SHARED_ROOT_ENV: str(shared_root()),

@@ -30,11 +30,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import UserError, redact
-from ..workspace import runs_dir, safe_name
+from ..workspace import adapter_folder, runs_dir, safe_name
 
 ACTIVE = ("queued", "running")
 TERMINAL = ("finished", "failed", "stopped")
 DIED = "the job process died unexpectedly (killed or out of memory)"
+EVAL_FILE = "eval.json"
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -112,6 +113,11 @@ class Run:
         path = self.path / "artifacts"
         path.mkdir(exist_ok=True)
         return path
+
+    @property
+    def adapter(self) -> Path:
+        """Where the stage saves its LoRA adapter, with the tokenizer (there or not yet)."""
+        return adapter_folder(self.path)
 
     # --------------------------------------------------------------- reading
     def config(self) -> dict[str, Any]:
@@ -246,6 +252,13 @@ class Run:
         path = self.artifacts / name
         write_json_atomic(path, data)
         return path
+
+    def read_eval(self) -> dict[str, Any] | None:
+        """``artifacts/eval.json``: the stage's held-out evaluation; None until it is written."""
+        return read_json(self.path / "artifacts" / EVAL_FILE, None)
+
+    def write_eval(self, evaluation: dict[str, Any]) -> Path:
+        return self.write_artifact_json(EVAL_FILE, evaluation)
 
 
 def checkpoint_step(checkpoint: Path) -> int:

@@ -40,7 +40,8 @@ def masked_whiten(x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True) 
     """``(x - mean) / sqrt(var + 1e-8)`` with masked mean/var; padding is set to 0.
 
     ``shift_mean=False`` adds the mean back (only the scale changes), which keeps the
-    sign of e.g. rewards meaningful. Used for advantages (shift) and rewards (no shift).
+    sign of the values meaningful. The trainer whitens advantages, and scores with
+    ``reward_scaling="whiten"``, both with the shift.
     """
     mask = mask.to(x.dtype)
     mean, var = masked_mean(x, mask), masked_var(x, mask)

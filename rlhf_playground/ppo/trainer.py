@@ -24,155 +24,24 @@ import json
 import logging
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
-from ..errors import UserError, require
+import torch
+from peft import LoraConfig, PeftModel, get_peft_model
+from safetensors.torch import save_file
 
-if TYPE_CHECKING:  # torch is imported where it is used, so that reading the config stays cheap
-    import torch
+from ..data.prompts import load_prompts, prompt_text, split_prompts
+from ..errors import UserError
+from ..generation import encode_prompt, generate, greedy_answers, sampling_args, stop_ids
+from ..models import load_causal_lm, resolve
+from ..scorers import make_scorer, mean_reward
+from . import core
+from .config import PPOStageConfig
 
 log = logging.getLogger(__name__)
 EMPTY_STREAK_WARNING = 3  # steps in a row of nothing but empty answers before we say so
-
-
-def _help(text: str) -> dict:
-    return {"help": text}
-
-
-@dataclass
-class PPOStageConfig:
-    model: str = field(default="default", metadata=_help("policy base model: 'default', a local folder or a Hub name"))
-    adapter: str = field(default="", metadata=_help(
-        "an SFT run's adapter folder to start from (merged into the base, which then is the reference); empty: none"))
-    dataset: str = field(default="", metadata=_help("a saved dataset's name or a .jsonl file with a 'prompt' column"))
-    reward: str = field(default="lexicon", metadata=_help(
-        "'lexicon' (VADER sentiment), 'classifier:<model>[:<label>]' or 'reward:<reward model folder>'"))
-    steps: int = field(default=20, metadata=_help("PPO iterations (rollout + optimisation)"))
-    batch_size: int = field(default=8, metadata=_help("prompts answered per iteration"))
-    mini_batch_size: int = field(default=4, metadata=_help("answers per gradient step; must divide batch_size"))
-    ppo_epochs: int = field(default=2, metadata=_help("passes over each batch of answers"))
-    learning_rate: float = field(default=1e-5, metadata=_help("Adam learning rate for LoRA and the value head"))
-    max_grad_norm: float = field(default=1.0, metadata=_help("clip the gradient norm to this; 0 turns it off"))
-    lora_r: int = field(default=16, metadata=_help("LoRA rank"))
-    lora_alpha: int = field(default=32, metadata=_help("LoRA scaling; the update is scaled by alpha / r"))
-    lora_dropout: float = field(default=0.0, metadata=_help("dropout on the LoRA branch, in [0, 1)"))
-    load_in_4bit: bool = field(default=False, metadata=_help("load the base weights in 4-bit NF4 (QLoRA-style)"))
-    init_kl_coef: float = field(default=0.05, metadata=_help("beta: weight of the per-token KL penalty"))
-    adaptive_kl: bool = field(default=False, metadata=_help("steer beta so that the KL approaches target_kl"))
-    target_kl: float = field(default=6.0, metadata=_help("with adaptive_kl: the KL per answer to aim for"))
-    kl_horizon: int = field(default=10000, metadata=_help("with adaptive_kl: how slowly beta moves"))
-    kl_estimator: str = field(default="k1", metadata=_help("'k1' (logp - ref_logp) or 'k3' (always >= 0)"))
-    gamma: float = field(default=1.0, metadata=_help("discount per token"))
-    lam: float = field(default=0.95, metadata=_help("GAE lambda: bias/variance trade-off of advantages"))
-    clip_range: float = field(default=0.2, metadata=_help("policy ratio clip epsilon"))
-    clip_range_value: float = field(default=0.2, metadata=_help("value clip epsilon"))
-    vf_coef: float = field(default=0.1, metadata=_help("weight of the value loss"))
-    reward_scaling: str = field(default="none", metadata=_help(
-        "'none', 'whiten' (per batch) or 'running' (scale only); scale small scores up, or the KL penalty wins"))
-    penalize_non_ending: bool = field(default=False, metadata=_help(
-        "give answers that never end (no EOS within max_new_tokens) the score non_ending_penalty"))
-    non_ending_penalty: float = field(default=-1.0, metadata=_help(
-        "the score for non-ending answers (with penalize_non_ending) and for empty answers"))
-    max_new_tokens: int = field(default=32, metadata=_help("longest answer, in tokens"))
-    temperature: float = field(default=1.0, metadata=_help("sampling temperature (> 0)"))
-    top_k: int = field(default=0, metadata=_help("sample among the k likeliest tokens; 0 = all"))
-    top_p: float = field(default=1.0, metadata=_help("nucleus sampling mass in (0, 1]; 1 = all"))
-    seed: int = field(default=42, metadata=_help("random seed (LoRA init, prompt order, sampling)"))
-    eval_prompts: int = field(default=16, metadata=_help("prompts held out to measure mean reward before/after"))
-    max_prompt_length: int = field(default=128, metadata=_help("prompts longer than this keep their last tokens"))
-
-    def check_values(self) -> None:
-        """The checks that need neither the data nor a model."""
-        rules = [
-            (self.steps > 0, f"steps must be at least 1 (got {self.steps})."),
-            (self.batch_size > 0, f"batch_size must be at least 1 (got {self.batch_size})."),
-            (0 < self.mini_batch_size <= self.batch_size and self.batch_size % max(self.mini_batch_size, 1) == 0,
-             f"mini_batch_size ({self.mini_batch_size}) must divide batch_size ({self.batch_size})."),
-            (self.ppo_epochs > 0, f"ppo_epochs must be at least 1 (got {self.ppo_epochs})."),
-            (self.learning_rate > 0, f"learning_rate must be above 0 (got {self.learning_rate})."),
-            (self.learning_rate < 1, f"learning_rate {self.learning_rate} is far too high; try 1e-5."),
-            (self.max_grad_norm >= 0, f"max_grad_norm can't be negative (got {self.max_grad_norm})."),
-            (self.lora_r > 0 and self.lora_alpha > 0, "lora_r and lora_alpha must be at least 1."),
-            (0 <= self.lora_dropout < 1, f"lora_dropout must be in [0, 1) (got {self.lora_dropout})."),
-            (self.init_kl_coef >= 0, f"init_kl_coef can't be negative (got {self.init_kl_coef})."),
-            (self.target_kl > 0 and self.kl_horizon > 0, "target_kl and kl_horizon must be above 0."),
-            (self.kl_estimator in ("k1", "k3"), f"kl_estimator must be 'k1' or 'k3' (got {self.kl_estimator!r})."),
-            (0 <= self.gamma <= 1 and 0 <= self.lam <= 1, "gamma and lam must be in [0, 1]."),
-            (self.clip_range > 0 and self.clip_range_value > 0, "clip_range and clip_range_value must be above 0."),
-            (self.vf_coef >= 0, f"vf_coef can't be negative (got {self.vf_coef})."),
-            (self.reward_scaling in ("none", "whiten", "running"),
-             f"reward_scaling must be 'none', 'whiten' or 'running' (got {self.reward_scaling!r})."),
-            (self.max_new_tokens > 0, f"max_new_tokens must be at least 1 (got {self.max_new_tokens})."),
-            (self.temperature > 0, f"temperature must be above 0 (got {self.temperature})."),
-            (self.top_k >= 0, f"top_k can't be negative (got {self.top_k})."),
-            (0 < self.top_p <= 1, f"top_p must be in (0, 1] (got {self.top_p})."),
-            (self.eval_prompts >= 0, f"eval_prompts can't be negative (got {self.eval_prompts})."),
-            (self.max_prompt_length > 0, f"max_prompt_length must be at least 1 (got {self.max_prompt_length})."),
-            (self.reward.partition(":")[0].strip().lower() in ("lexicon", "vader", "classifier", "reward"),
-             "Choose a reward: 'lexicon', 'classifier:<model>[:<label>]' or 'reward:<reward model folder>'."),
-        ]
-        require(rules)
-
-    def validate(self) -> None:
-        """Raise UserError for settings that can't work: the dataset's prompts, the reward model's folder, 4-bit."""
-        from ..models import bnb_status
-        from ..scorers import find_model_folder
-
-        self.check_values()
-        if not self.dataset.strip():
-            raise UserError("Choose a dataset: a saved dataset's name or a .jsonl file with prompts.")
-        load_prompts(self.dataset)
-        kind, _, rest = self.reward.partition(":")
-        if kind.strip().lower() == "reward":
-            find_model_folder(rest.strip())
-        ok, reason = bnb_status() if self.load_in_4bit else (True, "")
-        if not ok:
-            raise UserError(f"4-bit loading isn't available here: {reason} Turn load_in_4bit off.")
-
-
-# ------------------------------------------------------------------ prompts
-def load_prompts(dataset: str) -> list[str | list[dict]]:
-    """The 'prompt' column of a dataset: plain strings or chat message lists."""
-    from ..stages.sft import read_rows
-
-    rows = read_rows(dataset)
-    prompts = [row["prompt"] for row in rows if isinstance(row.get("prompt"), (str, list)) and row["prompt"]]
-    if not prompts:
-        columns = ", ".join(sorted(rows[0])) if rows else "none, it is empty"
-        raise UserError(f"The dataset '{dataset}' has no prompts: PPO needs a 'prompt' column (its columns: {columns}).")
-    return prompts
-
-
-def prompt_text(prompt: str | list[dict]) -> str:
-    """What a scorer reads as the prompt: the text, or the last user turn of a chat."""
-    if isinstance(prompt, str):
-        return prompt
-    users = [m.get("content", "") for m in prompt if m.get("role") == "user"]
-    return str(users[-1] if users else prompt[-1].get("content", ""))
-
-
-def split_prompts(prompts: list, n_eval: int, seed: int) -> tuple[list, list]:
-    """``(train, eval)``: ``n_eval`` prompts held out when at least as many remain for training."""
-    order = list(prompts)
-    random.Random(seed).shuffle(order)
-    if 0 < n_eval and len(order) >= 2 * n_eval:
-        return order[n_eval:], order[:n_eval]
-    return order, order[:n_eval]  # too few to hold out: evaluate on training prompts
-
-
-# ------------------------------------------------------------------ the trainer
-def answer_mask(answer, eos_ids: list[int]):
-    """``(mask, ended)`` for generated tokens ``(B, T)``: mask is 1 up to and including the first EOS.
-
-    The EOS token stays in the mask: ending is an action the policy takes and gets credit for.
-    """
-    import torch
-
-    is_eos = torch.isin(answer, torch.tensor(eos_ids, device=answer.device)).long()
-    after_eos = (is_eos.cumsum(1) - is_eos) > 0  # strictly after the first EOS
-    return (~after_eos).long(), is_eos.any(1)
 
 
 @dataclass
@@ -192,8 +61,6 @@ class Rollout:
 
     def select(self, keep: torch.Tensor) -> "Rollout":
         """The rows where ``keep`` is true."""
-        import torch
-
         idx = keep.nonzero().flatten()
         pick = lambda t: t[idx] if isinstance(t, torch.Tensor) else [t[i] for i in idx.tolist()]  # noqa: E731
         return Rollout(*(pick(getattr(self, name)) for name in
@@ -201,15 +68,13 @@ class Rollout:
                           "logprobs", "ref_logprobs", "values")), entropy=self.entropy)
 
 
-# ------------------------------------------------------------------ generation, shared with GRPO/RLOO/DPO
+# ------------------------------------------------------------------ the base, shared with GRPO/RLOO/DPO
 def prepare_base(model):
     """The weights a fresh LoRA adapter goes on: an SFT adapter folded in, so that it becomes the reference.
 
     Also keeps 4-bit layers trainable: on CPUs with AVX512-BF16, bitsandbytes repacks 4-bit weights
     for inference the first time they run in eval mode (rollouts); that layout has no backward.
     """
-    from peft import PeftModel
-
     if isinstance(model, PeftModel):
         model = model.merge_and_unload()
     for module in model.modules():
@@ -218,66 +83,18 @@ def prepare_base(model):
     return model
 
 
-def encode_prompt(tokenizer, prompt: str | list[dict], max_prompt_length: int) -> list[int]:
-    """Prompt token ids as the model sees them: through the chat template when there is one."""
-    if getattr(tokenizer, "chat_template", None):
-        messages = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
-        text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-    else:
-        ids = tokenizer(prompt_text(prompt), add_special_tokens=True)["input_ids"]
-    return ids[-max_prompt_length:]
-
-
 def generate_rollout(model, tokenizer, prompts: list, max_new_tokens: int, max_prompt_length: int,
                      sampling: dict | None = None) -> Rollout:
     """Answer ``prompts`` in one left-padded batch, greedy unless ``sampling`` is given; each ends at its first EOS."""
-    import torch
-
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    gen_eos = model.generation_config.eos_token_id
-    eos_ids = sorted({tokenizer.eos_token_id, *(gen_eos if isinstance(gen_eos, list) else [gen_eos])} - {None})
-    ids = [encode_prompt(tokenizer, p, max_prompt_length) for p in prompts]
-    width = max(map(len, ids))
-    query = torch.tensor([[pad_id] * (width - len(q)) + q for q in ids], device=model.device)
-    query_mask = torch.tensor([[0] * (width - len(q)) + [1] * len(q) for q in ids], device=model.device)
-    model.eval()
-    with torch.no_grad():
-        out = model.generate(input_ids=query, attention_mask=query_mask, max_new_tokens=max_new_tokens,
-                             pad_token_id=pad_id, eos_token_id=eos_ids,
-                             **(dict(do_sample=True, **sampling) if sampling else dict(do_sample=False)))
-    answer = out[:, width:]
-    mask, ended = answer_mask(answer, eos_ids)
-    texts = [tokenizer.decode(row[m.bool()], skip_special_tokens=True).strip()
-             for row, m in zip(answer, mask)]  # EOS is a special token: decode drops it
-    return Rollout([prompt_text(p) for p in prompts], texts, out, torch.cat([query_mask, mask], 1), mask, ended)
-
-
-def greedy_answers(model, tokenizer, prompts: list, max_new_tokens: int, max_prompt_length: int,
-                   batch_size: int) -> list[str]:
-    """Greedy answers (deterministic, so before/after compare the same decoding)."""
-    return [text for start in range(0, len(prompts), batch_size)
-            for text in generate_rollout(model, tokenizer, prompts[start:start + batch_size], max_new_tokens,
-                                         max_prompt_length).responses]
-
-
-def mean_reward(scorer, prompts: list, answers: list[str]) -> float:
-    """Mean score of ``answers`` to ``prompts`` (NaN/inf scores left out)."""
-    import torch
-
-    scores = torch.tensor(scorer.score([prompt_text(p) for p in prompts], answers))
-    finite = scores[torch.isfinite(scores)]
-    return finite.mean().item() if len(finite) else float("nan")
+    ids = [encode_prompt(tokenizer, p, max_length=max_prompt_length) for p in prompts]
+    out = generate(model, tokenizer, ids, max_new_tokens, sampling, eos_ids=stop_ids(model, tokenizer))
+    return Rollout([prompt_text(p) for p in prompts], out.texts, out.ids, out.attention_mask, out.mask, out.ended)
 
 
 class PPOTrainer:
     """PPO on ``model`` (a causal LM; a fresh LoRA adapter is put on it) against ``scorer``."""
 
     def __init__(self, config: PPOStageConfig, model, tokenizer, scorer, prompts: list):
-        import torch
-        from peft import LoraConfig, get_peft_model
-        from . import core
-
         config.check_values()
         if not prompts:
             raise UserError("PPO needs at least one prompt.")
@@ -303,7 +120,7 @@ class PPOTrainer:
     def generate(self, prompts: list, greedy: bool = False) -> Rollout:
         """Answer ``prompts`` in one batch, sampling with the config's settings unless ``greedy``."""
         cfg = self.config
-        sampling = None if greedy else dict(temperature=cfg.temperature, top_k=cfg.top_k, top_p=cfg.top_p)
+        sampling = None if greedy else sampling_args(cfg.temperature, cfg.top_p, cfg.top_k)
         return generate_rollout(self.model, self.tokenizer, prompts, cfg.max_new_tokens, cfg.max_prompt_length,
                                 sampling)
 
@@ -314,8 +131,6 @@ class PPOTrainer:
         predicted from the last ``T + 1`` positions minus the final one. With top_k/top_p the
         log-probs still come from the whole (tempered) distribution, as is usual in RLHF code.
         """
-        from . import core
-
         input_ids, attn = rollout.input_ids, rollout.attention_mask
         if idx is not None:
             input_ids, attn = input_ids[idx], attn[idx]
@@ -333,9 +148,6 @@ class PPOTrainer:
 
     def rollout(self, prompts: list) -> Rollout:
         """Sample answers, then score them with the policy (logp, V) and the reference (ref_logp)."""
-        import torch
-        from . import core
-
         batch = self.generate(prompts)
         with torch.no_grad():
             batch.logprobs, batch.values, logits = self.forward(batch)
@@ -352,9 +164,6 @@ class PPOTrainer:
         ``non_ending_penalty`` if penalties are on, else the batch's lowest score.
         ``shown`` is the score each answer was trained with (None when dropped), for the UI.
         """
-        import torch
-        from . import core
-
         cfg, warnings, n = self.config, [], len(batch.responses)
         raw = torch.tensor(self.scorer.score(batch.prompts, batch.responses), dtype=torch.float32)
         if len(raw) != n:
@@ -392,9 +201,6 @@ class PPOTrainer:
 
     def step(self) -> dict[str, Any]:
         """One PPO iteration (rollout, rewards, optimisation); returns its stats and sample answers."""
-        import torch
-        from . import core
-
         cfg, started = self.config, time.time()
         full = self.rollout(self.next_prompts())
         batch, scores, shown, warnings = self.guarded_scores(full)
@@ -470,8 +276,6 @@ class PPOTrainer:
 
     def save(self, out_dir: str | Path) -> Path:
         """LoRA adapter + tokenizer + ``value_head.safetensors`` + ``policy.json`` (what it sits on)."""
-        from safetensors.torch import save_file
-
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(out)
@@ -484,11 +288,10 @@ class PPOTrainer:
 
 # ------------------------------------------------------------------ from a config
 def build_trainer(config: PPOStageConfig) -> tuple[PPOTrainer, list]:
-    """Load everything ``config`` names; returns the trainer and the held-out eval prompts."""
-    from ..models import load_causal_lm
-    from ..scorers import make_scorer
+    """Load everything ``config`` names; returns the trainer and the held-out eval prompts.
 
-    config.validate()
+    ``config`` has been validated already: by the app before the job started, or by the job itself.
+    """
     train, held_out = split_prompts(load_prompts(config.dataset), config.eval_prompts, config.seed)
     model, tokenizer = load_causal_lm(config.model, load_in_4bit=config.load_in_4bit,
                                       adapter=config.adapter or None)
@@ -504,8 +307,6 @@ def write_policy_info(folder: Path, base_model: str, sft_adapter: str) -> None:
     The adapter's own config can only name one base; trained on base + merged SFT, it must be
     loaded the same way (see :func:`load_policy`), which this note makes possible.
     """
-    from ..models import resolve
-
     # a run id names its adapter only in its own workspace: note the folder
     info = {"base_model": base_model, "sft_adapter": resolve(sft_adapter).path if sft_adapter else None,
             "note": "this adapter applies to the base with the SFT adapter merged in"}
@@ -515,10 +316,6 @@ def write_policy_info(folder: Path, base_model: str, sft_adapter: str) -> None:
 def load_policy(folder: str | Path):
     """A saved RL policy (PPO, GRPO, RLOO, DPO) as ``(model, tokenizer)``: base, SFT adapter merged in,
     the RL adapter on top."""
-    from peft import PeftModel
-
-    from ..models import load_causal_lm
-
     info = json.loads((Path(folder) / POLICY_INFO).read_text(encoding="utf-8"))
     model, tokenizer = load_causal_lm(info["base_model"], adapter=info.get("sft_adapter"))
     if isinstance(model, PeftModel):

@@ -19,9 +19,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import settings
+from ..data.prompts import read_prompts, read_rows, split_prompts
 from ..errors import UserError, require
 from ..jobs.runs import Run
-from .online import check_4bit, check_reward_kind, check_reward_source
+from ..models import check_4bit
+from . import common
 
 STAGE = "dpo"
 LOSS_TYPES = ("sigmoid", "ipo", "hinge", "robust")
@@ -31,8 +34,7 @@ LOSS_TYPES = ("sigmoid", "ipo", "hinge", "robust")
 class DPOStageConfig:
     model: str = field(default="default", metadata={
         "help": "policy base model: 'default' (bundled SmolLM2-135M-Instruct), a local folder or a Hub name"})
-    adapter: str = field(default="", metadata={
-        "help": "an SFT run's adapter folder to start from (merged into the base, which then is the reference)"})
+    adapter: str = settings.sft_adapter()
     dataset: str = field(default="", metadata={
         "help": "a preference dataset saved in the workspace (its name) or a .jsonl file with chosen/rejected"})
     steps: int = field(default=20, metadata={"help": "optimizer steps (the pairs are cycled through as needed)"})
@@ -43,12 +45,12 @@ class DPOStageConfig:
     loss_type: str = field(default="sigmoid", metadata={
         "help": "'sigmoid' (the DPO paper), 'ipo', 'hinge' or 'robust' (noisy labels)"})
     max_length: int = field(default=256, metadata={"help": "tokens of prompt + answer; longer pairs are cut"})
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling; the update is scaled by alpha / r"})
-    lora_dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA branch, in [0, 1)"})
-    target_modules: str = field(default="auto", metadata={"help": "layers that get LoRA ('auto': every linear one)"})
+    lora_r: int = settings.lora_r()
+    lora_alpha: int = settings.lora_alpha()
+    lora_dropout: float = settings.lora_dropout(0.05)
+    target_modules: str = settings.target_modules()
     load_in_4bit: bool = field(default=False, metadata={"help": "load the base weights in 4-bit NF4 (QLoRA)"})
-    double_quant: bool = field(default=True, metadata={"help": "with 4-bit: also quantize the quantization constants"})
+    double_quant: bool = settings.double_quant()
     eval_reward: str = field(default="lexicon", metadata={
         "help": "reward that scores greedy answers to held-out prompts before/after, to compare with PPO/GRPO/RLOO"})
     eval_dataset: str = field(default="", metadata={
@@ -67,15 +69,13 @@ class DPOStageConfig:
             (self.loss_type in LOSS_TYPES,
              f"loss_type must be one of {', '.join(LOSS_TYPES)} (got {self.loss_type!r})."),
             (self.max_length >= 16, f"max_length must be at least 16 tokens (got {self.max_length})."),
-            (self.lora_r > 0 and self.lora_alpha > 0, "lora_r and lora_alpha must be at least 1."),
-            (0 <= self.lora_dropout < 1, f"lora_dropout must be in [0, 1) (got {self.lora_dropout})."),
-            (bool(self.target_modules.strip()), "target_modules can't be empty; use 'auto'."),
+            *settings.lora_rules(self),
             (self.eval_prompts >= 0, f"eval_prompts can't be negative (got {self.eval_prompts})."),
             (self.max_new_tokens > 0, f"max_new_tokens must be at least 1 (got {self.max_new_tokens})."),
             (bool(self.dataset.strip()), "Choose a preference dataset: a saved dataset's name or a .jsonl file."),
         ]
         require(rules)
-        check_reward_kind(self.eval_reward)
+        settings.check_reward(self.eval_reward)
 
     def validate(self) -> None:
         """Raise UserError for settings that can't work: the pairs, the held-out prompts, the reward, 4-bit."""
@@ -85,14 +85,11 @@ class DPOStageConfig:
             raise UserError(f"'{self.dataset}' has no pairs left to train on: add pairs or lower eval_prompts.")
         if self.eval_prompts and not held_out:
             raise UserError("There are no prompts to evaluate on: set eval_dataset to a prompt dataset.")
-        check_reward_source(self.eval_reward)
+        settings.check_reward_source(self.eval_reward)
         check_4bit(self.load_in_4bit)
 
     def split(self) -> tuple[list[tuple], list, Counter]:
         """``(training pairs, held-out prompts, dropped rows by reason)``; pairs are (prompt, chosen, rejected)."""
-        from ..ppo.trainer import split_prompts
-        from .online import read_prompts
-
         pairs, dropped = read_preference_pairs(self.dataset)
         if self.eval_dataset.strip():
             _, held_out = split_prompts(read_prompts(self.eval_dataset, "DPO's evaluation"), self.eval_prompts,
@@ -105,7 +102,6 @@ class DPOStageConfig:
 def read_preference_pairs(dataset: str) -> tuple[list[tuple], Counter]:
     """Usable (prompt, chosen, rejected) triples; UserError for a dataset that isn't preference pairs."""
     from .reward import read_pairs
-    from .sft import read_rows
 
     rows = read_rows(dataset)
     if not rows:
@@ -125,11 +121,9 @@ def read_preference_pairs(dataset: str) -> tuple[list[tuple], Counter]:
 
 def trainer_rows(pairs: list[tuple], tokenizer) -> list[dict]:
     """Pairs in TRL's preference format; conversational when the model has a chat template, as PPO prompts it."""
-    from .online import as_chat
-
     rows = []
     for prompt, chosen, rejected in pairs:
-        prompt = as_chat(prompt, tokenizer)
+        prompt = common.as_chat(prompt, tokenizer)
         if isinstance(prompt, list):
             chosen, rejected = ([{"role": "assistant", "content": text}] for text in (chosen, rejected))
         rows.append({"prompt": prompt, "chosen": chosen, "rejected": rejected})
@@ -138,25 +132,13 @@ def trainer_rows(pairs: list[tuple], tokenizer) -> list[dict]:
 
 def build_trainer(config: DPOStageConfig, model, tokenizer, pairs: list[tuple], run: Run):
     from datasets import Dataset
-    from transformers import PrinterCallback
     from trl import DPOConfig, DPOTrainer
 
-    from ..jobs.callbacks import RunCallback
-    from .online import lora_config, trainer_args
-
-    args = DPOConfig(**trainer_args(config, run), beta=config.beta, loss_type=[config.loss_type],
+    args = DPOConfig(**common.trainer_args(config, run), beta=config.beta, loss_type=[config.loss_type],
                      max_length=config.max_length)
-    try:
-        trainer = DPOTrainer(model=model, args=args, train_dataset=Dataset.from_list(trainer_rows(pairs, tokenizer)),
-                             processing_class=tokenizer, peft_config=lora_config(config),
-                             callbacks=[RunCallback(run)])
-    except ValueError as exc:
-        if "Target module" in str(exc) or "target_modules" in str(exc):
-            raise UserError(f"target_modules '{config.target_modules}' doesn't match this model's layers "
-                            "(use 'auto').") from None
-        raise
-    trainer.remove_callback(PrinterCallback)
-    return trainer
+    return common.make_trainer(DPOTrainer, run, config.target_modules, model=model, args=args,
+                               train_dataset=Dataset.from_list(trainer_rows(pairs, tokenizer)),
+                               processing_class=tokenizer, peft_config=common.lora_config(config))
 
 
 def run(config: DPOStageConfig, run: Run) -> dict[str, Any]:
@@ -164,21 +146,19 @@ def run(config: DPOStageConfig, run: Run) -> dict[str, Any]:
     from transformers import set_seed
 
     from ..scorers import make_scorer
-    from .online import evaluate_before, load_base, train_and_evaluate
     from .reward import describe_dropped
-    from .sft import quiet_progress_bars
 
-    quiet_progress_bars()
+    common.quiet_progress_bars()
     set_seed(config.seed)
     train, held_out, dropped = config.split()
     print(f"DPO: {describe_dropped(dropped)}; {len(train)} pairs for training, {len(held_out)} held-out prompts "
           f"scored with {config.eval_reward}", flush=True)
     run.update_status(dropped=dict(dropped))
     scorer = make_scorer(config.eval_reward)
-    model, tokenizer = load_base(config.model, config.adapter, config.load_in_4bit, config.double_quant)
-    before = evaluate_before(model, tokenizer, scorer, held_out, config.max_new_tokens)
+    model, tokenizer = common.load_base(config.model, config.adapter, config.load_in_4bit, config.double_quant)
+    before = common.evaluate_before(model, tokenizer, scorer, held_out, config.max_new_tokens)
     trainer = build_trainer(config, model, tokenizer, train, run)
-    return train_and_evaluate(run, config, trainer, tokenizer, scorer, held_out, before, config.eval_reward)
+    return common.train_and_evaluate(run, config, trainer, tokenizer, scorer, held_out, before, config.eval_reward)
 
 
 def register(subparsers) -> None:

@@ -13,7 +13,8 @@ import time
 from typing import Any
 
 from ..jobs.runs import Run
-from ..ppo.trainer import PPOStageConfig
+from ..ppo.config import PPOStageConfig
+from .common import write_evaluation
 
 STAGE = "ppo"
 
@@ -47,13 +48,10 @@ def run(config: PPOStageConfig, run: Run) -> dict[str, Any]:
         trainer.train(on_step=on_step, should_stop=run.stop_requested)
     with run.artifact_dir("adapter") as tmp:
         trainer.save(tmp)
-    outcome: dict[str, Any] = {"adapter": str(run.artifacts / "adapter")}
+    outcome: dict[str, Any] = {"adapter": str(run.adapter)}
     if held_out and not run.stop_requested():
         after = trainer.evaluate(held_out)
-        kl = [m["kl"] for m in run.metrics() if "kl" in m]
-        evaluation = {"held_out_prompts": len(held_out), "reward_before": before, "reward_after": after,
-                      "final_kl": kl[-1] if kl else None, "reward": config.reward}
-        outcome["eval"] = str(run.write_artifact_json("eval.json", evaluation))
+        outcome["eval"] = str(write_evaluation(run, held_out, before, after, config.reward))
         print(f"held-out mean reward: {before:.4f} before, {after:.4f} after", flush=True)
     return outcome
 

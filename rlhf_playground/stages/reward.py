@@ -15,11 +15,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..data.load import is_text_chat
+from .. import settings
+from ..data.formats import is_text_chat
+from ..data.prompts import read_rows
 from ..errors import UserError, require
 from ..jobs.runs import Run
-from ..models import DTYPES
-from .sft import lora_targets, quiet_progress_bars, read_rows, trainer_precision
+from ..models import DTYPES, check_4bit
+from .common import lora_config, make_trainer, quiet_progress_bars, save_adapter, trainer_precision
 
 STAGE = "reward"
 TRANSCRIPT_REPLY = "\n\nAssistant:"  # in an hh-rlhf transcript the reply follows the last one
@@ -32,12 +34,12 @@ class RewardStageConfig:
     dataset: str = field(default="", metadata={
         "help": "a preference dataset saved in the workspace (its name) or a .jsonl file with chosen/rejected"})
     eval_fraction: float = field(default=0.1, metadata={"help": "share of pairs held out for evaluation"})
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling; the update is scaled by alpha / r"})
-    lora_dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA branch, in [0, 1)"})
-    target_modules: str = field(default="auto", metadata={"help": "layers that get LoRA ('auto': every linear one)"})
+    lora_r: int = settings.lora_r()
+    lora_alpha: int = settings.lora_alpha()
+    lora_dropout: float = settings.lora_dropout(0.05)
+    target_modules: str = settings.target_modules()
     load_in_4bit: bool = field(default=False, metadata={"help": "load the backbone in 4-bit NF4 (bitsandbytes)"})
-    double_quant: bool = field(default=True, metadata={"help": "with 4-bit: also quantize the quantization constants"})
+    double_quant: bool = settings.double_quant()
     compute_dtype: str = field(default="auto", metadata={"help": "auto, float32, bfloat16 or float16"})
     learning_rate: float = field(default=2e-4, metadata={"help": "peak learning rate (linear decay)"})
     num_epochs: float = field(default=1.0, metadata={"help": "passes over the training pairs"})
@@ -54,9 +56,7 @@ class RewardStageConfig:
     def check_values(self) -> None:
         rules = [
             (0 < self.learning_rate < 1, f"learning_rate must be in (0, 1) (got {self.learning_rate})."),
-            (self.lora_r > 0, f"lora_r must be at least 1 (got {self.lora_r})."),
-            (self.lora_alpha > 0, f"lora_alpha must be at least 1 (got {self.lora_alpha})."),
-            (0 <= self.lora_dropout < 1, f"lora_dropout must be in [0, 1) (got {self.lora_dropout})."),
+            *settings.lora_rules(self),
             (0 < self.eval_fraction < 1, f"eval_fraction must be between 0 and 1 (got {self.eval_fraction})."),
             (self.num_epochs > 0 or self.max_steps > 0, "Train for some epochs (num_epochs > 0) or set max_steps."),
             (self.batch_size > 0, f"batch_size must be at least 1 (got {self.batch_size})."),
@@ -72,12 +72,9 @@ class RewardStageConfig:
     def validate(self) -> None:
         """Raise UserError for settings that can't work, too few usable pairs (after max_length) included."""
         self.check_values()
-        from ..models import bnb_status, load_tokenizer
+        from ..models import load_tokenizer
 
-        if self.load_in_4bit:
-            ok, reason = bnb_status()
-            if not ok:
-                raise UserError(f"4-bit loading isn't available here: {reason} Turn 4-bit off.")
+        check_4bit(self.load_in_4bit)
         prepare_pairs(self, load_tokenizer(self.model))
 
 
@@ -181,27 +178,24 @@ def prepare_pairs(config: RewardStageConfig, tokenizer) -> tuple[list[dict], lis
 # ------------------------------------------------------------------ training
 def build_trainer(config: RewardStageConfig, model, tokenizer, train, evaluation, run: Run):
     from datasets import Dataset
-    from peft import LoraConfig, prepare_model_for_kbit_training
-    from transformers import PrinterCallback
+    from peft import prepare_model_for_kbit_training
     from trl import RewardConfig, RewardTrainer
 
-    from ..jobs.callbacks import RunCallback, checkpoint_args
+    from ..jobs.callbacks import checkpoint_args
 
     if getattr(model, "is_loaded_in_4bit", False):
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
-    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                      target_modules=lora_targets(config.target_modules), task_type="SEQ_CLS")
     args = RewardConfig(
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=config.batch_size, gradient_accumulation_steps=config.grad_accum,
         learning_rate=config.learning_rate, num_train_epochs=config.num_epochs, max_steps=config.max_steps,
         max_length=config.max_length, seed=config.seed, logging_steps=config.logging_steps,
         eval_strategy="steps", eval_steps=config.eval_steps, report_to="none",
-        **checkpoint_args(run, config.save_steps), disable_tqdm=True, use_cpu=str(model.device) == "cpu", **trainer_precision(config.compute_dtype))
-    trainer = RewardTrainer(model=model, args=args, train_dataset=Dataset.from_list(train),
-                            eval_dataset=Dataset.from_list(evaluation), processing_class=tokenizer,
-                            peft_config=lora, callbacks=[RunCallback(run)])
-    trainer.remove_callback(PrinterCallback)
+        **checkpoint_args(run, config.save_steps), disable_tqdm=True, use_cpu=str(model.device) == "cpu",
+        **trainer_precision(config.compute_dtype))
+    trainer = make_trainer(RewardTrainer, run, config.target_modules, model=model, args=args,
+                           train_dataset=Dataset.from_list(train), eval_dataset=Dataset.from_list(evaluation),
+                           processing_class=tokenizer, peft_config=lora_config(config, task_type="SEQ_CLS"))
     if getattr(model, "is_loaded_in_4bit", False):
         # TRL casts a 4-bit model's trainable weights to bfloat16; LoRA layers cast their input to match,
         # but the plain score head doesn't, so it must compute in the dtype the hidden states come in.
@@ -254,16 +248,13 @@ def run(config: RewardStageConfig, run: Run) -> dict[str, Any]:
     trainer = build_trainer(config, model, tokenizer, train, evaluation, run)
     run.update_status(model_info=describe(trainer.model))
     train_resumably(trainer, run)
-    with run.artifact_dir("adapter") as tmp:
-        trainer.model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-    outcome: dict[str, Any] = {"adapter": str(run.artifacts / "adapter")}
+    outcome: dict[str, Any] = {"adapter": str(save_adapter(run, trainer.model, tokenizer))}
     if not run.stop_requested():
         found = margins(trainer.model, tokenizer, evaluation, config.batch_size)
         accuracy = sum(m > 0 for m in found) / len(found)
         report = {"accuracy": accuracy, "mean_margin": sum(found) / len(found), "margins": found,
                   "n_eval": len(found), "n_train": len(train), "dropped": dict(dropped)}
-        outcome["eval"] = str(run.write_artifact_json("eval.json", report))
+        outcome["eval"] = str(run.write_eval(report))
         print(f"eval accuracy {accuracy:.3f}, mean margin {report['mean_margin']:.3f} on {len(found)} pairs",
               flush=True)
     return outcome

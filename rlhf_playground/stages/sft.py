@@ -13,9 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import settings
+from ..data.prompts import prompt_text, read_rows
 from ..errors import UserError, require
+from ..generation import answer, encode_prompt
 from ..jobs.runs import Run
-from ..models import DTYPES
+from ..models import DTYPES, check_4bit
+from .common import lora_config, make_trainer, quiet_progress_bars, save_adapter, trainer_precision
 
 STAGE = "sft"
 
@@ -27,15 +31,16 @@ class SFTStageConfig:
     dataset: str = field(default="", metadata={
         "help": "a dataset saved in the workspace (its name) or a .jsonl file with 'text', "
                 "'prompt'+'completion', 'messages' or 'prompt'+'chosen' rows"})
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank: size of the low-rank update"})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling; the update is scaled by alpha / r"})
-    lora_dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA branch, in [0, 1)"})
+    lora_r: int = settings.lora_r()
+    lora_alpha: int = settings.lora_alpha()
+    lora_dropout: float = settings.lora_dropout(0.05)
     target_modules: str = field(default="auto", metadata={
         "help": "layers that get LoRA: 'auto' (every linear layer but the output head) or "
                 "comma-separated names such as 'q_proj,v_proj'"})
     learning_rate: float = field(default=2e-4, metadata={"help": "peak learning rate (linear decay)"})
     num_epochs: float = field(default=1.0, metadata={"help": "passes over the training data"})
-    max_steps: int = field(default=-1, metadata={"help": "stop after this many optimizer steps; overrides epochs when > 0"})
+    max_steps: int = field(default=-1, metadata={
+        "help": "stop after this many optimizer steps; overrides epochs when > 0"})
     batch_size: int = field(default=4, metadata={"help": "examples per forward pass"})
     grad_accum: int = field(default=1, metadata={"help": "forward passes per optimizer step"})
     max_length: int = field(default=256, metadata={"help": "tokens per example; longer ones are cut at the end"})
@@ -62,9 +67,7 @@ class SFTStageConfig:
         rules = [
             (self.learning_rate > 0, f"learning_rate must be above 0 (got {self.learning_rate})."),
             (self.learning_rate < 1, f"learning_rate {self.learning_rate} is far too high; try 2e-4."),
-            (self.lora_r > 0, f"lora_r must be at least 1 (got {self.lora_r})."),
-            (self.lora_alpha > 0, f"lora_alpha must be at least 1 (got {self.lora_alpha})."),
-            (0 <= self.lora_dropout < 1, f"lora_dropout must be in [0, 1) (got {self.lora_dropout})."),
+            *settings.lora_rules(self),
             (self.num_epochs > 0 or self.max_steps > 0, "Train for some epochs (num_epochs > 0) or set max_steps."),
             (self.batch_size > 0, f"batch_size must be at least 1 (got {self.batch_size})."),
             (self.grad_accum > 0, f"grad_accum must be at least 1 (got {self.grad_accum})."),
@@ -74,7 +77,6 @@ class SFTStageConfig:
             (self.logging_steps > 0, f"logging_steps must be at least 1 (got {self.logging_steps})."),
             (self.save_steps >= 0, f"save_steps can't be negative (got {self.save_steps}); 0 saves none."),
             (self.compute_dtype in DTYPES, f"compute_dtype must be one of {', '.join(DTYPES)}."),
-            (bool(self.target_modules.strip()), "target_modules can't be empty; use 'auto'."),
             (bool(self.dataset.strip()), "Choose a dataset: a saved dataset's name or a .jsonl file."),
         ]
         require(rules)
@@ -82,17 +84,13 @@ class SFTStageConfig:
     def validate(self) -> None:
         """Raise UserError for settings that can't work, the data-dependent ones included."""
         self.check_values()
-        from ..models import bnb_status, load_tokenizer
+        from ..models import load_tokenizer
 
         examples = load_examples(self.dataset)
-        if self.load_in_4bit:
-            ok, reason = bnb_status()
-            if not ok:
-                raise UserError(f"4-bit (QLoRA) loading isn't available here: {reason} "
-                                "Turn 4-bit off to train plain LoRA.")
+        check_4bit(self.load_in_4bit)
         tokenizer = load_tokenizer(self.model)
-        longest = max((len(prompt_ids(tokenizer, ex["prompt"])) for ex in examples.samples if ex["prompt"]),
-                      default=0)
+        longest = max((len(encode_prompt(tokenizer, ex["prompt"], chat=isinstance(ex["prompt"], list)))
+                       for ex in examples.samples if ex["prompt"]), default=0)
         if self.max_length < longest + 1:
             raise UserError(f"max_length {self.max_length} is too short: the longest prompt in "
                             f"'{self.dataset}' is {longest} tokens, so no answer token would fit. "
@@ -109,39 +107,17 @@ class Examples:
     samples: list[dict[str, Any]]  # {"prompt": str | messages, "shown": str}, one per row
 
 
-def read_rows(dataset: str) -> list[dict[str, Any]]:
-    """Rows of a workspace dataset (by name) or of a .jsonl file (by path)."""
-    from ..hosting import check_local_path
-
-    path = Path(dataset).expanduser()
-    if path.suffix == ".jsonl" or path.is_file():
-        check_local_path(path)
-        if not path.is_file():
-            raise UserError(f"The file {path} doesn't exist.")
-        from ..data.load import read_jsonl
-
-        return read_jsonl(path)
-    from ..data import read_dataset
-
-    return read_dataset(dataset)
-
-
-def _last_user_text(messages: list[dict]) -> str:
-    users = [m.get("content", "") for m in messages if m.get("role") == "user"]
-    return str(users[-1] if users else messages[-1].get("content", ""))
-
-
 def _example(row: dict[str, Any]) -> tuple[str, dict, dict] | None:
     """``(format, trainer row, sample)`` for one dataset row, or None if it has nothing to learn."""
     if row.get("messages"):
         messages = row["messages"]
         answers = [i for i, m in enumerate(messages) if m.get("role") == "assistant"]
         prompt = messages[:answers[-1]] if answers and answers[-1] > 0 else None
-        return "messages", {"messages": messages}, {"prompt": prompt, "shown": _last_user_text(prompt or messages)}
+        return "messages", {"messages": messages}, {"prompt": prompt, "shown": prompt_text(prompt or messages)}
     completion = row.get("completion", row.get("chosen"))
     if row.get("prompt") and completion:
         prompt = row["prompt"]
-        shown = _last_user_text(prompt) if isinstance(prompt, list) else prompt
+        shown = prompt_text(prompt) if isinstance(prompt, list) else prompt
         return "prompt-completion", {"prompt": prompt, "completion": completion}, {"prompt": prompt, "shown": shown}
     text = row.get("text") or (row.get("chosen") if isinstance(row.get("chosen"), str) else None)
     if text:
@@ -182,85 +158,28 @@ def split_held_out(examples: Examples, count: int, seed: int) -> tuple[list[dict
     return examples.rows, [{**examples.samples[i], "held_out": False} for i in usable[:count]]
 
 
-def prompt_ids(tokenizer, prompt: str | list[dict]) -> list[int]:
-    """Token ids of a prompt as the model sees it at generation time."""
-    if isinstance(prompt, list):
-        ids = tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True)
-        return list(ids["input_ids"] if hasattr(ids, "keys") else ids)
-    return tokenizer(prompt, add_special_tokens=True)["input_ids"]
-
-
 # ------------------------------------------------------------------ training
-def lora_targets(setting: str) -> str | list[str]:
-    """'auto' → every linear layer except the output head (peft's 'all-linear'; covers GPT-2's Conv1D too)."""
-    if setting.strip().lower() in ("auto", "all-linear"):
-        return "all-linear"
-    return [name.strip() for name in setting.split(",") if name.strip()]
-
-
-def generate(model, tokenizer, prompts: list[list[int]], max_new_tokens: int) -> list[str]:
-    """Greedy answers to a batch of tokenized prompts (left-padded)."""
-    import torch
-
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    width = max(map(len, prompts))
-    input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=model.device)
-    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=model.device)
-    with torch.no_grad():
-        out = model.generate(input_ids=input_ids, attention_mask=mask, max_new_tokens=max_new_tokens,
-                             do_sample=False, pad_token_id=pad, use_cache=True)
-    return [tokenizer.decode(row[width:], skip_special_tokens=True).strip() for row in out]
-
-
-def trainer_precision(compute_dtype: str) -> dict[str, bool]:
-    """SFTConfig's mixed-precision flags; TRL turns bf16 on by default, which is slow on most CPUs."""
-    import torch
-
-    from ..models import torch_dtype
-
-    dtype = torch_dtype(compute_dtype)
-    return {"bf16": dtype == torch.bfloat16, "fp16": dtype == torch.float16}
-
-
-def quiet_progress_bars() -> None:
-    """Progress bars redraw with carriage returns, which turn log.txt into noise; metrics show progress."""
-    import datasets
-    import transformers
-
-    datasets.disable_progress_bars()
-    transformers.utils.logging.disable_progress_bar()
-
-
 def build_trainer(config: SFTStageConfig, model, tokenizer, train_rows: list[dict], run: Run) -> Any:
     """The SFTTrainer for ``config``, with a fresh LoRA adapter on ``model``, reporting to ``run``."""
     from datasets import Dataset
-    from peft import LoraConfig, prepare_model_for_kbit_training
-    from transformers import PrinterCallback
+    from peft import prepare_model_for_kbit_training
     from trl import SFTConfig, SFTTrainer
 
-    from ..jobs.callbacks import RunCallback, checkpoint_args
+    from ..jobs.callbacks import checkpoint_args
 
     if getattr(model, "is_loaded_in_4bit", False):
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=config.gradient_checkpointing)
-    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                      target_modules=lora_targets(config.target_modules), task_type="CAUSAL_LM")
     args = SFTConfig(
         per_device_train_batch_size=config.batch_size,
         gradient_accumulation_steps=config.grad_accum, learning_rate=config.learning_rate,
         num_train_epochs=config.num_epochs, max_steps=config.max_steps, max_length=config.max_length,
         seed=config.seed, logging_steps=config.logging_steps, report_to="none",
-        **checkpoint_args(run, config.save_steps), disable_tqdm=True, activation_checkpointing=config.gradient_checkpointing,
+        **checkpoint_args(run, config.save_steps), disable_tqdm=True,
+        activation_checkpointing=config.gradient_checkpointing,
         use_cpu=str(model.device) == "cpu", **trainer_precision(config.compute_dtype))
-    try:
-        trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(train_rows),
-                             processing_class=tokenizer, peft_config=lora, callbacks=[RunCallback(run)])
-    except ValueError as exc:
-        if "Target module" in str(exc) or "target_modules" in str(exc):
-            raise UserError(f"target_modules '{config.target_modules}' doesn't match this model's layers "
-                            "(use 'auto').") from None
-        raise
-    trainer.remove_callback(PrinterCallback)  # RunCallback prints one line per log instead
-    return trainer
+    return make_trainer(SFTTrainer, run, config.target_modules, model=model, args=args,
+                        train_dataset=Dataset.from_list(train_rows), processing_class=tokenizer,
+                        peft_config=lora_config(config))
 
 
 def run(config: SFTStageConfig, run: Run) -> dict[str, Any]:
@@ -295,24 +214,15 @@ def run(config: SFTStageConfig, run: Run) -> dict[str, Any]:
     return outcome
 
 
-def save_adapter(run: Run, model, tokenizer) -> Path:
-    with run.artifact_dir("adapter") as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-    print(f"adapter saved to {run.artifacts / 'adapter'}", flush=True)
-    return run.artifacts / "adapter"
-
-
 def write_samples(run: Run, model, tokenizer, samples: list[dict], max_new_tokens: int) -> Path | None:
     """samples.json: each prompt's answer from the base model (adapter off) and the tuned one."""
     from ..jobs.execute import interruptible
 
-    model.eval()
-    ids = [prompt_ids(tokenizer, s["prompt"]) for s in samples]
+    ids = [encode_prompt(tokenizer, s["prompt"], chat=isinstance(s["prompt"], list)) for s in samples]
     with interruptible(run):
         with model.disable_adapter():
-            base = generate(model, tokenizer, ids, max_new_tokens)
-        tuned = generate(model, tokenizer, ids, max_new_tokens)
+            base = answer(model, tokenizer, ids, max_new_tokens, len(ids))
+        tuned = answer(model, tokenizer, ids, max_new_tokens, len(ids))
         rows = [{"prompt": s["shown"], "base": b, "tuned": t, "held_out": s["held_out"]}
                 for s, b, t in zip(samples, base, tuned)]
         return run.write_artifact_json("samples.json", rows)

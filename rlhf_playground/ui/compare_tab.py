@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import gradio as gr
 
-from ..compare import STAGE, CompareConfig, load_result, score_distribution
-from ..jobs import list_runs
-from .finetune_tab import dataset_choices
+from ..compare import CompareConfig, load_result, score_distribution
+from ..stages.compare import STAGE
+from .choices import SCORERS, dataset_choices, reward_choices, tuned_choices
 from .forms import ConfigForm
 from .monitor import RunMonitor
-from .ppo_tab import reward_choices
 from .sessions import offer_download
-
-TUNED_STAGES = ("sft", "ppo", "dpo", "grpo", "rloo")
-SCORERS = ["lexicon", "classifier:lvwerra/distilbert-imdb"]
 
 INTRO = """
 ### Step 6 · Compare base and tuned
@@ -33,16 +28,6 @@ GROUPS = [
     ("Prompts", ["prompts_text", "dataset", "n_prompts", "sample", "seed"]),
     ("Generation (the same for every model)", ["max_new_tokens", "temperature", "top_p", "batch_size"]),
 ]
-
-
-def tuned_choices() -> list[tuple[str, str]]:
-    """Finished or stopped runs that saved an adapter, as (label, run id) menu entries."""
-    choices = []
-    for run in list_runs():
-        adapter = Path(run["path"]) / "artifacts" / "adapter" / "adapter_config.json"
-        if run.get("stage") in TUNED_STAGES and run.get("state") in ("finished", "stopped") and adapter.is_file():
-            choices.append((f"{run['stage']} · {run['id']}", run["id"]))
-    return choices
 
 
 def _sentiment(output: dict, lexicon: bool) -> str:

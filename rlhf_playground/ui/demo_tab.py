@@ -5,8 +5,8 @@ from __future__ import annotations
 import gradio as gr
 
 from ..compare import load_result
-from ..demo import STAGE, DemoConfig
 from ..jobs import open_run
+from ..stages.demo import STAGE, DemoConfig
 from .compare_tab import summary_markdown
 from .forms import ConfigForm
 from .monitor import RunMonitor

@@ -6,10 +6,10 @@ import json
 
 import gradio as gr
 
-from ..compare import analyse_sentiment, generate_text
 from ..errors import UserError
+from ..explore import analyse_sentiment, generate_text
+from .choices import SCORERS, tuned_choices
 from .common import problem
-from .compare_tab import SCORERS, tuned_choices
 
 INTRO = """
 ### Try models: generation and sentiment
@@ -29,10 +29,10 @@ def model_choices() -> list[tuple[str, str]]:
 
 def _model_ref(choice: str) -> str:
     """A run id from the menu means its adapter folder; anything else is a model reference as typed."""
-    from ..workspace import runs_dir
+    from ..workspace import saved_adapter
 
-    adapter = runs_dir() / choice / "artifacts" / "adapter" if choice and "/" not in choice else None
-    return str(adapter) if adapter is not None and (adapter / "adapter_config.json").is_file() else choice
+    adapter = saved_adapter(choice)
+    return str(adapter) if adapter is not None else choice
 
 
 def pipeline_code(model: str, text: str, max_new_tokens, temperature, top_k, top_p, do_sample, num_return_sequences,

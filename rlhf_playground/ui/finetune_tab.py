@@ -6,9 +6,9 @@ import json
 
 import gradio as gr
 
-from .. import data
 from ..models import gpu_present
 from ..stages.sft import STAGE, SFTStageConfig
+from .choices import dataset_choices
 from .common import table
 from .forms import ConfigForm
 from .monitor import RunMonitor
@@ -31,10 +31,6 @@ GROUPS = [
     ("4-bit (QLoRA) and saving", ["load_in_4bit", "double_quant", "compute_dtype", "merge"]),
     ("Samples at the end", ["eval_prompts", "max_new_tokens"]),
 ]
-
-
-def dataset_choices(kinds) -> list[str]:
-    return [m["name"] for m in data.list_datasets(kinds)]
 
 
 def samples_table(run):

@@ -7,13 +7,13 @@ import json
 import gradio as gr
 
 from .. import methods
-from ..stages.dpo import STAGE as DPO, DPOStageConfig
+from ..stages.dpo import STAGE as DPO
+from ..stages.dpo import DPOStageConfig
 from ..stages.online import GRPO, RLOO, GRPOStageConfig, RLOOStageConfig
+from .choices import adapter_choices, dataset_choices, reward_choices
 from .common import table
-from .finetune_tab import dataset_choices
 from .forms import ConfigForm
 from .monitor import RunMonitor
-from .ppo_tab import adapter_choices, reward_choices
 
 INTRO = """
 ### Step 5 · Beyond PPO: DPO, GRPO and RLOO
@@ -69,10 +69,9 @@ PROMPT_KINDS = ["prompt", "preference"]  # a saved preference dataset keeps its 
 
 
 def evaluation_summary(run) -> str:
-    path = run.artifacts / "eval.json"
-    if not path.exists():
+    e = run.read_eval()
+    if e is None:
         return ""
-    e = json.loads(path.read_text(encoding="utf-8"))
     return (f"**Held-out prompts ({e['held_out_prompts']}), mean {e['reward']} reward of greedy answers:** "
             f"{e['reward_before']:.3f} before → **{e['reward_after']:.3f}** after.")
 

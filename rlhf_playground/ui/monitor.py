@@ -12,8 +12,9 @@ import gradio as gr
 
 from ..errors import UserError
 from ..jobs import list_runs, open_run, runner
-from ..jobs.queue import UNQUEUED_STAGES, place_in_line
+from ..jobs.queue import place_in_line
 from ..jobs.runs import ACTIVE
+from ..registry import RESUMABLE, UNQUEUED
 from .common import problem
 
 RUN_COLUMNS = ["id", "stage", "state", "step", "total_steps", "first_loss", "last_loss", "reason", "artifacts"]
@@ -53,9 +54,9 @@ def metric_frame(rows: list[dict], metrics: list[str]):
 
 
 def runs_frame(stage: str | None):
-    import pandas as pd
-
     from pathlib import Path
+
+    import pandas as pd
 
     rows = [{**r, "artifacts": ", ".join(sorted(p.name for p in (Path(r["path"]) / "artifacts").glob("[!.]*")))}
             for r in list_runs(stage)]
@@ -78,7 +79,7 @@ class RunMonitor:
         with gr.Row():
             self.start_btn = gr.Button(start_label, variant="primary")
             self.stop_btn = gr.Button("Stop", variant="stop")
-            self.resume_btn = gr.Button("Resume", variant="secondary", visible=stage in runner.RESUMABLE)
+            self.resume_btn = gr.Button("Resume", variant="secondary", visible=stage in RESUMABLE)
         self.message = gr.Markdown()
         self.progress = gr.HTML()
         with gr.Row(visible=bool(metrics)):
@@ -113,7 +114,7 @@ class RunMonitor:
             run = runner.start(self.stage, config)
         except UserError as exc:
             return None, problem(exc)
-        ahead = 0 if self.stage in UNQUEUED_STAGES else place_in_line(run)
+        ahead = 0 if self.stage in UNQUEUED else place_in_line(run)
         if ahead:  # other jobs hold the machine or wait before it: say so
             return run.id, f"Run **{run.id}** is queued ({ahead} ahead); it starts when its turn comes."
         return run.id, f"Run **{run.id}** started."

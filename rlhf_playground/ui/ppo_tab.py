@@ -6,11 +6,10 @@ import json
 
 import gradio as gr
 
-from ..jobs import list_runs
-from ..ppo.trainer import PPOStageConfig
+from ..ppo.config import PPOStageConfig
 from ..stages.ppo import STAGE
+from .choices import adapter_choices, dataset_choices, reward_choices
 from .common import table
-from .finetune_tab import dataset_choices
 from .forms import ConfigForm
 from .monitor import RunMonitor
 
@@ -36,25 +35,13 @@ GROUPS = [
 ]
 
 
-def adapter_choices() -> list[tuple[str, str]]:
-    """SFT runs that left an adapter, as (label, run id): PPO can start from them (a run id names its adapter)."""
-    return [("(none)", "")] + [(f"sft · {r['id']}", r["id"]) for r in list_runs("sft")
-                               if r.get("state") in ("finished", "stopped")]
-
-
-def reward_choices() -> list[str]:
-    rewards = [f"reward:{r['id']}" for r in list_runs("reward") if r.get("state") == "finished"]
-    return ["lexicon", *rewards, "classifier:lvwerra/distilbert-imdb:POSITIVE"]
-
-
 def results(run) -> list:
-    samples_path, eval_path = run.artifacts / "samples.json", run.artifacts / "eval.json"
+    samples_path, e = run.artifacts / "samples.json", run.read_eval()
     samples = None
     if samples_path.exists():
         samples = table(json.loads(samples_path.read_text(encoding="utf-8")), ["prompt", "response", "reward"])
     summary = ""
-    if eval_path.exists():
-        e = json.loads(eval_path.read_text(encoding="utf-8"))
+    if e is not None:
         summary = (f"**Held-out prompts ({e['held_out_prompts']}), mean reward of greedy answers:** "
                    f"{e['reward_before']:.3f} before → **{e['reward_after']:.3f}** after "
                    f"(final KL to the reference {e['final_kl']:.2f} nats per answer).")

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import gradio as gr
 
 from ..errors import UserError
 from ..jobs import list_runs
 from ..scorers import cached_scorer
 from ..stages.reward import STAGE, RewardStageConfig, prefer
+from .choices import dataset_choices
 from .common import problem
-from .finetune_tab import dataset_choices
 from .forms import ConfigForm
 from .monitor import RunMonitor
 
@@ -38,10 +36,9 @@ def finished_runs() -> list[str]:
 
 
 def results(run) -> list:
-    path = run.artifacts / "eval.json"
-    if not path.exists():
+    report = run.read_eval()
+    if report is None:
         return ["", None]
-    report = json.loads(path.read_text(encoding="utf-8"))
     dropped = ", ".join(f"{why} ({n})" for why, n in report["dropped"].items()) or "none"
     text = (f"**Eval accuracy {report['accuracy']:.3f}** on {report['n_eval']} held-out pairs · mean margin "
             f"{report['mean_margin']:.3f} · trained on {report['n_train']} pairs · dropped: {dropped}")

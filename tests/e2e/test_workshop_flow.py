@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from serve import ROOT, running_app
 
 sync_api = pytest.importorskip("playwright.sync_api")

@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import UserError
-from .jobs.runs import Run
+from ..errors import UserError
+from ..jobs.runs import Run
 
 STAGE = "demo"
 PROMPTS, PAIRS = "demo-prompts", "demo-pairs"
@@ -42,8 +42,8 @@ class DemoConfig:
 
 def stage_configs(config: DemoConfig) -> dict[str, Any]:
     """The SFT and reward model settings of the demo (PPO and compare need the runs' ids, see :func:`run`)."""
-    from .stages.reward import RewardStageConfig
-    from .stages.sft import SFTStageConfig
+    from .reward import RewardStageConfig
+    from .sft import SFTStageConfig
 
     return {
         "sft": SFTStageConfig(model=config.model, dataset=PAIRS, max_steps=config.sft_steps, batch_size=4,
@@ -56,7 +56,7 @@ def stage_configs(config: DemoConfig) -> dict[str, Any]:
 
 def save_demo_datasets() -> None:
     """The bundled prompt and preference samples as workspace datasets (kept if already there)."""
-    from .data import list_datasets, load_sample, prepare, save_dataset
+    from ..data import list_datasets, load_sample, prepare, save_dataset
 
     have = {meta["name"] for meta in list_datasets()}
     for name, sample in ((PROMPTS, "prompts"), (PAIRS, "preference-chat")):
@@ -67,8 +67,8 @@ def save_demo_datasets() -> None:
 
 def _wait(child: Run, parent: Run) -> dict:
     """Wait for ``child`` to end (stopping it if the demo is stopped); UserError unless it finished."""
-    from .jobs import runner
-    from .jobs.runs import TERMINAL
+    from ..jobs import runner
+    from ..jobs.runs import TERMINAL
 
     while (status := child.status())["state"] not in TERMINAL:
         if parent.stop_requested():
@@ -81,9 +81,10 @@ def _wait(child: Run, parent: Run) -> dict:
 
 
 def run(config: DemoConfig, run: Run) -> dict[str, Any]:
-    from .compare import CompareConfig
-    from .jobs import runner
-    from .ppo.trainer import PPOStageConfig, load_prompts, prompt_text, split_prompts
+    from ..compare import CompareConfig
+    from ..data.prompts import load_prompts, prompt_text, split_prompts
+    from ..jobs import runner
+    from ..ppo.config import PPOStageConfig
 
     started: dict[str, str] = {}
 
@@ -101,7 +102,7 @@ def run(config: DemoConfig, run: Run) -> dict[str, Any]:
     sft = step("sft", configs["sft"], 1)
     reward = step("reward", configs["reward"], 2)
     reward_spec = f"reward:{reward.id}" if config.reward == "reward-model" else "lexicon"
-    ppo_config = PPOStageConfig(model=config.model, adapter=str(sft.artifacts / "adapter"), dataset=PROMPTS,
+    ppo_config = PPOStageConfig(model=config.model, adapter=str(sft.adapter), dataset=PROMPTS,
                                 reward=reward_spec, steps=config.ppo_steps, batch_size=8, mini_batch_size=4,
                                 max_new_tokens=config.max_new_tokens, learning_rate=1e-4, reward_scaling="whiten",
                                 eval_prompts=config.compare_prompts, load_in_4bit=config.load_in_4bit)
@@ -117,7 +118,7 @@ def run(config: DemoConfig, run: Run) -> dict[str, Any]:
 
 
 def register(subparsers) -> None:
-    from .jobs.execute import register_stage
+    from ..jobs.execute import register_stage
 
     register_stage(subparsers, STAGE, DemoConfig, run,
                    help="the whole workshop demo: datasets, SFT, reward model, PPO and a comparison, one after another")

@@ -1,0 +1,75 @@
+"""The format vocabulary of datasets: a table, what a chat is, the names columns go by, the
+shape of a column's values. What load, detect, extract and prepare all speak, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import UserError
+
+ALIASES = {
+    "prompt": ("prompt", "question", "instruction", "query", "input"),
+    "chosen": ("chosen", "response_chosen", "chosen_response", "preferred", "preferred_response"),
+    "rejected": ("rejected", "response_rejected", "rejected_response", "dispreferred", "dispreferred_response"),
+    "completion": ("completion", "response", "output", "answer"),
+    "messages": ("messages", "conversations", "conversation", "chat"),
+    "text": ("text", "content", "review", "sentence"),
+    "label": ("label", "labels", "sentiment", "score"),
+}
+# Read as labels only when they hold whole numbers (a float "score" is a rating, not a class).
+INTEGER_ONLY = {"score"}
+EXPECTED = "prompt; chosen + rejected; prompt + completion; messages; text (+ label)"
+
+
+@dataclass
+class Table:
+    rows: list[dict]
+    columns: list[str]
+    source: str
+
+
+def check_column(table: Table, column: str) -> str:
+    if column not in table.columns:
+        raise UserError(f"There is no column '{column}': pick one of {', '.join(table.columns)}.")
+    return column
+
+
+def _value_type(value) -> str:
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, list):
+        return "chat messages" if is_chat(value) else "list"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def is_chat(value) -> bool:
+    """A non-empty list of ``{"role", "content"}`` messages."""
+    return (isinstance(value, list) and bool(value)
+            and all(isinstance(m, dict) and "role" in m and "content" in m for m in value))
+
+
+def is_text_chat(value) -> bool:
+    """Chat messages whose roles and contents are all strings: what a chat template can render (one
+    with a number for content fails deep inside the template)."""
+    return is_chat(value) and all(isinstance(m["role"], str) and isinstance(m["content"], str) for m in value)
+
+
+def column_types(table: Table) -> dict[str, str]:
+    types = {}
+    for column in table.columns:
+        seen = list(dict.fromkeys(_value_type(r[column]) for r in table.rows if r.get(column) is not None))
+        if set(seen) == {"integer", "number"}:
+            seen = ["number"]
+        if set(seen) == {"chat messages", "list"} and all(
+                not r[column] or is_chat(r[column]) for r in table.rows if r.get(column) is not None):
+            seen = ["chat messages"]  # empty lists next to chats
+        types[column] = seen[0] if len(seen) == 1 else f"mixed ({', '.join(seen)})" if seen else "empty"
+    return types

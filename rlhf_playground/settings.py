@@ -1,0 +1,127 @@
+"""Settings that several stage configs share (the policy model, LoRA, the reward, sampling),
+each with its rules written once.
+
+A piece is a function that returns a dataclass ``field`` (so every config keeps its own
+field order, which is the order of its form and its CLI flags), and the rules are
+functions a config's ``check_values`` adds to its own. Checks that need the disk or
+the network (:func:`check_reward_source`) belong in ``validate``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import field
+from typing import Any
+
+from .errors import require
+
+REWARD_KINDS = ("lexicon", "vader", "classifier", "reward")
+REWARD_HELP = "'lexicon' (VADER sentiment), 'classifier:<model>[:<label>]' or 'reward:<reward model run or folder>'"
+
+
+def setting(default: Any, help: str) -> Any:
+    """A config field with its help text (the form's tooltip and the CLI's --help)."""
+    return field(default=default, metadata={"help": help})
+
+
+# ------------------------------------------------------------------ the policy model
+def policy_model() -> Any:
+    return setting("default", "policy base model: 'default', a local folder or a Hub name")
+
+
+def sft_adapter() -> Any:
+    return setting("", "an SFT run's adapter folder to start from (merged into the base, which then is the "
+                       "reference); empty: none")
+
+
+def prompt_dataset() -> Any:
+    return setting("", "a saved dataset's name or a .jsonl file with a 'prompt' column")
+
+
+def load_in_4bit() -> Any:
+    return setting(False, "load the base weights in 4-bit NF4 (QLoRA-style)")
+
+
+# ------------------------------------------------------------------ LoRA
+def lora_r() -> Any:
+    return setting(16, "LoRA rank: size of the low-rank update")
+
+
+def lora_alpha() -> Any:
+    return setting(32, "LoRA scaling; the update is scaled by alpha / r")
+
+
+def lora_dropout(default: float) -> Any:
+    return setting(default, "dropout on the LoRA branch, in [0, 1)")
+
+
+def target_modules(help: str = "layers that get LoRA ('auto': every linear one)") -> Any:
+    return setting("auto", help)
+
+
+def double_quant(help: str = "with 4-bit: also quantize the quantization constants") -> Any:
+    return setting(True, help)
+
+
+def lora_rules(config) -> list[tuple[bool, str]]:
+    """lora_r, lora_alpha, lora_dropout and (where the config has it) target_modules."""
+    return [
+        (config.lora_r > 0, f"lora_r must be at least 1 (got {config.lora_r})."),
+        (config.lora_alpha > 0, f"lora_alpha must be at least 1 (got {config.lora_alpha})."),
+        (0 <= config.lora_dropout < 1, f"lora_dropout must be in [0, 1) (got {config.lora_dropout})."),
+        (bool(getattr(config, "target_modules", "auto").strip()), "target_modules can't be empty; use 'auto'."),
+    ]
+
+
+# ------------------------------------------------------------------ sampling answers
+def max_new_tokens(default: int = 32) -> Any:
+    return setting(default, "longest answer, in tokens")
+
+
+def temperature() -> Any:
+    return setting(1.0, "sampling temperature (> 0)")
+
+
+def top_k() -> Any:
+    return setting(0, "sample among the k likeliest tokens; 0 = all")
+
+
+def top_p() -> Any:
+    return setting(1.0, "nucleus sampling mass in (0, 1]; 1 = all")
+
+
+def sampling_rules(config) -> list[tuple[bool, str]]:
+    """max_new_tokens, temperature, top_k and top_p of a config that samples its answers."""
+    return [
+        (config.max_new_tokens > 0, f"max_new_tokens must be at least 1 (got {config.max_new_tokens})."),
+        (config.temperature > 0, f"temperature must be above 0 (got {config.temperature})."),
+        (config.top_k >= 0, f"top_k can't be negative (got {config.top_k})."),
+        (0 < config.top_p <= 1, f"top_p must be in (0, 1] (got {config.top_p})."),
+    ]
+
+
+# ------------------------------------------------------------------ rewards
+def reward(help: str = REWARD_HELP) -> Any:
+    return setting("lexicon", help)
+
+
+def reward_kind(spec: str) -> str:
+    return spec.partition(":")[0].strip().lower()
+
+
+def check_reward(spec: str) -> None:
+    """UserError for a reward spec of no known kind (it needs neither the disk nor a model)."""
+    require([(reward_kind(spec) in REWARD_KINDS, f"Unknown reward '{spec}'. Choose a reward: 'lexicon', "
+                                                 "'classifier:<model>[:<label>]' or 'reward:<reward model run "
+                                                 "or folder>'.")])
+
+
+def check_reward_source(spec: str) -> None:
+    """UserError, before any training, when a classifier or reward model named in ``spec`` isn't there."""
+    from .scorers import check_classifier, find_model_folder
+
+    kind = reward_kind(spec)
+    if kind == "reward":
+        find_model_folder(spec.partition(":")[2].strip())
+    elif kind == "classifier":
+        check_classifier(spec)
+
