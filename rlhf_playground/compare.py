@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from . import settings
 from .data.prompts import prompt_column, prompt_text, read_rows
 from .errors import UserError, require
 from .generation import answer, encode_prompt, sampling_args
+from .policy import trained_on_sft
 from .workspace import adapter_folder
 
 SAMPLE_MODES = ("first", "random")
@@ -31,27 +33,25 @@ BASE_NAME = "base"
 
 @dataclass
 class CompareConfig:
-    base: str = field(default="default", metadata={
-        "help": "base model: 'default' (bundled SmolLM2-135M-Instruct), a local folder, or a Hub name"})
-    tuned: str = field(default="", metadata={
-        "help": "comma-separated tuned models: run ids, LoRA adapter folders or model references"})
-    prompts_text: str = field(default="", metadata={"help": "prompts typed in, one per line (wins over dataset)"})
-    dataset: str = field(default="", metadata={"help": "a workspace dataset (or .jsonl file) with a 'prompt' column"})
-    n_prompts: int = field(default=8, metadata={"help": "how many dataset prompts to answer"})
-    sample: str = field(default="first", metadata={"help": "which dataset prompts: 'first' or 'random'"})
-    seed: int = field(default=0, metadata={"help": "seed for picking prompts and for sampling"})
-    max_new_tokens: int = field(default=48, metadata={"help": "length of each answer, in tokens"})
-    temperature: float = field(default=0.0, metadata={"help": "sampling temperature; 0 = greedy (deterministic)"})
-    top_p: float = field(default=1.0, metadata={"help": "nucleus sampling: keep the smallest set of tokens "
-                                                        "whose probability reaches top_p"})
-    batch_size: int = field(default=8, metadata={"help": "prompts generated together"})
-    scorer: str = field(default="lexicon", metadata={
-        "help": "how answers are scored: 'lexicon', 'classifier:<model>[:<label>]' or 'reward:<path>'"})
-    reward: str = field(default="", metadata={"help": "optional second scorer, e.g. 'reward:<run id>', "
-                                                      "shown as a reward column"})
-    out: str = field(default="", metadata={"help": "CLI: write <out>.csv and <out>.json"})
+    base: str = settings.base_model()
+    tuned: str = settings.setting("", "comma-separated tuned models: run ids, LoRA adapter folders or model references")
+    prompts_text: str = settings.setting("", "prompts typed in, one per line (wins over dataset)")
+    dataset: str = settings.setting("", "a workspace dataset (or .jsonl file) with a 'prompt' column")
+    n_prompts: int = settings.setting(8, "how many dataset prompts to answer")
+    sample: str = settings.setting("first", "which dataset prompts: 'first' or 'random'")
+    seed: int = settings.setting(0, "seed for picking prompts and for sampling")
+    max_new_tokens: int = settings.setting(48, "length of each answer, in tokens")
+    temperature: float = settings.setting(0.0, "sampling temperature; 0 = greedy (deterministic)")
+    top_p: float = settings.setting(1.0, "nucleus sampling: keep the smallest set of tokens "
+                                                        "whose probability reaches top_p")
+    batch_size: int = settings.setting(8, "prompts generated together")
+    scorer: str = settings.reward("how answers are scored: " + settings.REWARD_HELP)
+    reward: str = settings.setting("", "optional second scorer, e.g. 'reward:<run id>', "
+                                                      "shown as a reward column")
+    out: str = settings.setting("", "CLI: write <out>.csv and <out>.json")
 
-    def validate(self) -> None:
+    def check_values(self) -> None:
+        """The checks that read nothing: what :func:`compare` itself checks before it loads a model."""
         rules = [
             (bool(self.prompts_text.strip() or self.dataset.strip()), "Type some prompts or pick a prompt dataset."),
             (self.n_prompts >= 1, f"n_prompts must be at least 1 (got {self.n_prompts})."),
@@ -65,6 +65,10 @@ class CompareConfig:
         require(rules)
         if self.out:
             self._check_out()
+
+    def validate(self) -> None:
+        """Everything :func:`compare` would refuse, said before the job starts (it reads the prompts)."""
+        self.check_values()
         load_prompts(self)  # a missing or unusable dataset: say so before any model loads
         resolve_tuned(self.tuned, self.base)  # so too for a run of another base
         for spec in (self.scorer, self.reward):
@@ -110,7 +114,7 @@ class Entry:
     name: str
     ref: str  # an adapter folder (shares_base) or anything models.load_causal_lm takes
     shares_base: bool
-    on_sft: bool = False  # an RL adapter trained on base + a merged SFT adapter: see ppo.trainer.load_policy
+    on_sft: bool = False  # an RL adapter trained on base + a merged SFT adapter: see policy.load_policy
 
 
 def resolve_tuned(text: str, base: str) -> list[Entry]:
@@ -134,17 +138,9 @@ def resolve_tuned(text: str, base: str) -> list[Entry]:
         while name in names:  # two entries with one name would share a column
             name += "'"
         names.add(name)
-        on_sft = _trained_on_sft(ref.path) if ref.adapter_of else False
+        on_sft = trained_on_sft(ref.path) if ref.adapter_of else False
         entries.append(Entry(name, ref.path, shares_base=bool(ref.adapter_of) and not on_sft, on_sft=on_sft))
     return entries
-
-
-def _trained_on_sft(folder: str) -> bool:
-    """True for an RL adapter that sits on the base with an SFT adapter merged in (it can't share weights)."""
-    from .ppo.trainer import POLICY_INFO
-
-    info = Path(folder) / POLICY_INFO
-    return info.is_file() and bool(json.loads(info.read_text(encoding="utf-8")).get("sft_adapter"))
 
 
 def _run_adapter(item: str) -> tuple[str | None, str | None]:
@@ -268,7 +264,7 @@ def compare(config: CompareConfig, progress: Callable[[str, int, int], None] | N
     from .models import load_causal_lm
     from .scorers import cached_scorer
 
-    config.validate()
+    config.check_values()  # the job validated the rest; reading the prompts and the runs checks them again
     prompts = load_prompts(config)
     entries = resolve_tuned(config.tuned, config.base)
     scorer = cached_scorer(config.scorer)  # fails fast, before minutes of generation
@@ -306,7 +302,7 @@ def compare(config: CompareConfig, progress: Callable[[str, int, int], None] | N
     for entry in (e for e in entries if not e.shares_base):
         say(f"loading and answering with {entry.name}")
         if entry.on_sft:
-            from .ppo.trainer import load_policy
+            from .policy import load_policy
 
             other, other_tokenizer = load_policy(entry.ref)
         else:

@@ -24,8 +24,7 @@ def _cached_lm(path: str):
 
 def cached_causal_lm(ref: str):
     """``(model, tokenizer)`` for ``ref``, kept loaded (the last two) so repeated UI calls are quick."""
-    from .hosting import check_model_size
-    from .models import resolve
+    from .models import check_model_size, resolve
 
     check_model_size(ref)
     return _cached_lm(resolve(ref).path)

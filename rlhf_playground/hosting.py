@@ -3,7 +3,7 @@
 In hosted mode each browser session gets its own workspace, local paths can't be
 typed as sources, remote code is never trusted, uploads are capped, and so are
 what one person can ask of the shared machine: jobs at once, steps, lengths and
-model size (:func:`check_caps`), each a setting the host can change. The switch
+model size (:func:`check_caps`, :func:`models.check_model_sizes`), each a setting the host can change. The switch
 is one environment variable so that jobs started by the app inherit it.
 """
 
@@ -29,7 +29,6 @@ CAPS = (
 )
 MAX_MODEL_MB = ("RLHF_MAX_MODEL_MB", 2048)  # weights on disk, per model a job loads
 MAX_JOBS = ("RLHF_MAX_JOBS_PER_SESSION", 2)  # running or waiting, per person: one running and one queued
-MODEL_FIELDS = ("model", "base")
 
 
 def is_hosted() -> bool:
@@ -72,28 +71,11 @@ def check_cap(name: str, value: float) -> None:
 
 
 def check_caps(config) -> None:
-    """In hosted mode, refuse a stage config that asks for more steps, length or model than the host allows."""
+    """In hosted mode, refuse a stage config that asks for more steps or length than the host allows
+    (:func:`models.check_model_sizes` checks its models)."""
     if not is_hosted():
         return
     values = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
     for name, value in values.items():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             check_cap(name, value)
-    for name in MODEL_FIELDS:
-        if isinstance(values.get(name), str):
-            check_model_size(values[name])
-
-
-def check_model_size(ref: str) -> None:
-    """In hosted mode, refuse a model whose weights are bigger than ``RLHF_MAX_MODEL_MB`` (when known)."""
-    from .models import weights_mb
-
-    if not is_hosted():
-        return
-    size = weights_mb(ref)
-    if size is not None:
-        env, default = MAX_MODEL_MB
-        cap = setting(env, default)
-        if size > cap:
-            raise UserError(f"The model '{ref}' has {size:,.0f} MB of weights, more than this shared app allows "
-                            f"({cap:,.0f} MB): pick a smaller model (the host sets this with {env}).")

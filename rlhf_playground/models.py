@@ -21,9 +21,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import hub
+from . import hosting, hub
 from .errors import OFFLINE_HINT, UserError, is_offline_error
-from .hosting import check_local_path, is_hosted
 from .workspace import cache_dir, saved_adapter
 
 DEFAULT_MODEL = "default"
@@ -57,12 +56,12 @@ def remote_code_allowed() -> bool:
     """Whether models may run their own Python code from the Hub (``trust_remote_code``): only when the
     person opted in (``RLHF_TRUST_REMOTE_CODE=1``, which ``--trust-remote-code`` sets), never in hosted mode."""
     asked = os.environ.get(TRUST_REMOTE_CODE_ENV, "") not in ("", "0", "false", "False")
-    return asked and not is_hosted()
+    return asked and not hosting.is_hosted()
 
 
 def allow_remote_code() -> None:
     """Opt in to ``trust_remote_code`` for this process and the jobs it starts; refused in hosted mode."""
-    if is_hosted():
+    if hosting.is_hosted():
         raise UserError("A shared (hosted) app never runs a model's own code: pick a model that works "
                         "without trust_remote_code.")
     os.environ[TRUST_REMOTE_CODE_ENV] = "1"
@@ -79,7 +78,7 @@ def resolve(ref: str | None) -> ModelRef:
         return ModelRef("default", str(default_model_dir()), DEFAULT_LABEL)
     path = Path(text).expanduser()
     if path.is_dir():
-        check_local_path(path)
+        hosting.check_local_path(path)
         return _local(path.resolve())
     if path.exists():
         raise UserError(f"'{text}' is a file; a model is a folder with config.json (or a LoRA adapter folder).")
@@ -93,6 +92,7 @@ def resolve(ref: str | None) -> ModelRef:
 
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
+MODEL_FIELDS = ("model", "base")  # the config fields that name a model a job loads
 
 
 def weights_mb(ref: str) -> float | None:
@@ -113,6 +113,26 @@ def weights_mb(ref: str) -> float | None:
     own = sum(p.stat().st_size for p in Path(model.path).rglob("*") if p.name.endswith(WEIGHT_SUFFIXES))
     base = weights_mb(model.adapter_of) if model.adapter_of else 0
     return own / 2**20 + (base or 0)
+
+
+def check_model_size(ref: str) -> None:
+    """In hosted mode, refuse a model whose weights are bigger than ``RLHF_MAX_MODEL_MB`` (when known)."""
+    if not hosting.is_hosted():
+        return
+    size = weights_mb(ref)
+    if size is not None:
+        env, default = hosting.MAX_MODEL_MB
+        cap = hosting.setting(env, default)
+        if size > cap:
+            raise UserError(f"The model '{ref}' has {size:,.0f} MB of weights, more than this shared app allows "
+                            f"({cap:,.0f} MB): pick a smaller model (the host sets this with {env}).")
+
+
+def check_model_sizes(config) -> None:
+    """In hosted mode, :func:`check_model_size` for each model a stage config names."""
+    for name in MODEL_FIELDS:
+        if isinstance(getattr(config, name, None), str):
+            check_model_size(getattr(config, name))
 
 
 def _local(path: Path) -> ModelRef:
@@ -401,7 +421,7 @@ def _guarded(ref: ModelRef, fn, *args, **kwargs):
 
 def remote_code_refusal(label: str) -> str:
     """Why a model that needs its own code didn't load, and how to allow it where that is possible."""
-    if is_hosted():
+    if hosting.is_hosted():
         return f"{label} runs its own Python code, which a shared (hosted) app never allows: pick another model."
     return (f"{label} runs its own Python code. Only if you trust its authors, allow it with "
             f"--trust-remote-code (or {TRUST_REMOTE_CODE_ENV}=1) and start again.")

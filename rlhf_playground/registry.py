@@ -8,28 +8,33 @@ the methods table, save an adapter Compare can load?" reads :data:`STAGES`.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class Stage:
-    name: str  # the CLI command and the run's stage
-    module: str  # where its config and run live
+    name: str  # the CLI command, the run's stage and its module in rlhf_playground.stages
+    config: str  # the name of its config class in that module
     queued: bool = True  # takes its turn in the one-job-at-a-time line (the demo only starts other jobs)
     resumable: bool = False  # its trainer keeps checkpoints in the run folder, so a failed run can resume
     method: bool = False  # writes eval.json with the held-out reward before/after: a row of the methods table
     tuned: bool = False  # saves a policy adapter that Compare and Try models can load
 
+    @property
+    def module(self) -> str:
+        return f"rlhf_playground.stages.{self.name}"
+
 
 STAGES = {stage.name: stage for stage in (
-    Stage("sft", "rlhf_playground.stages.sft", resumable=True, tuned=True),
-    Stage("reward", "rlhf_playground.stages.reward", resumable=True),
-    Stage("ppo", "rlhf_playground.stages.ppo", method=True, tuned=True),
-    Stage("dpo", "rlhf_playground.stages.dpo", method=True, tuned=True),
-    Stage("grpo", "rlhf_playground.stages.online", method=True, tuned=True),
-    Stage("rloo", "rlhf_playground.stages.online", method=True, tuned=True),
-    Stage("compare", "rlhf_playground.stages.compare"),
-    Stage("demo", "rlhf_playground.stages.demo", queued=False),
+    Stage("sft", "SFTStageConfig", resumable=True, tuned=True),
+    Stage("reward", "RewardStageConfig", resumable=True),
+    Stage("ppo", "PPOStageConfig", method=True, tuned=True),
+    Stage("dpo", "DPOStageConfig", method=True, tuned=True),
+    Stage("grpo", "GRPOStageConfig", method=True, tuned=True),
+    Stage("rloo", "RLOOStageConfig", method=True, tuned=True),
+    Stage("compare", "CompareConfig"),
+    Stage("demo", "DemoConfig", queued=False),
 )}
 
 UNQUEUED = tuple(name for name, stage in STAGES.items() if not stage.queued)
@@ -39,6 +44,10 @@ TUNED = tuple(name for name, stage in STAGES.items() if stage.tuned)
 
 
 def stage_modules() -> list[str]:
-    """Each stage module once, in the order the CLI lists their commands."""
-    return list(dict.fromkeys(stage.module for stage in STAGES.values()))
+    """The stage modules, in the order the CLI lists their commands."""
+    return [stage.module for stage in STAGES.values()]
 
+def config_class(name: str) -> type:
+    """The config dataclass of stage ``name`` (imports the module it lives in)."""
+    stage = STAGES[name]
+    return getattr(importlib.import_module(stage.module), stage.config)

@@ -23,9 +23,13 @@ def setting(default: Any, help: str) -> Any:
     return field(default=default, metadata={"help": help})
 
 
-# ------------------------------------------------------------------ the policy model
+# ------------------------------------------------------------------ the model and the data
+def base_model(what: str = "base model") -> Any:
+    return setting("default", f"{what}: 'default' (bundled SmolLM2-135M-Instruct), a local folder or a Hub name")
+
+
 def policy_model() -> Any:
-    return setting("default", "policy base model: 'default', a local folder or a Hub name")
+    return base_model("policy base model")
 
 
 def sft_adapter() -> Any:
@@ -37,8 +41,12 @@ def prompt_dataset() -> Any:
     return setting("", "a saved dataset's name or a .jsonl file with a 'prompt' column")
 
 
-def load_in_4bit() -> Any:
-    return setting(False, "load the base weights in 4-bit NF4 (QLoRA-style)")
+def preference_dataset() -> Any:
+    return setting("", "a preference dataset saved in the workspace (its name) or a .jsonl file with chosen/rejected")
+
+
+def load_in_4bit(default: bool = False, help: str = "load the base weights in 4-bit NF4 (QLoRA-style)") -> Any:
+    return setting(default, help)
 
 
 # ------------------------------------------------------------------ LoRA
@@ -69,6 +77,35 @@ def lora_rules(config) -> list[tuple[bool, str]]:
         (config.lora_alpha > 0, f"lora_alpha must be at least 1 (got {config.lora_alpha})."),
         (0 <= config.lora_dropout < 1, f"lora_dropout must be in [0, 1) (got {config.lora_dropout})."),
         (bool(getattr(config, "target_modules", "auto").strip()), "target_modules can't be empty; use 'auto'."),
+    ]
+
+
+# ------------------------------------------------------------------ a TRL trainer's schedule (SFT, reward model)
+def compute_dtype() -> Any:
+    return setting("auto", "dtype for computation: auto (float32 on CPU, bfloat16/float16 on GPU), float32, "
+                           "bfloat16, float16")
+
+
+def save_steps() -> Any:
+    return setting(50, "keep a checkpoint every N steps (and on Stop), so a failed or stopped run can be resumed; "
+                       "0: none")
+
+
+def schedule_rules(config) -> list[tuple[bool, str]]:
+    """learning_rate, num_epochs/max_steps, batch_size, grad_accum, max_length, logging_steps, save_steps and
+    compute_dtype of a config that trains with a TRL trainer for epochs or steps."""
+    from .models import DTYPES
+
+    return [
+        (config.learning_rate > 0, f"learning_rate must be above 0 (got {config.learning_rate})."),
+        (config.learning_rate < 1, f"learning_rate {config.learning_rate} is far too high; try 2e-4."),
+        (config.num_epochs > 0 or config.max_steps > 0, "Train for some epochs (num_epochs > 0) or set max_steps."),
+        (config.batch_size > 0, f"batch_size must be at least 1 (got {config.batch_size})."),
+        (config.grad_accum > 0, f"grad_accum must be at least 1 (got {config.grad_accum})."),
+        (config.max_length >= 8, f"max_length must be at least 8 tokens (got {config.max_length})."),
+        (config.logging_steps > 0, f"logging_steps must be at least 1 (got {config.logging_steps})."),
+        (config.save_steps >= 0, f"save_steps can't be negative (got {config.save_steps}); 0 saves none."),
+        (config.compute_dtype in DTYPES, f"compute_dtype must be one of {', '.join(DTYPES)}."),
     ]
 
 

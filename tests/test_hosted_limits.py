@@ -55,7 +55,7 @@ def test_try_models_generation_length_is_capped_in_the_server_process(hosted):
 
 
 def test_a_model_bigger_than_the_host_allows_is_refused(hosted, monkeypatch):
-    from rlhf_playground.hosting import check_model_size
+    from rlhf_playground.models import check_model_size
 
     with session("a") as mine:
         model = mine / "big-model"

@@ -15,13 +15,15 @@ from rlhf_playground import data
 from rlhf_playground.cli import main
 from rlhf_playground.compare import CompareConfig
 from rlhf_playground.config import config_from_args, from_dict, load_json
+from rlhf_playground.data.pairs import read_pairs
 from rlhf_playground.data.prompts import read_rows
 from rlhf_playground.errors import UserError
 from rlhf_playground.ppo.config import PPOStageConfig
 from rlhf_playground.stages import reward
 from rlhf_playground.stages.dpo import DPOStageConfig, read_preference_pairs
-from rlhf_playground.stages.online import GRPOStageConfig, RLOOStageConfig
+from rlhf_playground.stages.grpo import GRPOStageConfig
 from rlhf_playground.stages.reward import RewardStageConfig
+from rlhf_playground.stages.rloo import RLOOStageConfig
 from rlhf_playground.stages.sft import SFTStageConfig
 
 DEEP = 100_000
@@ -105,7 +107,7 @@ GOOD = [{"prompt": f"q{i}", "chosen": "yes", "rejected": "no"} for i in range(3)
 
 def test_reward_and_dpo_drop_pairs_that_arent_text(tmp_path):
     path = jsonl(tmp_path / "pairs.jsonl", GOOD + NOT_TEXT + [{"prompt": "q", "chosen": "yes"}])
-    pairs, dropped = reward.read_pairs(path)
+    pairs, dropped = read_pairs(path)
     assert pairs == [(f"q{i}", "yes", "no") for i in range(3)]
     assert dropped == {"not text": len(NOT_TEXT), "empty response": 1}  # the last row has no rejected
     assert read_preference_pairs(path)[1] == dropped

@@ -8,7 +8,8 @@ from rlhf_playground import methods
 from rlhf_playground.jobs import create_run
 from rlhf_playground.ppo.config import PPOStageConfig
 from rlhf_playground.stages.dpo import DPOStageConfig
-from rlhf_playground.stages.online import GRPOStageConfig, RLOOStageConfig
+from rlhf_playground.stages.grpo import GRPOStageConfig
+from rlhf_playground.stages.rloo import RLOOStageConfig
 
 
 def finished(stage, config, before, after, seconds, state="finished", reward="lexicon", steps=10):

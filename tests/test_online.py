@@ -12,6 +12,8 @@ from rlhf_playground.data.prompts import load_prompts, split_prompts
 from rlhf_playground.errors import UserError
 from rlhf_playground.jobs import create_run
 from rlhf_playground.stages import online
+from rlhf_playground.stages.grpo import GRPOStageConfig
+from rlhf_playground.stages.rloo import RLOOStageConfig
 
 TOPICS = ["the sea", "a train ride", "winter", "a good book", "my garden", "a rainy day", "music", "tea"]
 EVAL_KEYS = {"held_out_prompts", "reward_before", "reward_after", "final_kl", "reward"}
@@ -29,7 +31,7 @@ def small(cls, tiny_model_dir, dataset, **overrides):
     return cls(**{**settings, **overrides})
 
 
-@pytest.mark.parametrize("stage,cls", [("grpo", online.GRPOStageConfig), ("rloo", online.RLOOStageConfig)])
+@pytest.mark.parametrize("stage,cls", [("grpo", GRPOStageConfig), ("rloo", RLOOStageConfig)])
 def test_method_trains_saves_an_adapter_and_evaluates(stage, cls, tiny_model_dir, tmp_path):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
@@ -54,7 +56,7 @@ def test_method_trains_saves_an_adapter_and_evaluates(stage, cls, tiny_model_dir
 
 def test_held_out_prompts_are_the_ones_ppo_holds_out(tmp_path, tiny_model_dir):
     dataset = prompts_file(tmp_path / "p.jsonl")
-    _, held_out = small(online.GRPOStageConfig, tiny_model_dir, dataset, seed=7).prompts()
+    _, held_out = small(GRPOStageConfig, tiny_model_dir, dataset, seed=7).prompts()
     assert held_out == split_prompts(load_prompts(dataset), 4, 7)[1]
 
 
@@ -85,7 +87,7 @@ def test_reward_function_reads_chat_completions_and_turns_nan_into_none():
     ({"beta": -1.0}, "beta can't be negative"),
 ])
 def test_impossible_settings_are_refused(change, message, tmp_path, tiny_model_dir):
-    config = small(online.GRPOStageConfig, tiny_model_dir, prompts_file(tmp_path / "p.jsonl"), **change)
+    config = small(GRPOStageConfig, tiny_model_dir, prompts_file(tmp_path / "p.jsonl"), **change)
     with pytest.raises(UserError, match=message):
         config.validate()
 
@@ -95,7 +97,7 @@ def test_a_preference_dataset_without_prompts_is_refused(tmp_path, tiny_model_di
     pairs.write_text(json.dumps({"chosen": "Human: hi\n\nAssistant: hello", "rejected": "Human: hi\n\nAssistant: go"})
                      + "\n", encoding="utf-8")
     with pytest.raises(UserError, match="RLOO needs prompts"):
-        small(online.RLOOStageConfig, tiny_model_dir, str(pairs)).validate()
+        small(RLOOStageConfig, tiny_model_dir, str(pairs)).validate()
 
 
 def test_cli_has_both_commands_and_refuses_bad_settings(tmp_path, tiny_model_dir, capsys):
@@ -113,7 +115,7 @@ def test_a_run_started_from_an_sft_adapter_notes_it_so_compare_loads_it_right(tm
                                                                               fine_adapter):
     from rlhf_playground.compare import resolve_tuned
 
-    config = small(online.GRPOStageConfig, tiny_model_dir, prompts_file(tmp_path / "p.jsonl"), steps=1,
+    config = small(GRPOStageConfig, tiny_model_dir, prompts_file(tmp_path / "p.jsonl"), steps=1,
                    adapter=str(fine_adapter))
     run = create_run("grpo", config)
     outcome = online.run(config, run)

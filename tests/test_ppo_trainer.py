@@ -27,8 +27,9 @@ from rlhf_playground.data.prompts import load_prompts, prompt_text, split_prompt
 from rlhf_playground.errors import UserError
 from rlhf_playground.generation import answer_mask
 from rlhf_playground.models import load_causal_lm
+from rlhf_playground.policy import load_policy
 from rlhf_playground.ppo.config import PPOStageConfig
-from rlhf_playground.ppo.trainer import PPOTrainer, build_trainer, load_policy
+from rlhf_playground.ppo.trainer import PPOTrainer, build_trainer
 
 PROMPTS = [f"Tell me about item {i}" for i in range(48)]
 TRAIN, HELD_OUT = PROMPTS[:32], PROMPTS[32:]

@@ -10,6 +10,7 @@ from collections import Counter
 
 import pytest
 
+from rlhf_playground.data.pairs import describe_dropped, read_pairs
 from rlhf_playground.errors import UserError
 from rlhf_playground.jobs import create_run
 from rlhf_playground.scorers import make_scorer
@@ -96,7 +97,7 @@ def test_transcripts_are_split_at_the_last_reply_and_empty_replies_dropped(tmp_p
     rows = [{"chosen": "\n\nHuman: hi\n\nAssistant: hello", "rejected": "\n\nHuman: hi\n\nAssistant: go away"},
             {"chosen": "\n\nHuman: hi\n\nAssistant: hello there", "rejected": "\n\nHuman: hi\n\nAssistant:"}]
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
-    pairs, dropped = reward.read_pairs(str(path))
+    pairs, dropped = read_pairs(str(path))
     assert pairs == [("\n\nHuman: hi\n\nAssistant:", " hello", " go away")]
     assert dropped == {"empty response": 1}
 
@@ -107,7 +108,7 @@ def test_validate_counts_what_max_length_leaves_out(tiny_model_dir, tmp_path):
     with pytest.raises(UserError, match=r"0 usable pair\(s\) \(dropped 4 pairs: longer than max_length 16 \(4\)\)"):
         config.validate()
     found = Counter({"empty response": 1, "chosen equals rejected": 2})
-    assert reward.describe_dropped(found) == "dropped 3 pairs: chosen equals rejected (2), empty response (1)"
+    assert describe_dropped(found) == "dropped 3 pairs: chosen equals rejected (2), empty response (1)"
 
 
 def test_cli_trains_a_reward_model(tiny_model_dir, tmp_path):

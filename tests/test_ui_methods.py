@@ -11,7 +11,8 @@ from gradio_client import Client
 from serve import running_app
 
 from rlhf_playground.stages.dpo import DPOStageConfig
-from rlhf_playground.stages.online import GRPOStageConfig, RLOOStageConfig
+from rlhf_playground.stages.grpo import GRPOStageConfig
+from rlhf_playground.stages.rloo import RLOOStageConfig
 from rlhf_playground.ui.methods_tab import GROUPS
 
 TOPICS = ["the sea", "a train ride", "winter", "a good book", "my garden", "a rainy day", "music", "tea"]

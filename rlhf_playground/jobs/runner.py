@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..hosting import MAX_JOBS, check_caps, is_hosted, setting
+from ..models import check_model_sizes
 from ..registry import RESUMABLE, UNQUEUED
 from ..workspace import SHARED_ROOT_ENV, shared_root, workspace_dir
 from .execute import INTERRUPT_SIGNAL
@@ -42,6 +43,7 @@ def start(stage: str, config, *, child: bool = False) -> Run:
     at once; ``child``: a job started by another job of theirs (the demo's stages), which counts as one.
     """
     check_caps(config)
+    check_model_sizes(config)
     if not child:
         check_job_limit()
     config.validate()

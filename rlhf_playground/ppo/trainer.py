@@ -20,7 +20,6 @@ only answers with nothing for several steps is reported in the step's ``warnings
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
@@ -29,13 +28,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
-from peft import LoraConfig, PeftModel, get_peft_model
+from peft import LoraConfig, get_peft_model
 from safetensors.torch import save_file
 
 from ..data.prompts import load_prompts, prompt_text, split_prompts
 from ..errors import UserError
 from ..generation import encode_prompt, generate, greedy_answers, sampling_args, stop_ids
-from ..models import load_causal_lm, resolve
+from ..models import load_causal_lm
+from ..policy import prepare_base, write_policy_info
 from ..scorers import make_scorer, mean_reward
 from . import core
 from .config import PPOStageConfig
@@ -66,21 +66,6 @@ class Rollout:
         return Rollout(*(pick(getattr(self, name)) for name in
                          ("prompts", "responses", "input_ids", "attention_mask", "mask", "ended",
                           "logprobs", "ref_logprobs", "values")), entropy=self.entropy)
-
-
-# ------------------------------------------------------------------ the base, shared with GRPO/RLOO/DPO
-def prepare_base(model):
-    """The weights a fresh LoRA adapter goes on: an SFT adapter folded in, so that it becomes the reference.
-
-    Also keeps 4-bit layers trainable: on CPUs with AVX512-BF16, bitsandbytes repacks 4-bit weights
-    for inference the first time they run in eval mode (rollouts); that layout has no backward.
-    """
-    if isinstance(model, PeftModel):
-        model = model.merge_and_unload()
-    for module in model.modules():
-        if hasattr(module, "support_avx512bf16_for_cpu"):
-            module.support_avx512bf16_for_cpu = False
-    return model
 
 
 def generate_rollout(model, tokenizer, prompts: list, max_new_tokens: int, max_prompt_length: int,
@@ -296,28 +281,3 @@ def build_trainer(config: PPOStageConfig) -> tuple[PPOTrainer, list]:
     model, tokenizer = load_causal_lm(config.model, load_in_4bit=config.load_in_4bit,
                                       adapter=config.adapter or None)
     return PPOTrainer(config, model, tokenizer, make_scorer(config.reward), train), held_out
-
-
-POLICY_INFO = "policy.json"
-
-
-def write_policy_info(folder: Path, base_model: str, sft_adapter: str) -> None:
-    """Note beside an RL adapter what it was trained on: the base, with an SFT adapter merged in or not.
-
-    The adapter's own config can only name one base; trained on base + merged SFT, it must be
-    loaded the same way (see :func:`load_policy`), which this note makes possible.
-    """
-    # a run id names its adapter only in its own workspace: note the folder
-    info = {"base_model": base_model, "sft_adapter": resolve(sft_adapter).path if sft_adapter else None,
-            "note": "this adapter applies to the base with the SFT adapter merged in"}
-    (Path(folder) / POLICY_INFO).write_text(json.dumps(info, indent=2), encoding="utf-8")
-
-
-def load_policy(folder: str | Path):
-    """A saved RL policy (PPO, GRPO, RLOO, DPO) as ``(model, tokenizer)``: base, SFT adapter merged in,
-    the RL adapter on top."""
-    info = json.loads((Path(folder) / POLICY_INFO).read_text(encoding="utf-8"))
-    model, tokenizer = load_causal_lm(info["base_model"], adapter=info.get("sft_adapter"))
-    if isinstance(model, PeftModel):
-        model = model.merge_and_unload()
-    return PeftModel.from_pretrained(model, str(folder)), tokenizer

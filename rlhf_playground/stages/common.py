@@ -82,7 +82,7 @@ def load_base(model_ref: str, adapter: str, load_in_4bit: bool, double_quant: bo
     from peft import prepare_model_for_kbit_training
 
     from ..models import load_causal_lm
-    from ..ppo.trainer import prepare_base
+    from ..policy import prepare_base
 
     model, tokenizer = load_causal_lm(model_ref, load_in_4bit=load_in_4bit, double_quant=double_quant,
                                       adapter=adapter or None)
@@ -140,7 +140,7 @@ def train_and_evaluate(run: Run, config, trainer, tokenizer, scorer, held_out: l
     ``config.adapter``), and write eval.json with the keys PPO writes."""
     from ..jobs.execute import interruptible
     from ..models import describe
-    from ..ppo.trainer import write_policy_info
+    from ..policy import write_policy_info
 
     run.update_status(model_info=describe(trainer.model))
     with interruptible(run):

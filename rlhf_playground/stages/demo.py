@@ -10,9 +10,10 @@ side-by-side comparison on a laptop CPU in about a quarter of an hour.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from .. import settings
 from ..errors import UserError
 from ..jobs.runs import Run
 
@@ -22,15 +23,17 @@ PROMPTS, PAIRS = "demo-prompts", "demo-pairs"
 
 @dataclass
 class DemoConfig:
-    model: str = field(default="default", metadata={"help": "the base model: 'default' is the bundled SmolLM2"})
-    reward: str = field(default="reward-model", metadata={
-        "help": "what PPO maximises: 'reward-model' (the one trained in the demo) or 'lexicon' (VADER sentiment)"})
-    sft_steps: int = field(default=30, metadata={"help": "supervised fine-tuning steps"})
-    reward_steps: int = field(default=40, metadata={"help": "reward model training steps"})
-    ppo_steps: int = field(default=12, metadata={"help": "PPO steps (8 prompts each)"})
-    compare_prompts: int = field(default=8, metadata={"help": "held-out prompts in the final comparison"})
-    max_new_tokens: int = field(default=32, metadata={"help": "length of answers in PPO and the comparison"})
-    load_in_4bit: bool = field(default=False, metadata={"help": "QLoRA (4-bit base weights): worth it on a GPU"})
+    model: str = settings.setting("default", "the base model: 'default' is the bundled SmolLM2")
+    reward: str = settings.setting(
+        "reward-model",
+        "what PPO maximises: 'reward-model' (the one trained in the demo) or 'lexicon' (VADER sentiment)",
+    )
+    sft_steps: int = settings.setting(30, "supervised fine-tuning steps")
+    reward_steps: int = settings.setting(40, "reward model training steps")
+    ppo_steps: int = settings.setting(12, "PPO steps (8 prompts each)")
+    compare_prompts: int = settings.setting(8, "held-out prompts in the final comparison")
+    max_new_tokens: int = settings.setting(32, "length of answers in PPO and the comparison")
+    load_in_4bit: bool = settings.setting(False, "QLoRA (4-bit base weights): worth it on a GPU")
 
     def validate(self) -> None:
         if self.reward not in ("reward-model", "lexicon"):
@@ -42,14 +45,13 @@ class DemoConfig:
 
 def stage_configs(config: DemoConfig) -> dict[str, Any]:
     """The SFT and reward model settings of the demo (PPO and compare need the runs' ids, see :func:`run`)."""
-    from .reward import RewardStageConfig
-    from .sft import SFTStageConfig
+    from ..registry import config_class
 
     return {
-        "sft": SFTStageConfig(model=config.model, dataset=PAIRS, max_steps=config.sft_steps, batch_size=4,
+        "sft": config_class("sft")(model=config.model, dataset=PAIRS, max_steps=config.sft_steps, batch_size=4,
                               max_length=256, load_in_4bit=config.load_in_4bit, eval_prompts=4,
                               max_new_tokens=config.max_new_tokens),
-        "reward": RewardStageConfig(model=config.model, dataset=PAIRS, max_steps=config.reward_steps, batch_size=8,
+        "reward": config_class("reward")(model=config.model, dataset=PAIRS, max_steps=config.reward_steps, batch_size=8,
                                     max_length=256, load_in_4bit=config.load_in_4bit, eval_steps=10),
     }
 

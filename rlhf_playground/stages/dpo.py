@@ -16,10 +16,11 @@ before and after training and writes the same ``artifacts/eval.json``.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .. import settings
+from ..data.pairs import describe_dropped, read_pairs
 from ..data.prompts import read_prompts, read_rows, split_prompts
 from ..errors import UserError, require
 from ..jobs.runs import Run
@@ -32,33 +33,33 @@ LOSS_TYPES = ("sigmoid", "ipo", "hinge", "robust")
 
 @dataclass
 class DPOStageConfig:
-    model: str = field(default="default", metadata={
-        "help": "policy base model: 'default' (bundled SmolLM2-135M-Instruct), a local folder or a Hub name"})
+    model: str = settings.policy_model()
     adapter: str = settings.sft_adapter()
-    dataset: str = field(default="", metadata={
-        "help": "a preference dataset saved in the workspace (its name) or a .jsonl file with chosen/rejected"})
-    steps: int = field(default=20, metadata={"help": "optimizer steps (the pairs are cycled through as needed)"})
-    batch_size: int = field(default=4, metadata={"help": "pairs per step"})
-    learning_rate: float = field(default=5e-5, metadata={"help": "peak learning rate (linear decay)"})
-    beta: float = field(default=0.1, metadata={
-        "help": "how far the policy may move from the reference: higher keeps it closer"})
-    loss_type: str = field(default="sigmoid", metadata={
-        "help": "'sigmoid' (the DPO paper), 'ipo', 'hinge' or 'robust' (noisy labels)"})
-    max_length: int = field(default=256, metadata={"help": "tokens of prompt + answer; longer pairs are cut"})
+    dataset: str = settings.preference_dataset()
+    steps: int = settings.setting(20, "optimizer steps (the pairs are cycled through as needed)")
+    batch_size: int = settings.setting(4, "pairs per step")
+    learning_rate: float = settings.setting(5e-5, "peak learning rate (linear decay)")
+    beta: float = settings.setting(0.1, "how far the policy may move from the reference: higher keeps it closer")
+    loss_type: str = settings.setting("sigmoid", "'sigmoid' (the DPO paper), 'ipo', 'hinge' or 'robust' (noisy labels)")
+    max_length: int = settings.setting(256, "tokens of prompt + answer; longer pairs are cut")
     lora_r: int = settings.lora_r()
     lora_alpha: int = settings.lora_alpha()
     lora_dropout: float = settings.lora_dropout(0.05)
     target_modules: str = settings.target_modules()
-    load_in_4bit: bool = field(default=False, metadata={"help": "load the base weights in 4-bit NF4 (QLoRA)"})
+    load_in_4bit: bool = settings.load_in_4bit()
     double_quant: bool = settings.double_quant()
-    eval_reward: str = field(default="lexicon", metadata={
-        "help": "reward that scores greedy answers to held-out prompts before/after, to compare with PPO/GRPO/RLOO"})
-    eval_dataset: str = field(default="", metadata={
-        "help": "a prompt dataset to take the held-out prompts from (the same split PPO uses with the same seed); "
-                "empty: prompts of pairs held out of training"})
-    eval_prompts: int = field(default=16, metadata={"help": "held-out prompts answered before and after"})
-    max_new_tokens: int = field(default=32, metadata={"help": "length of each held-out answer, in tokens"})
-    seed: int = field(default=42, metadata={"help": "random seed (LoRA init, shuffling, held-out split)"})
+    eval_reward: str = settings.reward(
+        "reward that scores greedy answers to held-out prompts before/after, to compare with PPO/GRPO/RLOO: "
+        + settings.REWARD_HELP
+    )
+    eval_dataset: str = settings.setting(
+        "",
+        "a prompt dataset to take the held-out prompts from (the same split PPO uses with the same seed); "
+        "empty: prompts of pairs held out of training",
+    )
+    eval_prompts: int = settings.setting(16, "held-out prompts answered before and after")
+    max_new_tokens: int = settings.setting(32, "length of each held-out answer, in tokens")
+    seed: int = settings.setting(42, "random seed (LoRA init, shuffling, held-out split)")
 
     def check_values(self) -> None:
         rules = [
@@ -101,15 +102,10 @@ class DPOStageConfig:
 
 def read_preference_pairs(dataset: str) -> tuple[list[tuple], Counter]:
     """Usable (prompt, chosen, rejected) triples; UserError for a dataset that isn't preference pairs."""
-    from .reward import read_pairs
-
     rows = read_rows(dataset)
     if not rows:
         raise UserError(f"The dataset '{dataset}' is empty.")
-    if not all(k in rows[0] for k in ("chosen", "rejected")):
-        raise UserError(f"'{dataset}' has no chosen/rejected columns (it has {', '.join(rows[0])}): DPO learns "
-                        "from preference pairs. Pick a preference dataset; prompt datasets are for PPO, GRPO, RLOO.")
-    pairs, dropped = read_pairs(dataset)
+    pairs, dropped = read_pairs(dataset, "DPO", rows=rows)
     usable = [pair for pair in pairs if pair[0]]
     if len(usable) < len(pairs):
         dropped["no prompt"] += len(pairs) - len(usable)
@@ -146,7 +142,6 @@ def run(config: DPOStageConfig, run: Run) -> dict[str, Any]:
     from transformers import set_seed
 
     from ..scorers import make_scorer
-    from .reward import describe_dropped
 
     common.quiet_progress_bars()
     set_seed(config.seed)

@@ -1,12 +1,11 @@
-"""GRPO and RLOO: online RL without a value model, with TRL's own trainers, on the PPO tab's data and rewards.
+"""What GRPO and RLOO share: online RL without a value model, with TRL's own trainers.
+
+Not a stage itself: :mod:`.grpo` and :mod:`.rloo` are, each a config that subclasses
+:class:`OnlineStageConfig` (naming its TRL trainer and its own settings) and this
+module's :func:`run`. They train on the PPO tab's data and rewards.
 
 Both sample ``num_generations`` answers to each prompt and use the group itself as
-the baseline, so there is no value head to train (PPO's critic):
-
-* **GRPO** (``GRPOTrainer``): advantage = (reward − group mean) / group std, with a clipped
-  policy loss; a KL penalty to the reference when ``beta`` > 0.
-* **RLOO** (``RLOOTrainer``): advantage = reward − mean of the *other* answers' rewards
-  (leave-one-out), a REINFORCE-style estimate; ``beta`` puts the KL into the reward.
+the baseline, so there is no value head to train (PPO's critic).
 
 The reward is the same scorer PPO uses (``lexicon``, ``classifier:...``, ``reward:...``),
 wrapped as a TRL reward function. Like PPO, the run writes ``artifacts/eval.json``: the
@@ -26,8 +25,6 @@ from ..errors import UserError, require
 from ..jobs.runs import Run
 from ..models import check_4bit
 from . import common
-
-GRPO, RLOO = "grpo", "rloo"
 
 
 @dataclass
@@ -58,6 +55,14 @@ class OnlineStageConfig:
     seed: int = settings.setting(42, "random seed (LoRA init, prompt order, sampling, held-out split)")
 
     method = "online"  # GRPO or RLOO, in messages
+
+    def trl_classes(self) -> tuple[type, type]:
+        """``(trainer class, its config class)`` from TRL."""
+        raise NotImplementedError
+
+    def method_args(self) -> dict[str, Any]:
+        """The settings only this method's TRL config has."""
+        return {}
 
     def check_values(self) -> None:
         """The checks that need neither the data nor a model."""
@@ -97,27 +102,6 @@ class OnlineStageConfig:
         return split_prompts(read_prompts(self.dataset, self.method), self.eval_prompts, self.seed)
 
 
-@dataclass
-class GRPOStageConfig(OnlineStageConfig):
-    scale_rewards: str = settings.setting("group",
-        "divide advantages by the std of rewards in the 'group', the whole 'batch', or 'none' (Dr. GRPO)")
-
-    method = "GRPO"
-
-    def check_values(self) -> None:
-        super().check_values()
-        if self.scale_rewards not in ("group", "batch", "none"):
-            raise UserError(f"scale_rewards must be 'group', 'batch' or 'none' (got {self.scale_rewards!r}).")
-
-
-@dataclass
-class RLOOStageConfig(OnlineStageConfig):
-    normalize_advantages: bool = settings.setting(False,
-        "whiten the leave-one-out advantages over each batch (mean 0, std 1)")
-
-    method = "RLOO"
-
-
 # ------------------------------------------------------------------ rewards
 def completion_text(completion) -> str:
     """A TRL completion as text: a plain string, or the content of a conversational one's messages."""
@@ -153,17 +137,8 @@ def build_trainer(config: OnlineStageConfig, model, tokenizer, scorer, train: li
     shared = dict(**common.trainer_args(config, run), num_generations=config.num_generations,
                   max_completion_length=config.max_new_tokens, temperature=config.temperature, top_k=config.top_k,
                   top_p=config.top_p, beta=config.beta, num_iterations=config.num_iterations,
-                  epsilon=config.epsilon)
-    if isinstance(config, GRPOStageConfig):
-        from trl import GRPOConfig as ArgsCls
-        from trl import GRPOTrainer as TrainerCls
-
-        shared["scale_rewards"] = config.scale_rewards
-    else:
-        from trl import RLOOConfig as ArgsCls
-        from trl import RLOOTrainer as TrainerCls
-
-        shared["normalize_advantages"] = config.normalize_advantages
+                  epsilon=config.epsilon, **config.method_args())
+    TrainerCls, ArgsCls = config.trl_classes()
     samples = lambda rows: run.write_artifact_json("samples.json", rows)  # noqa: E731
     dataset = Dataset.from_list([{"prompt": common.as_chat(p, tokenizer)} for p in train])
     return common.make_trainer(TrainerCls, run, model=model, reward_funcs=reward_function(scorer, samples),
@@ -188,12 +163,3 @@ def run(config: OnlineStageConfig, run: Run) -> dict[str, Any]:
     before = common.evaluate_before(model, tokenizer, scorer, held_out, config.max_new_tokens)
     trainer = build_trainer(config, model, tokenizer, scorer, train, run)
     return common.train_and_evaluate(run, config, trainer, tokenizer, scorer, held_out, before, config.reward)
-
-
-def register(subparsers) -> None:
-    from ..jobs.execute import register_stage
-
-    register_stage(subparsers, GRPO, GRPOStageConfig, run,
-                   help="GRPO (TRL): group-relative advantages, no value model, LoRA policy, any reward")
-    register_stage(subparsers, RLOO, RLOOStageConfig, run,
-                   help="RLOO (TRL): leave-one-out REINFORCE baseline, no value model, LoRA policy, any reward")

@@ -12,59 +12,48 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .. import settings
-from ..data.formats import is_text_chat
-from ..data.prompts import read_rows
+from ..data.pairs import describe_dropped, read_pairs
 from ..errors import UserError, require
 from ..jobs.runs import Run
-from ..models import DTYPES, check_4bit
+from ..models import check_4bit
 from .common import lora_config, make_trainer, quiet_progress_bars, save_adapter, trainer_precision
 
 STAGE = "reward"
-TRANSCRIPT_REPLY = "\n\nAssistant:"  # in an hh-rlhf transcript the reply follows the last one
 
 
 @dataclass
 class RewardStageConfig:
-    model: str = field(default="default", metadata={
-        "help": "backbone: 'default' (bundled SmolLM2-135M-Instruct), a local folder, or a Hub name"})
-    dataset: str = field(default="", metadata={
-        "help": "a preference dataset saved in the workspace (its name) or a .jsonl file with chosen/rejected"})
-    eval_fraction: float = field(default=0.1, metadata={"help": "share of pairs held out for evaluation"})
+    model: str = settings.base_model("backbone")
+    dataset: str = settings.preference_dataset()
+    eval_fraction: float = settings.setting(0.1, "share of pairs held out for evaluation")
     lora_r: int = settings.lora_r()
     lora_alpha: int = settings.lora_alpha()
     lora_dropout: float = settings.lora_dropout(0.05)
     target_modules: str = settings.target_modules()
-    load_in_4bit: bool = field(default=False, metadata={"help": "load the backbone in 4-bit NF4 (bitsandbytes)"})
+    load_in_4bit: bool = settings.load_in_4bit(help="load the backbone in 4-bit NF4 (bitsandbytes)")
     double_quant: bool = settings.double_quant()
-    compute_dtype: str = field(default="auto", metadata={"help": "auto, float32, bfloat16 or float16"})
-    learning_rate: float = field(default=2e-4, metadata={"help": "peak learning rate (linear decay)"})
-    num_epochs: float = field(default=1.0, metadata={"help": "passes over the training pairs"})
-    max_steps: int = field(default=-1, metadata={"help": "stop after this many steps; overrides epochs when > 0"})
-    batch_size: int = field(default=8, metadata={"help": "pairs per step"})
-    grad_accum: int = field(default=1, metadata={"help": "forward passes per optimizer step"})
-    max_length: int = field(default=256, metadata={"help": "tokens of prompt + answer; longer pairs are dropped"})
-    eval_steps: int = field(default=10, metadata={"help": "evaluate (accuracy, margin) every N steps"})
-    logging_steps: int = field(default=1, metadata={"help": "log the loss every N steps"})
-    seed: int = field(default=42, metadata={"help": "random seed (split, LoRA init, shuffling)"})
-    save_steps: int = field(default=50, metadata={
-        "help": "keep a checkpoint every N steps (and on Stop), so a failed or stopped run can be resumed; 0: none"})
+    compute_dtype: str = settings.compute_dtype()
+    learning_rate: float = settings.setting(2e-4, "peak learning rate (linear decay)")
+    num_epochs: float = settings.setting(1.0, "passes over the training pairs")
+    max_steps: int = settings.setting(-1, "stop after this many steps; overrides epochs when > 0")
+    batch_size: int = settings.setting(8, "pairs per step")
+    grad_accum: int = settings.setting(1, "forward passes per optimizer step")
+    max_length: int = settings.setting(256, "tokens of prompt + answer; longer pairs are dropped")
+    eval_steps: int = settings.setting(10, "evaluate (accuracy, margin) every N steps")
+    logging_steps: int = settings.setting(1, "log the loss every N steps")
+    seed: int = settings.setting(42, "random seed (split, LoRA init, shuffling)")
+    save_steps: int = settings.save_steps()
 
     def check_values(self) -> None:
         rules = [
-            (0 < self.learning_rate < 1, f"learning_rate must be in (0, 1) (got {self.learning_rate})."),
+            *settings.schedule_rules(self),
             *settings.lora_rules(self),
             (0 < self.eval_fraction < 1, f"eval_fraction must be between 0 and 1 (got {self.eval_fraction})."),
-            (self.num_epochs > 0 or self.max_steps > 0, "Train for some epochs (num_epochs > 0) or set max_steps."),
-            (self.batch_size > 0, f"batch_size must be at least 1 (got {self.batch_size})."),
-            (self.grad_accum > 0, f"grad_accum must be at least 1 (got {self.grad_accum})."),
-            (self.max_length >= 8, f"max_length must be at least 8 tokens (got {self.max_length})."),
-            (self.eval_steps > 0 and self.logging_steps > 0, "eval_steps and logging_steps must be at least 1."),
-            (self.save_steps >= 0, f"save_steps can't be negative (got {self.save_steps}); 0 saves none."),
-            (self.compute_dtype in DTYPES, f"compute_dtype must be one of {', '.join(DTYPES)}."),
+            (self.eval_steps > 0, f"eval_steps must be at least 1 (got {self.eval_steps})."),
             (bool(self.dataset.strip()), "Choose a preference dataset: a saved dataset's name or a .jsonl file."),
         ]
         require(rules)
@@ -79,60 +68,6 @@ class RewardStageConfig:
 
 
 # ------------------------------------------------------------------ data
-def _is_text(value) -> bool:
-    """Nothing, a string or a list of chat messages with string contents: what the chat template and the
-    tokenizer can take. Numbers, objects or other lists in a .jsonl file are dropped as "not text"."""
-    return value is None or isinstance(value, str) or value == [] or is_text_chat(value)
-
-
-def _text(value) -> str:
-    if isinstance(value, list):
-        return value[-1].get("content", "") if value and isinstance(value[-1], dict) else ""
-    return value if isinstance(value, str) else ""
-
-
-def split_pair(row: dict) -> tuple[Any, str, str]:
-    """(prompt, chosen answer, rejected answer) of one row, in any TRL preference format.
-
-    The prompt is a list of messages (conversational) or a string; implicit-prompt rows
-    carry it inside chosen/rejected: everything before the final assistant message, or,
-    for plain strings, the shared transcript up to the last "Assistant:" (without one,
-    nothing: the whole text is the answer).
-    """
-    chosen, rejected = row.get("chosen"), row.get("rejected")
-    if row.get("prompt") is not None:
-        return row["prompt"], _text(chosen), _text(rejected)
-    if isinstance(chosen, list):
-        return chosen[:-1], _text(chosen), _text(rejected)
-    if not isinstance(chosen, str) or not isinstance(rejected, str):
-        return "", _text(chosen), _text(rejected)
-    head = chosen[:chosen.rfind(TRANSCRIPT_REPLY) + len(TRANSCRIPT_REPLY)] if TRANSCRIPT_REPLY in chosen else ""
-    if head and rejected.startswith(head):
-        return head, chosen[len(head):], rejected[len(head):]
-    return "", chosen, rejected
-
-
-def read_pairs(dataset: str) -> tuple[list[tuple[Any, str, str]], Counter]:
-    """Usable (prompt, chosen, rejected) triples and the count of dropped rows by reason."""
-    rows = read_rows(dataset)
-    if rows and not all(k in rows[0] for k in ("chosen", "rejected")):
-        raise UserError(f"'{dataset}' has no chosen/rejected columns (it has {', '.join(rows[0])}): "
-                        "a reward model learns from preference pairs. Pick a preference dataset.")
-    pairs, dropped = [], Counter()
-    for row in rows:
-        if not all(_is_text(row.get(key)) for key in ("prompt", "chosen", "rejected")):
-            dropped["not text"] += 1
-            continue
-        prompt, chosen, rejected = split_pair(row)
-        if not chosen.strip() or not rejected.strip():
-            dropped["empty response"] += 1
-        elif chosen.strip() == rejected.strip():
-            dropped["chosen equals rejected"] += 1
-        else:
-            pairs.append((prompt, chosen, rejected))
-    return pairs, dropped
-
-
 def encode(tokenizer, prompt, answer: str) -> list[int]:
     """Token ids of prompt + answer: the chat template when the tokenizer has one, else text + EOS."""
     if getattr(tokenizer, "chat_template", None):
@@ -142,13 +77,6 @@ def encode(tokenizer, prompt, answer: str) -> list[int]:
         return tokenizer(text, add_special_tokens=False)["input_ids"]
     prompt_text = " ".join(m.get("content", "") for m in prompt) if isinstance(prompt, list) else prompt
     return tokenizer(prompt_text + answer + (tokenizer.eos_token or ""))["input_ids"]
-
-
-def describe_dropped(dropped: Counter) -> str:
-    """E.g. 'dropped 3 pairs: chosen equals rejected (2), empty response (1)'."""
-    total = sum(dropped.values())
-    reasons = ", ".join(f"{why} ({n})" for why, n in dropped.most_common())
-    return f"dropped {total} pair{'' if total == 1 else 's'}: {reasons}" if total else "dropped no pairs"
 
 
 def tokenize_pairs(tokenizer, pairs, max_length: int, dropped: Counter) -> list[dict]:

@@ -9,7 +9,7 @@ model, and ``samples.json``: answers to held-out prompts before and after.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from ..data.prompts import prompt_text, read_rows
 from ..errors import UserError, require
 from ..generation import answer, encode_prompt
 from ..jobs.runs import Run
-from ..models import DTYPES, check_4bit
+from ..models import check_4bit
 from .common import lora_config, make_trainer, quiet_progress_bars, save_adapter, trainer_precision
 
 STAGE = "sft"
@@ -26,57 +26,48 @@ STAGE = "sft"
 
 @dataclass
 class SFTStageConfig:
-    model: str = field(default="default", metadata={
-        "help": "base model: 'default' (bundled SmolLM2-135M-Instruct), a local folder, or a Hub name"})
-    dataset: str = field(default="", metadata={
-        "help": "a dataset saved in the workspace (its name) or a .jsonl file with 'text', "
-                "'prompt'+'completion', 'messages' or 'prompt'+'chosen' rows"})
+    model: str = settings.base_model()
+    dataset: str = settings.setting("", "a dataset saved in the workspace (its name) or a .jsonl file with 'text', "
+                "'prompt'+'completion', 'messages' or 'prompt'+'chosen' rows")
     lora_r: int = settings.lora_r()
     lora_alpha: int = settings.lora_alpha()
     lora_dropout: float = settings.lora_dropout(0.05)
-    target_modules: str = field(default="auto", metadata={
-        "help": "layers that get LoRA: 'auto' (every linear layer but the output head) or "
-                "comma-separated names such as 'q_proj,v_proj'"})
-    learning_rate: float = field(default=2e-4, metadata={"help": "peak learning rate (linear decay)"})
-    num_epochs: float = field(default=1.0, metadata={"help": "passes over the training data"})
-    max_steps: int = field(default=-1, metadata={
-        "help": "stop after this many optimizer steps; overrides epochs when > 0"})
-    batch_size: int = field(default=4, metadata={"help": "examples per forward pass"})
-    grad_accum: int = field(default=1, metadata={"help": "forward passes per optimizer step"})
-    max_length: int = field(default=256, metadata={"help": "tokens per example; longer ones are cut at the end"})
-    seed: int = field(default=42, metadata={"help": "random seed (LoRA init, shuffling, held-out split)"})
-    load_in_4bit: bool = field(default=True, metadata={
-        "help": "QLoRA: load the base weights in 4-bit NF4 (bitsandbytes), train LoRA on top"})
-    double_quant: bool = field(default=True, metadata={
-        "help": "with 4-bit: also quantize the quantization constants (saves ~0.4 bit per weight)"})
-    compute_dtype: str = field(default="auto", metadata={
-        "help": "dtype for computation: auto (float32 on CPU, bfloat16/float16 on GPU), float32, bfloat16, float16"})
-    gradient_checkpointing: bool = field(default=False, metadata={
-        "help": "recompute activations during the backward pass: less memory, about 25% slower"})
-    merge: bool = field(default=False, metadata={
-        "help": "also save the base model with the adapter merged in (full precision)"})
-    eval_prompts: int = field(default=4, metadata={
-        "help": "prompts held out of training and answered before and after, for samples.json"})
-    max_new_tokens: int = field(default=48, metadata={"help": "length of each sample answer"})
-    logging_steps: int = field(default=1, metadata={"help": "log loss and learning rate every N steps"})
-    save_steps: int = field(default=50, metadata={
-        "help": "keep a checkpoint every N steps (and on Stop), so a failed or stopped run can be resumed; 0: none"})
+    target_modules: str = settings.target_modules(
+        "layers that get LoRA: 'auto' (every linear layer but the output head) or comma-separated names such as "
+        "'q_proj,v_proj'"
+    )
+    learning_rate: float = settings.setting(2e-4, "peak learning rate (linear decay)")
+    num_epochs: float = settings.setting(1.0, "passes over the training data")
+    max_steps: int = settings.setting(-1, "stop after this many optimizer steps; overrides epochs when > 0")
+    batch_size: int = settings.setting(4, "examples per forward pass")
+    grad_accum: int = settings.setting(1, "forward passes per optimizer step")
+    max_length: int = settings.setting(256, "tokens per example; longer ones are cut at the end")
+    seed: int = settings.setting(42, "random seed (LoRA init, shuffling, held-out split)")
+    load_in_4bit: bool = settings.load_in_4bit(
+        True, "QLoRA: load the base weights in 4-bit NF4 (bitsandbytes), train LoRA on top"
+    )
+    double_quant: bool = settings.double_quant(
+        "with 4-bit: also quantize the quantization constants (saves ~0.4 bit per weight)"
+    )
+    compute_dtype: str = settings.compute_dtype()
+    gradient_checkpointing: bool = settings.setting(
+        False, "recompute activations during the backward pass: less memory, about 25% slower"
+    )
+    merge: bool = settings.setting(False, "also save the base model with the adapter merged in (full precision)")
+    eval_prompts: int = settings.setting(
+        4, "prompts held out of training and answered before and after, for samples.json"
+    )
+    max_new_tokens: int = settings.setting(48, "length of each sample answer")
+    logging_steps: int = settings.setting(1, "log loss and learning rate every N steps")
+    save_steps: int = settings.save_steps()
 
     def check_values(self) -> None:
         """The checks that need neither the data nor the model."""
         rules = [
-            (self.learning_rate > 0, f"learning_rate must be above 0 (got {self.learning_rate})."),
-            (self.learning_rate < 1, f"learning_rate {self.learning_rate} is far too high; try 2e-4."),
+            *settings.schedule_rules(self),
             *settings.lora_rules(self),
-            (self.num_epochs > 0 or self.max_steps > 0, "Train for some epochs (num_epochs > 0) or set max_steps."),
-            (self.batch_size > 0, f"batch_size must be at least 1 (got {self.batch_size})."),
-            (self.grad_accum > 0, f"grad_accum must be at least 1 (got {self.grad_accum})."),
-            (self.max_length >= 8, f"max_length must be at least 8 tokens (got {self.max_length})."),
             (self.eval_prompts >= 0, f"eval_prompts can't be negative (got {self.eval_prompts})."),
             (self.max_new_tokens > 0, f"max_new_tokens must be at least 1 (got {self.max_new_tokens})."),
-            (self.logging_steps > 0, f"logging_steps must be at least 1 (got {self.logging_steps})."),
-            (self.save_steps >= 0, f"save_steps can't be negative (got {self.save_steps}); 0 saves none."),
-            (self.compute_dtype in DTYPES, f"compute_dtype must be one of {', '.join(DTYPES)}."),
             (bool(self.dataset.strip()), "Choose a dataset: a saved dataset's name or a .jsonl file."),
         ]
         require(rules)

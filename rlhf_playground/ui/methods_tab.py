@@ -9,7 +9,10 @@ import gradio as gr
 from .. import methods
 from ..stages.dpo import STAGE as DPO
 from ..stages.dpo import DPOStageConfig
-from ..stages.online import GRPO, RLOO, GRPOStageConfig, RLOOStageConfig
+from ..stages.grpo import STAGE as GRPO
+from ..stages.grpo import GRPOStageConfig
+from ..stages.rloo import STAGE as RLOO
+from ..stages.rloo import RLOOStageConfig
 from .choices import adapter_choices, dataset_choices, reward_choices
 from .common import table
 from .forms import ConfigForm
