@@ -3,13 +3,15 @@ each with its rules written once.
 
 A piece is a function that returns a dataclass ``field`` (so every config keeps its own
 field order, which is the order of its form and its CLI flags), and the rules are
-functions a config's ``check_values`` adds to its own. Checks that need the disk or
-the network (:func:`check_reward_source`) belong in ``validate``.
+functions a config's ``check_values`` adds to its own. Where several stages share a
+whole set of settings, a small dataclass holds it and their configs subclass it
+(:class:`OnlineRLSettings`: PPO, GRPO and RLOO). Checks that need the disk or the
+network (:func:`check_reward_source`) belong in ``validate``.
 """
 
 from __future__ import annotations
 
-from dataclasses import field
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import require
@@ -162,3 +164,27 @@ def check_reward_source(spec: str) -> None:
     elif kind == "classifier":
         check_classifier(spec)
 
+
+
+# ------------------------------------------------------------------ online RL (PPO, GRPO, RLOO)
+@dataclass
+class OnlineRLSettings:
+    """What PPO, GRPO and RLOO all have: the policy they start from (base, SFT adapter), the prompts and the
+    reward they train on, the LoRA they train, and how they sample answers. Their configs subclass it, so
+    these flags come first."""
+
+    model: str = policy_model()
+    adapter: str = sft_adapter()
+    dataset: str = prompt_dataset()
+    reward: str = reward()
+    lora_r: int = lora_r()
+    lora_alpha: int = lora_alpha()
+    lora_dropout: float = lora_dropout(0.0)
+    load_in_4bit: bool = load_in_4bit()
+    max_new_tokens: int = max_new_tokens()
+    temperature: float = temperature()
+    top_k: int = top_k()
+    top_p: float = top_p()
+
+    def online_rules(self) -> list[tuple[bool, str]]:
+        return [*lora_rules(self), *sampling_rules(self)]

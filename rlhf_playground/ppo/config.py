@@ -15,21 +15,13 @@ from ..models import check_4bit
 
 
 @dataclass
-class PPOStageConfig:
-    model: str = settings.policy_model()
-    adapter: str = settings.sft_adapter()
-    dataset: str = settings.prompt_dataset()
-    reward: str = settings.reward()
+class PPOStageConfig(settings.OnlineRLSettings):
     steps: int = settings.setting(20, "PPO iterations (rollout + optimisation)")
     batch_size: int = settings.setting(8, "prompts answered per iteration")
     mini_batch_size: int = settings.setting(4, "answers per gradient step; must divide batch_size")
     ppo_epochs: int = settings.setting(2, "passes over each batch of answers")
     learning_rate: float = settings.setting(1e-5, "Adam learning rate for LoRA and the value head")
     max_grad_norm: float = settings.setting(1.0, "clip the gradient norm to this; 0 turns it off")
-    lora_r: int = settings.lora_r()
-    lora_alpha: int = settings.lora_alpha()
-    lora_dropout: float = settings.lora_dropout(0.0)
-    load_in_4bit: bool = settings.load_in_4bit()
     init_kl_coef: float = settings.setting(0.05, "beta: weight of the per-token KL penalty")
     adaptive_kl: bool = settings.setting(False, "steer beta so that the KL approaches target_kl")
     target_kl: float = settings.setting(6.0, "with adaptive_kl: the KL per answer to aim for")
@@ -46,10 +38,6 @@ class PPOStageConfig:
         "give answers that never end (no EOS within max_new_tokens) the score non_ending_penalty")
     non_ending_penalty: float = settings.setting(-1.0,
         "the score for non-ending answers (with penalize_non_ending) and for empty answers")
-    max_new_tokens: int = settings.max_new_tokens()
-    temperature: float = settings.temperature()
-    top_k: int = settings.top_k()
-    top_p: float = settings.top_p()
     seed: int = settings.setting(42, "random seed (LoRA init, prompt order, sampling)")
     eval_prompts: int = settings.setting(16, "prompts held out to measure mean reward before/after")
     max_prompt_length: int = settings.setting(128, "prompts longer than this keep their last tokens")
@@ -65,7 +53,7 @@ class PPOStageConfig:
             (self.learning_rate > 0, f"learning_rate must be above 0 (got {self.learning_rate})."),
             (self.learning_rate < 1, f"learning_rate {self.learning_rate} is far too high; try 1e-5."),
             (self.max_grad_norm >= 0, f"max_grad_norm can't be negative (got {self.max_grad_norm})."),
-            *settings.lora_rules(self),
+            *self.online_rules(),
             (self.init_kl_coef >= 0, f"init_kl_coef can't be negative (got {self.init_kl_coef})."),
             (self.target_kl > 0 and self.kl_horizon > 0, "target_kl and kl_horizon must be above 0."),
             (self.kl_estimator in ("k1", "k3"), f"kl_estimator must be 'k1' or 'k3' (got {self.kl_estimator!r})."),
@@ -74,7 +62,6 @@ class PPOStageConfig:
             (self.vf_coef >= 0, f"vf_coef can't be negative (got {self.vf_coef})."),
             (self.reward_scaling in ("none", "whiten", "running"),
              f"reward_scaling must be 'none', 'whiten' or 'running' (got {self.reward_scaling!r})."),
-            *settings.sampling_rules(self),
             (self.eval_prompts >= 0, f"eval_prompts can't be negative (got {self.eval_prompts})."),
             (self.max_prompt_length > 0, f"max_prompt_length must be at least 1 (got {self.max_prompt_length})."),
         ]

@@ -28,11 +28,7 @@ from . import common
 
 
 @dataclass
-class OnlineStageConfig:
-    model: str = settings.policy_model()
-    adapter: str = settings.sft_adapter()
-    dataset: str = settings.prompt_dataset()
-    reward: str = settings.reward()
+class OnlineStageConfig(settings.OnlineRLSettings):
     steps: int = settings.setting(20, "optimizer steps; each samples batch_size answers")
     batch_size: int = settings.setting(8,
         "answers per step: batch_size / num_generations prompts, num_generations answers each")
@@ -42,14 +38,6 @@ class OnlineStageConfig:
     beta: float = settings.setting(0.05, "KL coefficient to the reference (adapter off); 0 skips it")
     num_iterations: int = settings.setting(1, "optimisation passes over each batch of answers")
     epsilon: float = settings.setting(0.2, "policy ratio clip epsilon")
-    max_new_tokens: int = settings.max_new_tokens()
-    temperature: float = settings.temperature()
-    top_k: int = settings.top_k()
-    top_p: float = settings.top_p()
-    lora_r: int = settings.lora_r()
-    lora_alpha: int = settings.lora_alpha()
-    lora_dropout: float = settings.lora_dropout(0.0)
-    load_in_4bit: bool = settings.load_in_4bit()
     eval_prompts: int = settings.setting(16,
         "prompts held out to measure mean reward before/after (the same split as PPO with the same seed)")
     seed: int = settings.setting(42, "random seed (LoRA init, prompt order, sampling, held-out split)")
@@ -78,8 +66,7 @@ class OnlineStageConfig:
             (self.beta >= 0, f"beta can't be negative (got {self.beta})."),
             (self.num_iterations > 0, f"num_iterations must be at least 1 (got {self.num_iterations})."),
             (self.epsilon > 0, f"epsilon must be above 0 (got {self.epsilon})."),
-            *settings.sampling_rules(self),
-            *settings.lora_rules(self),
+            *self.online_rules(),
             (self.eval_prompts >= 0, f"eval_prompts can't be negative (got {self.eval_prompts})."),
             (bool(self.dataset.strip()), "Choose a dataset: a saved dataset's name or a .jsonl file with prompts."),
         ]
