@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh Python 3.11 machine:
 #   make run    set up .venv if needed, then start the app on http://127.0.0.1:7860
-#   make test   set up .venv if needed, lint with ruff, then run the whole test suite
+#   make test   set up .venv if needed, lint and check the format with ruff, then run the whole test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -25,6 +25,7 @@ run: $(STAMP)
 
 test: $(STAMP) browser
 	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

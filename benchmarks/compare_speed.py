@@ -47,8 +47,10 @@ def save_random_adapter(folder: Path) -> Path:
 
     model, tokenizer = load_causal_lm("default")
     torch.manual_seed(0)
-    model = get_peft_model(model, LoraConfig(r=8, lora_alpha=16, target_modules="all-linear",
-                                             init_lora_weights=False, task_type="CAUSAL_LM"))
+    model = get_peft_model(
+        model,
+        LoraConfig(r=8, lora_alpha=16, target_modules="all-linear", init_lora_weights=False, task_type="CAUSAL_LM"),
+    )
     with torch.no_grad():
         for name, param in model.named_parameters():
             if "lora_B" in name:
@@ -61,8 +63,14 @@ def save_random_adapter(folder: Path) -> Path:
 def run_ours(prompts: list[str], adapter: Path, max_new_tokens: int, batch_size: int) -> dict[str, list[str]]:
     from rlhf_playground.compare import CompareConfig, compare
 
-    config = CompareConfig(base="default", tuned=str(adapter), prompts_text="\n".join(prompts),
-                           max_new_tokens=max_new_tokens, batch_size=batch_size, temperature=0.0)
+    config = CompareConfig(
+        base="default",
+        tuned=str(adapter),
+        prompts_text="\n".join(prompts),
+        max_new_tokens=max_new_tokens,
+        batch_size=batch_size,
+        temperature=0.0,
+    )
     result = compare(config)
     return {name: [row["outputs"][name]["response"] for row in result.rows] for name in result.models}
 
@@ -85,8 +93,12 @@ def run_pipelines(prompts: list[str], adapter: Path, max_new_tokens: int) -> dic
     for name, pipe in (("base", base), (adapter.name, tuned)):
         texts = []
         for prompt in prompts:
-            out = pipe([{"role": "user", "content": prompt}], max_new_tokens=max_new_tokens, do_sample=False,
-                       return_full_text=False)[0]["generated_text"]
+            out = pipe(
+                [{"role": "user", "content": prompt}],
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                return_full_text=False,
+            )[0]["generated_text"]
             texts.append((out[-1]["content"] if isinstance(out, list) else out).strip())
         scorer.describe(prompts, texts)  # as ours does, so both times include scoring
         answers[name] = texts
@@ -96,8 +108,11 @@ def run_pipelines(prompts: list[str], adapter: Path, max_new_tokens: int) -> dic
 def agreement(ours: list[str], theirs: list[str]) -> dict:
     same = sum(a == b for a, b in zip(ours, theirs))
     prefixes = [len(os.path.commonprefix([a, b])) / max(len(a), len(b), 1) for a, b in zip(ours, theirs) if a != b]
-    return {"identical": same, "of": len(ours),
-            "shared_prefix_of_differing": round(sum(prefixes) / len(prefixes), 2) if prefixes else None}
+    return {
+        "identical": same,
+        "of": len(ours),
+        "shared_prefix_of_differing": round(sum(prefixes) / len(prefixes), 2) if prefixes else None,
+    }
 
 
 def main() -> int:
@@ -123,9 +138,14 @@ def main() -> int:
         theirs = run_pipelines(prompts, adapter, args.max_new_tokens)
         theirs_s = time.perf_counter() - start
     report = {
-        "prompts": len(prompts), "max_new_tokens": args.max_new_tokens, "batch_size": args.batch_size,
-        "threads": args.threads, "load_average": round(os.getloadavg()[0], 2),
-        "ours_s": round(ours_s, 1), "pipelines_s": round(theirs_s, 1), "speedup": round(theirs_s / ours_s, 2),
+        "prompts": len(prompts),
+        "max_new_tokens": args.max_new_tokens,
+        "batch_size": args.batch_size,
+        "threads": args.threads,
+        "load_average": round(os.getloadavg()[0], 2),
+        "ours_s": round(ours_s, 1),
+        "pipelines_s": round(theirs_s, 1),
+        "speedup": round(theirs_s / ours_s, 2),
         "tuned_differs_from_base": sum(a != b for a, b in zip(*ours.values())),
         "greedy_agreement": {name: agreement(ours[name], theirs[name]) for name in ours},
     }

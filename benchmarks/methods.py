@@ -50,21 +50,38 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         prompts = prompt_file(Path(tmp))
         shared = dict(model="default", max_new_tokens=args.max_new_tokens, eval_prompts=args.held_out, seed=0)
-        online = dict(**shared, dataset=prompts, reward="lexicon", steps=args.steps, batch_size=args.batch_size,
-                      learning_rate=args.learning_rate)
+        online = dict(
+            **shared,
+            dataset=prompts,
+            reward="lexicon",
+            steps=args.steps,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+        )
         commands = {
             "ppo": flags(**online, mini_batch_size=args.batch_size // 2, reward_scaling="whiten", init_kl_coef=0.05),
             "grpo": flags(**online, num_generations=args.generations, beta=0.05),
             "rloo": flags(**online, num_generations=args.generations, beta=0.05),
-            "dpo": flags(**shared, dataset=str(ROOT / "assets" / "samples" / "preference_chat.jsonl"),
-                         eval_dataset=prompts, eval_reward="lexicon", steps=args.dpo_steps, batch_size=4,
-                         learning_rate=args.dpo_learning_rate),
+            "dpo": flags(
+                **shared,
+                dataset=str(ROOT / "assets" / "samples" / "preference_chat.jsonl"),
+                eval_dataset=prompts,
+                eval_reward="lexicon",
+                steps=args.dpo_steps,
+                batch_size=4,
+                learning_rate=args.dpo_learning_rate,
+            ),
         }
         env = {**os.environ, "RLHF_WORKSPACE": str(Path(tmp) / "workspace")}
         for stage in args.methods.split(","):
             print(f"== {stage} (load average {os.getloadavg()[0]:.1f})", flush=True)
-            subprocess.run([sys.executable, "-m", "rlhf_playground", stage, *commands[stage]], cwd=ROOT, env=env,
-                           check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, "-m", "rlhf_playground", stage, *commands[stage]],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         os.environ["RLHF_WORKSPACE"] = env["RLHF_WORKSPACE"]
         found = methods.compare()
     print(f"\nload average at the end {os.getloadavg()}; group: {found['group']}\n")

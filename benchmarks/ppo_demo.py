@@ -60,36 +60,59 @@ def main() -> None:
     torch.set_num_threads(2)
     began = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
-        config = PPOStageConfig(model="default", dataset=prompt_file(Path(tmp)), reward="lexicon",
-                                steps=args.steps, batch_size=args.batch_size, mini_batch_size=args.batch_size // 2,
-                                learning_rate=args.learning_rate, max_new_tokens=args.max_new_tokens,
-                                reward_scaling="whiten", init_kl_coef=args.kl_coef, eval_prompts=args.held_out, seed=0)
+        config = PPOStageConfig(
+            model="default",
+            dataset=prompt_file(Path(tmp)),
+            reward="lexicon",
+            steps=args.steps,
+            batch_size=args.batch_size,
+            mini_batch_size=args.batch_size // 2,
+            learning_rate=args.learning_rate,
+            max_new_tokens=args.max_new_tokens,
+            reward_scaling="whiten",
+            init_kl_coef=args.kl_coef,
+            eval_prompts=args.held_out,
+            seed=0,
+        )
         trainer, held_out = build_trainer(config)
         loaded = time.monotonic()
         before, before_answers = greedy_eval(trainer, held_out)
-        print(f"held-out mean reward before: {before:+.3f} ({time.monotonic() - loaded:.0f} s); "
-              f"load average {os.getloadavg()}", flush=True)
+        print(
+            f"held-out mean reward before: {before:+.3f} ({time.monotonic() - loaded:.0f} s); "
+            f"load average {os.getloadavg()}",
+            flush=True,
+        )
         train_began = time.monotonic()
-        history = trainer.train(on_step=lambda s: print(
-            f"step {s['step']:3d} reward {s['reward_mean']:+.3f} kl {s['kl']:.3f} "
-            f"len {s['response_length_mean']:.1f} ({s['step_time_s']:.1f} s)", flush=True))
+        history = trainer.train(
+            on_step=lambda s: print(
+                f"step {s['step']:3d} reward {s['reward_mean']:+.3f} kl {s['kl']:.3f} "
+                f"len {s['response_length_mean']:.1f} ({s['step_time_s']:.1f} s)",
+                flush=True,
+            )
+        )
         train_minutes = (time.monotonic() - train_began) / 60
         after, after_answers = greedy_eval(trainer, held_out)
     minutes = (time.monotonic() - began) / 60
-    shown = [(p, o, n) for p, o, n in zip(held_out, before_answers, after_answers)][:args.show]
+    shown = [(p, o, n) for p, o, n in zip(held_out, before_answers, after_answers)][: args.show]
     for prompt, (old, old_score), (new, new_score) in shown:
         print(f"\nPROMPT {prompt}\n  before ({old_score:+.2f}): {old}\n  after  ({new_score:+.2f}): {new}")
     print(f"\nload average now: {os.getloadavg()}")
     positive = lambda rows: sum(score >= 0.05 for _, score in rows)  # noqa: E731  VADER's "positive" label
-    print(f"held-out answers VADER-positive: {positive(before_answers)}/{len(held_out)} before, "
-          f"{positive(after_answers)}/{len(held_out)} after")
-    print("| steps | batch | max new tokens | lr | held-out prompts | mean VADER before | after | final KL "
-          "| training | wall clock (all) | load avg 1/5/15 |")
+    print(
+        f"held-out answers VADER-positive: {positive(before_answers)}/{len(held_out)} before, "
+        f"{positive(after_answers)}/{len(held_out)} after"
+    )
+    print(
+        "| steps | batch | max new tokens | lr | held-out prompts | mean VADER before | after | final KL "
+        "| training | wall clock (all) | load avg 1/5/15 |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     load = "/".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"| {len(history)} | {args.batch_size} | {args.max_new_tokens} | {args.learning_rate:g} | {len(held_out)} "
-          f"| {before:+.3f} | {after:+.3f} | {history[-1]['kl']:.2f} | {train_minutes:.1f} min | {minutes:.1f} min "
-          f"| {load} |")
+    print(
+        f"| {len(history)} | {args.batch_size} | {args.max_new_tokens} | {args.learning_rate:g} | {len(held_out)} "
+        f"| {before:+.3f} | {after:+.3f} | {history[-1]['kl']:.2f} | {train_minutes:.1f} min | {minutes:.1f} min "
+        f"| {load} |"
+    )
 
 
 if __name__ == "__main__":

@@ -36,8 +36,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TRL_VENV = ROOT / "benchmarks" / ".venv-trl029"
-TRL_PACKAGES = ["torch==2.13.0", "trl==0.29.1", "transformers==5.23.0", "peft==0.21.2", "accelerate==1.15.0",
-                "datasets"]
+TRL_PACKAGES = [
+    "torch==2.13.0",
+    "trl==0.29.1",
+    "transformers==5.23.0",
+    "peft==0.21.2",
+    "accelerate==1.15.0",
+    "datasets",
+]
 LORA = dict(r=16, lora_alpha=32, lora_dropout=0.0, target_modules="all-linear", task_type="CAUSAL_LM")
 
 
@@ -78,8 +84,7 @@ def bundled_prompts() -> list[str]:
 # ------------------------------------------------------------------ workers (one process each)
 def rates(times: list[float], batch: int) -> dict:
     measured = times[1:]  # the first step is warm-up
-    return {"step_times_s": times, "median_sps": batch / statistics.median(measured),
-            "best_sps": batch / min(measured)}
+    return {"step_times_s": times, "median_sps": batch / statistics.median(measured), "best_sps": batch / min(measured)}
 
 
 class Timer:
@@ -99,6 +104,7 @@ class Timer:
                 return fn(*args, **kwargs)
             finally:
                 self.spent[key] = self.spent.get(key, 0.0) + time.perf_counter() - began
+
         return timed
 
     def take(self) -> dict[str, float]:
@@ -116,11 +122,21 @@ def worker_ours(args, job: dict) -> dict:
     from rlhf_playground.scorers import make_scorer
 
     torch.set_num_threads(args.threads)
-    config = PPOStageConfig(model=job["policy"], reward=f"reward:{job['reward']}", steps=args.steps + 1,
-                            batch_size=args.batch_size, mini_batch_size=args.batch_size // args.mini_batches,
-                            ppo_epochs=args.ppo_epochs, learning_rate=1e-5, max_new_tokens=args.response_length,
-                            lora_r=LORA["r"], lora_alpha=LORA["lora_alpha"], lora_dropout=LORA["lora_dropout"],
-                            init_kl_coef=0.05, seed=0)
+    config = PPOStageConfig(
+        model=job["policy"],
+        reward=f"reward:{job['reward']}",
+        steps=args.steps + 1,
+        batch_size=args.batch_size,
+        mini_batch_size=args.batch_size // args.mini_batches,
+        ppo_epochs=args.ppo_epochs,
+        learning_rate=1e-5,
+        max_new_tokens=args.response_length,
+        lora_r=LORA["r"],
+        lora_alpha=LORA["lora_alpha"],
+        lora_dropout=LORA["lora_dropout"],
+        init_kl_coef=0.05,
+        seed=0,
+    )
     model, tokenizer = load_causal_lm(job["policy"])
     model.generation_config.min_new_tokens = args.response_length  # fixed length, as TRL without stop token
     trainer = PPOTrainer(config, model, tokenizer, make_scorer(config.reward), job["prompts"])
@@ -161,14 +177,30 @@ def worker_trl(args, job: dict) -> dict:
 
     data = Dataset.from_dict({"prompt": job["prompts"]}).map(encode, remove_columns=["prompt"])
     steps = args.steps + 1
-    config = PPOConfig(output_dir=job["out"], per_device_train_batch_size=args.batch_size,
-                       gradient_accumulation_steps=1, num_mini_batches=args.mini_batches,
-                       num_ppo_epochs=args.ppo_epochs, total_episodes=steps * args.batch_size,
-                       local_rollout_forward_batch_size=args.batch_size, response_length=args.response_length,
-                       stop_token=None, missing_eos_penalty=None, learning_rate=1e-5, kl_coef=0.05,
-                       num_sample_generations=0, gradient_checkpointing=False, bf16=False, fp16=False,
-                       use_cpu=True, report_to="none", save_strategy="no", logging_steps=1, seed=0,
-                       disable_tqdm=True)
+    config = PPOConfig(
+        output_dir=job["out"],
+        per_device_train_batch_size=args.batch_size,
+        gradient_accumulation_steps=1,
+        num_mini_batches=args.mini_batches,
+        num_ppo_epochs=args.ppo_epochs,
+        total_episodes=steps * args.batch_size,
+        local_rollout_forward_batch_size=args.batch_size,
+        response_length=args.response_length,
+        stop_token=None,
+        missing_eos_penalty=None,
+        learning_rate=1e-5,
+        kl_coef=0.05,
+        num_sample_generations=0,
+        gradient_checkpointing=False,
+        bf16=False,
+        fp16=False,
+        use_cpu=True,
+        report_to="none",
+        save_strategy="no",
+        logging_steps=1,
+        seed=0,
+        disable_tqdm=True,
+    )
     timer = Timer()
     trl_ppo.batch_generation = timer.wrap("generate", trl_ppo.batch_generation)
     trl_ppo.get_reward = timer.wrap("reward + value model (rollout)", trl_ppo.get_reward)
@@ -185,10 +217,18 @@ def worker_trl(args, job: dict) -> dict:
             parts.append(timer.take())
             print(f"trl step {len(marks) - 1}: {marks[-1] - marks[-2]:.1f} s {parts[-1]}", flush=True)
 
-    trainer = PPOTrainer(args=config, processing_class=tokenizer, model=policy, ref_model=None,
-                         reward_model=reward_model, train_dataset=data, value_model=value_model,
-                         eval_dataset=data.select(range(args.batch_size)), peft_config=LoraConfig(**LORA),
-                         callbacks=[Clock()])
+    trainer = PPOTrainer(
+        args=config,
+        processing_class=tokenizer,
+        model=policy,
+        ref_model=None,
+        reward_model=reward_model,
+        train_dataset=data,
+        value_model=value_model,
+        eval_dataset=data.select(range(args.batch_size)),
+        peft_config=LoraConfig(**LORA),
+        callbacks=[Clock()],
+    )
     timer.take()
     trainer.train()
     times = [b - a for a, b in zip(marks, marks[1:])]
@@ -199,12 +239,33 @@ def worker_trl(args, job: dict) -> dict:
 def run_worker(python: str, kind: str, args, job: dict, folder: Path) -> dict:
     job_file, out_file = folder / f"job-{kind}.json", folder / f"result-{kind}.json"
     job_file.write_text(json.dumps({**job, "result": str(out_file)}), encoding="utf-8")
-    cmd = [python, str(Path(__file__).resolve()), "--worker", kind, "--job", str(job_file),
-           "--steps", str(args.steps), "--batch-size", str(args.batch_size),
-           "--response-length", str(args.response_length), "--ppo-epochs", str(args.ppo_epochs),
-           "--mini-batches", str(args.mini_batches), "--threads", str(args.threads)]
-    env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "OMP_NUM_THREADS": str(args.threads)}
+    cmd = [
+        python,
+        str(Path(__file__).resolve()),
+        "--worker",
+        kind,
+        "--job",
+        str(job_file),
+        "--steps",
+        str(args.steps),
+        "--batch-size",
+        str(args.batch_size),
+        "--response-length",
+        str(args.response_length),
+        "--ppo-epochs",
+        str(args.ppo_epochs),
+        "--mini-batches",
+        str(args.mini_batches),
+        "--threads",
+        str(args.threads),
+    ]
+    env = {
+        **os.environ,
+        "TOKENIZERS_PARALLELISM": "false",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "OMP_NUM_THREADS": str(args.threads),
+    }
     print(f"--- {kind}: load average {os.getloadavg()}", flush=True)
     proc = subprocess.run(cmd, env=env)  # its output goes straight to ours, so a slow run shows progress
     if proc.returncode != 0:
@@ -218,8 +279,11 @@ def run_worker(python: str, kind: str, args, job: dict, folder: Path) -> dict:
     for i, part in enumerate(result["parts"]):
         total = result["step_times_s"][i]
         rest = total - sum(part.values())
-        print(f"  step {i + 1} ({total:.1f} s): " + ", ".join(f"{k} {v:.1f} s" for k, v in part.items())
-              + f", backward + optimizer + other {rest:.1f} s")
+        print(
+            f"  step {i + 1} ({total:.1f} s): "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in part.items())
+            + f", backward + optimizer + other {rest:.1f} s"
+        )
     return result
 
 
@@ -251,8 +315,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         make_reward_model(folder / "reward", policy)
-        job = {"policy": policy, "reward": str(folder / "reward"), "prompts": bundled_prompts()[:64],
-               "out": str(folder / "trl-out")}
+        job = {
+            "policy": policy,
+            "reward": str(folder / "reward"),
+            "prompts": bundled_prompts()[:64],
+            "out": str(folder / "trl-out"),
+        }
         for _ in range(args.rounds):
             results.append(run_worker(sys.executable, "ours", args, job, folder))
             results.append(run_worker(str(trl_python), "trl", args, job, folder))
@@ -260,16 +328,20 @@ def main() -> None:
     ours = [r for r in results if r["name"] == "ours"]
     trl = [r for r in results if r["name"] != "ours"]
     best = lambda rs, key: max(r[key] for r in rs)  # noqa: E731  across rounds: the least disturbed run
-    print(f"\nbatch {args.batch_size}, {args.response_length} answer tokens, {args.ppo_epochs} PPO epochs x "
-          f"{args.mini_batches} mini-batches, {args.steps} measured steps after 1 warm-up, {args.threads} threads, "
-          f"{args.rounds} round(s)")
+    print(
+        f"\nbatch {args.batch_size}, {args.response_length} answer tokens, {args.ppo_epochs} PPO epochs x "
+        f"{args.mini_batches} mini-batches, {args.steps} measured steps after 1 warm-up, {args.threads} threads, "
+        f"{args.rounds} round(s)"
+    )
     print("| trainer | samples/s (median step) | samples/s (fastest step) | load avg after (1/5/15) |")
     print("|---|---|---|---|")
     for r in results:
         load = "/".join(f"{x:.2f}" for x in r["load_after"])
         print(f"| {r['name']} | {r['median_sps']:.3f} | {r['best_sps']:.3f} | {load} |")
-    print(f"| **ours / TRL** | {best(ours, 'median_sps') / best(trl, 'median_sps'):.2f}x | "
-          f"{best(ours, 'best_sps') / best(trl, 'best_sps'):.2f}x | |")
+    print(
+        f"| **ours / TRL** | {best(ours, 'median_sps') / best(trl, 'median_sps'):.2f}x | "
+        f"{best(ours, 'best_sps') / best(trl, 'best_sps'):.2f}x | |"
+    )
 
 
 if __name__ == "__main__":

@@ -55,11 +55,18 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    config = reward.RewardStageConfig(model=args.model, dataset=str(SAMPLE), num_epochs=args.epochs,
-                                      max_steps=args.max_steps, learning_rate=args.learning_rate,
-                                      max_length=args.max_length,
-                                      batch_size=args.batch_size, lora_r=args.lora_r, lora_alpha=2 * args.lora_r,
-                                      eval_steps=args.eval_steps)
+    config = reward.RewardStageConfig(
+        model=args.model,
+        dataset=str(SAMPLE),
+        num_epochs=args.epochs,
+        max_steps=args.max_steps,
+        learning_rate=args.learning_rate,
+        max_length=args.max_length,
+        batch_size=args.batch_size,
+        lora_r=args.lora_r,
+        lora_alpha=2 * args.lora_r,
+        eval_steps=args.eval_steps,
+    )
     before = load_average()
     with tempfile.TemporaryDirectory() as workspace:
         os.environ["RLHF_WORKSPACE"] = workspace
@@ -71,12 +78,16 @@ def main() -> None:
         report = json.loads((run.artifacts / "eval.json").read_text())
         steps = run.status().get("step")
     length = f"max_steps {args.max_steps}" if args.max_steps > 0 else f"{args.epochs:g} epoch(s)"
-    print(f"\nsettings: model {args.model}, {length}, lr {args.learning_rate:g}, "
-          f"max_length {args.max_length}, batch {args.batch_size}, LoRA r {args.lora_r} (alpha {2 * args.lora_r}), "
-          f"threads {torch.get_num_threads()}, {steps} steps")
+    print(
+        f"\nsettings: model {args.model}, {length}, lr {args.learning_rate:g}, "
+        f"max_length {args.max_length}, batch {args.batch_size}, LoRA r {args.lora_r} (alpha {2 * args.lora_r}), "
+        f"threads {torch.get_num_threads()}, {steps} steps"
+    )
     print(f"wall time: {wall:.0f} s ({wall / 60:.1f} min), model loading and evaluation included")
-    print(f"eval accuracy: {report['accuracy']:.3f} on {report['n_eval']} held-out pairs "
-          f"({report['n_train']} trained on, dropped {report['dropped'] or 'none'})")
+    print(
+        f"eval accuracy: {report['accuracy']:.3f} on {report['n_eval']} held-out pairs "
+        f"({report['n_train']} trained on, dropped {report['dropped'] or 'none'})"
+    )
     print(f"mean margin (chosen - rejected): {report['mean_margin']:.3f}")
     print(f"load average (1, 5, 15 min): before {before}, after {load_average()}")
 

@@ -31,8 +31,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WORDS = ("the model reads a question and writes a short helpful answer about water trees music "
-         "cities numbers colors rivers stars bread light sound time").split()
+WORDS = (
+    "the model reads a question and writes a short helpful answer about water trees music "
+    "cities numbers colors rivers stars bread light sound time"
+).split()
 
 
 def write_dataset(path: Path, rows: int = 64) -> Path:
@@ -86,20 +88,46 @@ def measure_plain_trl(config) -> dict:
                 self.points.append((time.perf_counter(), logs["num_tokens"]))
 
     rows = [json.loads(line) for line in Path(config.dataset).read_text().splitlines() if line]
-    model, tokenizer = load_causal_lm(config.model, load_in_4bit=config.load_in_4bit,
-                                      compute_dtype=config.compute_dtype, double_quant=config.double_quant)
+    model, tokenizer = load_causal_lm(
+        config.model,
+        load_in_4bit=config.load_in_4bit,
+        compute_dtype=config.compute_dtype,
+        double_quant=config.double_quant,
+    )
     if config.load_in_4bit:
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
-    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                      target_modules="all-linear", task_type="CAUSAL_LM")
-    args = SFTConfig(output_dir=tempfile.mkdtemp(), per_device_train_batch_size=config.batch_size,
-                     learning_rate=config.learning_rate, max_steps=config.max_steps,
-                     max_length=config.max_length, seed=config.seed, logging_steps=1, save_strategy="no",
-                     report_to="none", disable_tqdm=True, activation_checkpointing=False,
-                     use_cpu=str(model.device) == "cpu", bf16=False, fp16=False)
+    lora = LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules="all-linear",
+        task_type="CAUSAL_LM",
+    )
+    args = SFTConfig(
+        output_dir=tempfile.mkdtemp(),
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        max_steps=config.max_steps,
+        max_length=config.max_length,
+        seed=config.seed,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        activation_checkpointing=False,
+        use_cpu=str(model.device) == "cpu",
+        bf16=False,
+        fp16=False,
+    )
     clock = Clock()
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
-                         processing_class=tokenizer, peft_config=lora, callbacks=[clock])
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        peft_config=lora,
+        callbacks=[clock],
+    )
     trainer.train()
     return step_rates(clock.points)
 
@@ -107,25 +135,49 @@ def measure_plain_trl(config) -> dict:
 def child(args) -> None:
     from rlhf_playground.stages.sft import SFTStageConfig
 
-    config = SFTStageConfig(model=args.model, dataset=args.dataset, max_steps=args.steps,
-                            batch_size=args.batch_size, max_length=args.max_length,
-                            load_in_4bit=args.mode == "qlora", eval_prompts=0)
+    config = SFTStageConfig(
+        model=args.model,
+        dataset=args.dataset,
+        max_steps=args.steps,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        load_in_4bit=args.mode == "qlora",
+        eval_prompts=0,
+    )
     measured = (measure_ours if args.child == "ours" else measure_plain_trl)(config)
     print("RESULT " + json.dumps({**measured, "peak_rss_mb": peak_rss_mb()}), flush=True)
 
 
 def spawn(kind: str, mode: str, args, dataset: Path, workspace: str) -> dict:
-    command = [sys.executable, __file__, "--child", kind, "--mode", mode, "--dataset", str(dataset),
-               "--model", args.model, "--steps", str(args.steps), "--batch-size", str(args.batch_size),
-               "--max-length", str(args.max_length)]
-    env = {**os.environ, "RLHF_WORKSPACE": workspace,
-           **({"OMP_NUM_THREADS": str(args.threads)} if args.threads else {}),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        kind,
+        "--mode",
+        mode,
+        "--dataset",
+        str(dataset),
+        "--model",
+        args.model,
+        "--steps",
+        str(args.steps),
+        "--batch-size",
+        str(args.batch_size),
+        "--max-length",
+        str(args.max_length),
+    ]
+    env = {
+        **os.environ,
+        "RLHF_WORKSPACE": workspace,
+        **({"OMP_NUM_THREADS": str(args.threads)} if args.threads else {}),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode != 0 or not lines:
         raise SystemExit(f"{kind} {mode} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 def main() -> None:
@@ -143,20 +195,27 @@ def main() -> None:
     if args.child:
         return child(args)
 
-    print(f"SFT on '{args.model}', {args.steps} steps, batch {args.batch_size}, max_length {args.max_length}, "
-          f"threads {args.threads or 'default'}", file=sys.stderr)
-    rows = ["| mode | ours tok/s, best (median) | plain TRL tok/s, best (median) | overhead % "
-            "| ours peak RSS MB | plain peak RSS MB |",
-            "|---|---|---|---|---|---|"]
+    print(
+        f"SFT on '{args.model}', {args.steps} steps, batch {args.batch_size}, max_length {args.max_length}, "
+        f"threads {args.threads or 'default'}",
+        file=sys.stderr,
+    )
+    rows = [
+        "| mode | ours tok/s, best (median) | plain TRL tok/s, best (median) | overhead % "
+        "| ours peak RSS MB | plain peak RSS MB |",
+        "|---|---|---|---|---|---|",
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         dataset = write_dataset(Path(tmp) / "bench.jsonl")
         for mode in args.modes.split(","):
             ours = spawn("ours", mode, args, dataset, tmp)
             plain = spawn("plain", mode, args, dataset, tmp)
             overhead = (plain["best"] / ours["best"] - 1) * 100
-            rows.append(f"| {mode} | {ours['best']:.0f} ({ours['median']:.0f}) | "
-                        f"{plain['best']:.0f} ({plain['median']:.0f}) | {overhead:+.1f} | "
-                        f"{ours['peak_rss_mb']:.0f} | {plain['peak_rss_mb']:.0f} |")
+            rows.append(
+                f"| {mode} | {ours['best']:.0f} ({ours['median']:.0f}) | "
+                f"{plain['best']:.0f} ({plain['median']:.0f}) | {overhead:+.1f} | "
+                f"{ours['peak_rss_mb']:.0f} | {plain['peak_rss_mb']:.0f} |"
+            )
             print(rows[-1], file=sys.stderr)
     print("\n".join(rows))
 

@@ -18,11 +18,15 @@ COMMAND_MODULES = ["rlhf_playground.data.cli", *stage_modules(), "rlhf_playgroun
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m rlhf_playground",
-                                     description="RLHF Playground: every stage of the RLHF pipeline.")
-    parser.add_argument("--trust-remote-code", action="store_true",
-                        help="let Hub models run their own Python code (trust_remote_code), for this command and "
-                             "the jobs it starts; only for models whose authors you trust; refused in hosted mode")
+    parser = argparse.ArgumentParser(
+        prog="python -m rlhf_playground", description="RLHF Playground: every stage of the RLHF pipeline."
+    )
+    parser.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="let Hub models run their own Python code (trust_remote_code), for this command and "
+        "the jobs it starts; only for models whose authors you trust; refused in hosted mode",
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)

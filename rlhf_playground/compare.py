@@ -42,12 +42,12 @@ class CompareConfig:
     seed: int = settings.setting(0, "seed for picking prompts and for sampling")
     max_new_tokens: int = settings.setting(48, "length of each answer, in tokens")
     temperature: float = settings.setting(0.0, "sampling temperature; 0 = greedy (deterministic)")
-    top_p: float = settings.setting(1.0, "nucleus sampling: keep the smallest set of tokens "
-                                                        "whose probability reaches top_p")
+    top_p: float = settings.setting(
+        1.0, "nucleus sampling: keep the smallest set of tokens whose probability reaches top_p"
+    )
     batch_size: int = settings.setting(8, "prompts generated together")
     scorer: str = settings.reward("how answers are scored: " + settings.REWARD_HELP)
-    reward: str = settings.setting("", "optional second scorer, e.g. 'reward:<run id>', "
-                                                      "shown as a reward column")
+    reward: str = settings.setting("", "optional second scorer, e.g. 'reward:<run id>', shown as a reward column")
     out: str = settings.setting("", "CLI: write <out>.csv and <out>.json")
 
     def check_values(self) -> None:
@@ -85,11 +85,18 @@ class CompareConfig:
         folder = Path(f"{self.out}.csv").parent
         check_local_path(folder)
         existing = next(p for p in (folder, *folder.parents) if p.exists())
-        require([
-            (existing.is_dir(), f"out '{self.out}' can't be written: {existing} isn't a folder; pick another prefix."),
-            (os.access(existing, os.W_OK),
-             f"out '{self.out}' can't be written: the folder {existing} isn't writable; pick another prefix."),
-        ])
+        require(
+            [
+                (
+                    existing.is_dir(),
+                    f"out '{self.out}' can't be written: {existing} isn't a folder; pick another prefix.",
+                ),
+                (
+                    os.access(existing, os.W_OK),
+                    f"out '{self.out}' can't be written: the folder {existing} isn't writable; pick another prefix.",
+                ),
+            ]
+        )
 
 
 # ------------------------------------------------------------------ prompts
@@ -100,8 +107,10 @@ def load_prompts(config: CompareConfig) -> list[str | list[dict]]:
         return typed
     prompts = prompt_column(read_rows(config.dataset.strip()))
     if not prompts:
-        raise UserError(f"The dataset '{config.dataset}' has no 'prompt' column to compare on: "
-                        "pick a prompt dataset or type prompts.")
+        raise UserError(
+            f"The dataset '{config.dataset}' has no 'prompt' column to compare on: "
+            "pick a prompt dataset or type prompts."
+        )
     n = min(config.n_prompts, len(prompts))
     return prompts[:n] if config.sample == "first" else random.Random(config.seed).sample(prompts, n)
 
@@ -132,8 +141,10 @@ def resolve_tuned(text: str, base: str) -> list[Entry]:
             trained_on = _base_path(ref.adapter_of)
             if trained_on != base_ref.path:
                 what = f"run {name}" if folder else f"the adapter {item}"
-                raise UserError(f"{what} was trained on {ref.adapter_of}, not on {base}: pick {ref.adapter_of} "
-                                "as the base or another run.")
+                raise UserError(
+                    f"{what} was trained on {ref.adapter_of}, not on {base}: pick {ref.adapter_of} "
+                    "as the base or another run."
+                )
         name = name or Path(item).name or item
         while name in names:  # two entries with one name would share a column
             name += "'"
@@ -196,16 +207,24 @@ class ComparisonResult:
         for name in self.models:
             scores = [row["outputs"][name]["score"] for row in self.rows]
             rewards = [row["outputs"][name].get("reward") for row in self.rows]
-            entry = {"mean_score": _mean(scores), "mean_reward": _mean(rewards) if self.reward else None,
-                     "win_rate": None}
+            entry = {
+                "mean_score": _mean(scores),
+                "mean_reward": _mean(rewards) if self.reward else None,
+                "win_rate": None,
+            }
             if name != base:
                 pairs = [(row["outputs"][name]["score"], row["outputs"][base]["score"]) for row in self.rows]
                 pairs = [(t, b) for t, b in pairs if not (math.isnan(t) or math.isnan(b))]
                 wins = sum(1.0 if t > b else 0.5 if t == b else 0.0 for t, b in pairs)
                 entry["win_rate"] = wins / len(pairs) if pairs else None
             models[name] = entry
-        return {"n_prompts": len(self.rows), "base": base, "scorer": self.scorer, "reward": self.reward or None,
-                "models": models}
+        return {
+            "n_prompts": len(self.rows),
+            "base": base,
+            "scorer": self.scorer,
+            "reward": self.reward or None,
+            "models": models,
+        }
 
     def summary_frame(self):
         """:meth:`summary` as a table, one row per model (for a UI table)."""
@@ -250,8 +269,9 @@ def score_distribution(result: ComparisonResult):
     """A long table (model, score), one row per answer: what a box or histogram chart takes."""
     import pandas as pd
 
-    return pd.DataFrame([{"model": name, "score": row["outputs"][name]["score"]}
-                         for name in result.models for row in result.rows])
+    return pd.DataFrame(
+        [{"model": name, "score": row["outputs"][name]["score"]} for name in result.models for row in result.rows]
+    )
 
 
 # ------------------------------------------------------------------ comparing
@@ -322,8 +342,10 @@ def compare(config: CompareConfig, progress: Callable[[str, int, int], None] | N
 def _score(scorer, reward, prompts: list[str], responses: list[str]) -> list[dict]:
     described = scorer.describe(prompts, responses)
     rewards = reward.score(prompts, responses) if reward else [None] * len(responses)
-    return [{"response": text, "score": d["score"], "label": d["label"], "positive": d["positive"], "reward": r}
-            for text, d, r in zip(responses, described, rewards)]
+    return [
+        {"response": text, "score": d["score"], "label": d["label"], "positive": d["positive"], "reward": r}
+        for text, d, r in zip(responses, described, rewards)
+    ]
 
 
 # ------------------------------------------------------------------ saved results
@@ -331,5 +353,10 @@ def load_result(path: str | Path) -> ComparisonResult:
     """A comparison saved by :meth:`ComparisonResult.to_json`."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     summary = data["summary"]
-    return ComparisonResult(data["models"], data["rows"], scorer=summary["scorer"], reward=summary["reward"] or "",
-                            settings=data["settings"])
+    return ComparisonResult(
+        data["models"],
+        data["rows"],
+        scorer=summary["scorer"],
+        reward=summary["reward"] or "",
+        settings=data["settings"],
+    )

@@ -48,8 +48,9 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls) -> None:
     :func:`config_from_args` can tell a flag typed on the command line from a
     default, and let flags override the file.
     """
-    parser.add_argument("--config", metavar="FILE.json",
-                        help="read settings from this JSON file; flags given as well win")
+    parser.add_argument(
+        "--config", metavar="FILE.json", help="read settings from this JSON file; flags given as well win"
+    )
     types = _field_types(cls)
     for f in dataclasses.fields(cls):
         kind = types[f.name]
@@ -57,11 +58,22 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls) -> None:
         default = f" (default: {f.default!r})" if f.default is not dataclasses.MISSING else ""
         help_text = (text + default).replace("%", "%%")
         if kind is bool:
-            parser.add_argument(flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction,
-                                default=argparse.SUPPRESS, help=help_text)
+            parser.add_argument(
+                flag(f.name),
+                dest=f.name,
+                action=argparse.BooleanOptionalAction,
+                default=argparse.SUPPRESS,
+                help=help_text,
+            )
         else:
-            parser.add_argument(flag(f.name), dest=f.name, type=kind, default=argparse.SUPPRESS,
-                                metavar=kind.__name__.upper(), help=help_text)
+            parser.add_argument(
+                flag(f.name),
+                dest=f.name,
+                type=kind,
+                default=argparse.SUPPRESS,
+                metavar=kind.__name__.upper(),
+                help=help_text,
+            )
 
 
 def from_dict(cls, values: dict[str, Any]):

@@ -58,12 +58,28 @@ def is_offline_error(exc: BaseException) -> bool:
         seen.add(id(exc))
         name = type(exc).__name__
         text = str(exc)
-        if name in {"ConnectError", "ConnectionError", "ConnectTimeout", "OfflineModeIsEnabled",
-                    "LocalEntryNotFoundError", "NameResolutionError", "MaxRetryError"}:
+        if name in {
+            "ConnectError",
+            "ConnectionError",
+            "ConnectTimeout",
+            "OfflineModeIsEnabled",
+            "LocalEntryNotFoundError",
+            "NameResolutionError",
+            "MaxRetryError",
+        }:
             return True
-        if any(s in text for s in ("Name or service not known", "Temporary failure in name resolution",
-                                   "couldn't connect to", "Failed to resolve", "offline mode",
-                                   "Network is unreachable", "Connection refused")):
+        if any(
+            s in text
+            for s in (
+                "Name or service not known",
+                "Temporary failure in name resolution",
+                "couldn't connect to",
+                "Failed to resolve",
+                "offline mode",
+                "Network is unreachable",
+                "Connection refused",
+            )
+        ):
             return True
         exc = exc.__cause__ or exc.__context__
     return False

@@ -30,9 +30,18 @@ def cached_causal_lm(ref: str):
     return _cached_lm(resolve(ref).path)
 
 
-def generate_text(model_ref: str, prompt: str, max_new_tokens: int = 40, temperature: float = 0.7, top_k: int = 50,
-                  top_p: float = 0.95, do_sample: bool = True, seed: int = 0, num_return_sequences: int = 1,
-                  use_chat_template: bool = False) -> list[str]:
+def generate_text(
+    model_ref: str,
+    prompt: str,
+    max_new_tokens: int = 40,
+    temperature: float = 0.7,
+    top_k: int = 50,
+    top_p: float = 0.95,
+    do_sample: bool = True,
+    seed: int = 0,
+    num_return_sequences: int = 1,
+    use_chat_template: bool = False,
+) -> list[str]:
     """Continuations of ``prompt`` (the new text only), as ``pipeline("text-generation")`` gives them.
 
     Without the chat template the model simply continues the text; with it (and a tokenizer
@@ -50,8 +59,16 @@ def generate_text(model_ref: str, prompt: str, max_new_tokens: int = 40, tempera
     model, tokenizer = cached_causal_lm(model_ref)
     ids = encode_prompt(tokenizer, prompt, chat=use_chat_template)
     sampling = sampling_args(temperature if do_sample else 0, top_p, top_k)
-    return answer(model, tokenizer, [ids] * num_return_sequences, max_new_tokens, num_return_sequences, sampling,
-                  seed=seed, strip=use_chat_template)
+    return answer(
+        model,
+        tokenizer,
+        [ids] * num_return_sequences,
+        max_new_tokens,
+        num_return_sequences,
+        sampling,
+        seed=seed,
+        strip=use_chat_template,
+    )
 
 
 def analyse_sentiment(text: str, scorer_spec: str = "lexicon") -> dict:

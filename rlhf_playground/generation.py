@@ -76,8 +76,16 @@ class Generated:
     ended: torch.Tensor  # (B,) whether the answer produced EOS
 
 
-def generate(model, tokenizer, prompt_ids: list[list[int]], max_new_tokens: int, sampling: dict | None = None, *,
-             eos_ids: list[int] | None = None, strip: bool = True) -> Generated:
+def generate(
+    model,
+    tokenizer,
+    prompt_ids: list[list[int]],
+    max_new_tokens: int,
+    sampling: dict | None = None,
+    *,
+    eos_ids: list[int] | None = None,
+    strip: bool = True,
+) -> Generated:
     """Answer tokenized prompts in one left-padded batch, greedy unless ``sampling`` (``generate`` arguments).
 
     Answers end at the first of ``eos_ids`` (default: the generation config's EOS); their texts
@@ -92,17 +100,33 @@ def generate(model, tokenizer, prompt_ids: list[list[int]], max_new_tokens: int,
     stop = {"eos_token_id": eos_ids} if eos_ids else {}
     model.eval()
     with torch.no_grad():
-        out = model.generate(input_ids=query, attention_mask=query_mask, max_new_tokens=max_new_tokens,
-                             pad_token_id=pad, use_cache=True, **stop, **(sampling or GREEDY))
+        out = model.generate(
+            input_ids=query,
+            attention_mask=query_mask,
+            max_new_tokens=max_new_tokens,
+            pad_token_id=pad,
+            use_cache=True,
+            **stop,
+            **(sampling or GREEDY),
+        )
     answer = out[:, width:]
     mask, ended = answer_mask(answer, eos_ids or _config_eos(model))
     texts = [tokenizer.decode(row[m.bool()], skip_special_tokens=True) for row, m in zip(answer, mask)]
     return Generated([t.strip() if strip else t for t in texts], out, torch.cat([query_mask, mask], 1), mask, ended)
 
 
-def answer(model, tokenizer, prompt_ids: list[list[int]], max_new_tokens: int, batch_size: int,
-           sampling: dict | None = None, *, seed: int | None = None, eos_ids: list[int] | None = None,
-           strip: bool = True) -> list[str]:
+def answer(
+    model,
+    tokenizer,
+    prompt_ids: list[list[int]],
+    max_new_tokens: int,
+    batch_size: int,
+    sampling: dict | None = None,
+    *,
+    seed: int | None = None,
+    eos_ids: list[int] | None = None,
+    strip: bool = True,
+) -> list[str]:
     """Answer texts, ``batch_size`` prompts at a time; with ``seed``, torch is seeded (seed + first index)
     before each batch, so sampled answers differ only where the models do."""
     import torch
@@ -111,13 +135,21 @@ def answer(model, tokenizer, prompt_ids: list[list[int]], max_new_tokens: int, b
     for start in range(0, len(prompt_ids), batch_size):
         if seed is not None:
             torch.manual_seed(seed + start)
-        texts += generate(model, tokenizer, prompt_ids[start:start + batch_size], max_new_tokens, sampling,
-                          eos_ids=eos_ids, strip=strip).texts
+        texts += generate(
+            model,
+            tokenizer,
+            prompt_ids[start : start + batch_size],
+            max_new_tokens,
+            sampling,
+            eos_ids=eos_ids,
+            strip=strip,
+        ).texts
     return texts
 
 
-def greedy_answers(model, tokenizer, prompts: list[Prompt], max_new_tokens: int, max_prompt_length: int,
-                   batch_size: int) -> list[str]:
+def greedy_answers(
+    model, tokenizer, prompts: list[Prompt], max_new_tokens: int, max_prompt_length: int, batch_size: int
+) -> list[str]:
     """Greedy answers through the chat template, each ending at its first EOS: how PPO, GRPO, RLOO and DPO
     answer held-out prompts (deterministic, so before/after compare the same decoding)."""
     ids = [encode_prompt(tokenizer, p, max_length=max_prompt_length) for p in prompts]

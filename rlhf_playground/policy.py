@@ -39,8 +39,11 @@ def write_policy_info(folder: Path, base_model: str, sft_adapter: str) -> None:
     loaded the same way (see :func:`load_policy`), which this note makes possible.
     """
     # a run id names its adapter only in its own workspace: note the folder
-    info = {"base_model": base_model, "sft_adapter": resolve(sft_adapter).path if sft_adapter else None,
-            "note": "this adapter applies to the base with the SFT adapter merged in"}
+    info = {
+        "base_model": base_model,
+        "sft_adapter": resolve(sft_adapter).path if sft_adapter else None,
+        "note": "this adapter applies to the base with the SFT adapter merged in",
+    }
     (Path(folder) / POLICY_INFO).write_text(json.dumps(info, indent=2), encoding="utf-8")
 
 

@@ -26,16 +26,19 @@ class Stage:
         return f"rlhf_playground.stages.{self.name}"
 
 
-STAGES = {stage.name: stage for stage in (
-    Stage("sft", "SFTStageConfig", resumable=True, tuned=True),
-    Stage("reward", "RewardStageConfig", resumable=True),
-    Stage("ppo", "PPOStageConfig", method=True, tuned=True),
-    Stage("dpo", "DPOStageConfig", method=True, tuned=True),
-    Stage("grpo", "GRPOStageConfig", method=True, tuned=True),
-    Stage("rloo", "RLOOStageConfig", method=True, tuned=True),
-    Stage("compare", "CompareConfig"),
-    Stage("demo", "DemoConfig", queued=False),
-)}
+STAGES = {
+    stage.name: stage
+    for stage in (
+        Stage("sft", "SFTStageConfig", resumable=True, tuned=True),
+        Stage("reward", "RewardStageConfig", resumable=True),
+        Stage("ppo", "PPOStageConfig", method=True, tuned=True),
+        Stage("dpo", "DPOStageConfig", method=True, tuned=True),
+        Stage("grpo", "GRPOStageConfig", method=True, tuned=True),
+        Stage("rloo", "RLOOStageConfig", method=True, tuned=True),
+        Stage("compare", "CompareConfig"),
+        Stage("demo", "DemoConfig", queued=False),
+    )
+}
 
 UNQUEUED = tuple(name for name, stage in STAGES.items() if not stage.queued)
 RESUMABLE = tuple(name for name, stage in STAGES.items() if stage.resumable)
@@ -46,6 +49,7 @@ TUNED = tuple(name for name, stage in STAGES.items() if stage.tuned)
 def stage_modules() -> list[str]:
     """The stage modules, in the order the CLI lists their commands."""
     return [stage.module for stage in STAGES.values()]
+
 
 def config_class(name: str) -> type:
     """The config dataclass of stage ``name`` (imports the module it lives in)."""

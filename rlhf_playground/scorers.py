@@ -85,7 +85,7 @@ class LexiconScorer:
 # ------------------------------------------------------------------ text classifier
 def _batches(items: list, size: int):
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _max_length(tokenizer, cap: int = 512) -> int:
@@ -112,8 +112,10 @@ def _classifier_labels(ref: str) -> int:
     architectures = list(getattr(config, "architectures", None) or [])
     if not any(a.endswith("ForSequenceClassification") for a in architectures):
         kind = ", ".join(architectures) or "no classification head"
-        raise UserError(f"'{ref}' isn't a text-classification model ({kind}); pick a model with a "
-                        "...ForSequenceClassification head, such as lvwerra/distilbert-imdb.")
+        raise UserError(
+            f"'{ref}' isn't a text-classification model ({kind}); pick a model with a "
+            "...ForSequenceClassification head, such as lvwerra/distilbert-imdb."
+        )
     return int(config.num_labels)
 
 
@@ -128,8 +130,14 @@ class ClassifierScorer:
     ``include_prompt`` classifies prompt + response rather than the response alone.
     """
 
-    def __init__(self, ref: str, label: str | int | None = None, include_prompt: bool = False,
-                 batch_size: int = 16, output: str = "probability"):
+    def __init__(
+        self,
+        ref: str,
+        label: str | int | None = None,
+        include_prompt: bool = False,
+        batch_size: int = 16,
+        output: str = "probability",
+    ):
         from .models import load_sequence_classifier
 
         if output not in ("probability", "logit"):
@@ -166,8 +174,10 @@ class ClassifierScorer:
             return names.index(text.lower())
         if text.isdigit() and int(text) < len(names):
             return int(text)
-        raise UserError(f"The classifier has no label '{label}'; its labels are: {', '.join(self.labels)} "
-                        f"(or an index 0-{len(names) - 1}).")
+        raise UserError(
+            f"The classifier has no label '{label}'; its labels are: {', '.join(self.labels)} "
+            f"(or an index 0-{len(names) - 1})."
+        )
 
     def _logits(self, prompts: list[str], responses: list[str]):
         """Logits ``(n, num_labels)`` for every response, computed in batches."""
@@ -178,8 +188,9 @@ class ClassifierScorer:
         out = []
         with torch.no_grad():
             for chunk in _batches(texts, self.batch_size):
-                enc = self.tokenizer(chunk, padding=True, truncation=True, max_length=_max_length(self.tokenizer),
-                                     return_tensors="pt").to(self.model.device)
+                enc = self.tokenizer(
+                    chunk, padding=True, truncation=True, max_length=_max_length(self.tokenizer), return_tensors="pt"
+                ).to(self.model.device)
                 out.append(self.model(**enc).logits.float().cpu())
         return torch.cat(out) if out else torch.zeros(0, len(self.labels))
 
@@ -233,8 +244,10 @@ def find_model_folder(path: str | Path) -> Path:
     for folder in candidates:
         if folder.is_dir() and is_model(folder):
             return folder
-    raise UserError(f"No reward model found in {root}: expected a model folder (config.json or "
-                    "adapter_config.json) or a reward-model run folder with artifacts/adapter.")
+    raise UserError(
+        f"No reward model found in {root}: expected a model folder (config.json or "
+        "adapter_config.json) or a reward-model run folder with artifacts/adapter."
+    )
 
 
 class RewardModelScorer:
@@ -273,9 +286,14 @@ class RewardModelScorer:
         special = not getattr(self.tokenizer, "chat_template", None)
         with torch.no_grad():
             for chunk in _batches(texts, self.batch_size):
-                enc = self.tokenizer(chunk, padding=True, truncation=True, return_tensors="pt",
-                                     max_length=_max_length(self.tokenizer, cap=2048),
-                                     add_special_tokens=special).to(self.model.device)
+                enc = self.tokenizer(
+                    chunk,
+                    padding=True,
+                    truncation=True,
+                    return_tensors="pt",
+                    max_length=_max_length(self.tokenizer, cap=2048),
+                    add_special_tokens=special,
+                ).to(self.model.device)
                 scores += self.model(**enc).logits.float()[:, 0].tolist()
         return scores
 
@@ -333,9 +351,10 @@ def make_scorer(spec: str) -> Scorer:
         return ClassifierScorer(ref, label=label)
     if kind == "reward" and rest:
         return RewardModelScorer(rest)
-    raise UserError(f"Unknown reward '{spec}'. Use 'lexicon', 'classifier:<model>[:<label>]' "
-                    "(e.g. classifier:lvwerra/distilbert-imdb:POSITIVE) or 'reward:<reward model folder>'.")
-
+    raise UserError(
+        f"Unknown reward '{spec}'. Use 'lexicon', 'classifier:<model>[:<label>]' "
+        "(e.g. classifier:lvwerra/distilbert-imdb:POSITIVE) or 'reward:<reward model folder>'."
+    )
 
 
 def mean_reward(scorer: Scorer, prompts: list, answers: list[str]) -> float:

@@ -35,8 +35,9 @@ def policy_model() -> Any:
 
 
 def sft_adapter() -> Any:
-    return setting("", "an SFT run's adapter folder to start from (merged into the base, which then is the "
-                       "reference); empty: none")
+    return setting(
+        "", "an SFT run's adapter folder to start from (merged into the base, which then is the reference); empty: none"
+    )
 
 
 def prompt_dataset() -> Any:
@@ -84,13 +85,15 @@ def lora_rules(config) -> list[tuple[bool, str]]:
 
 # ------------------------------------------------------------------ a TRL trainer's schedule (SFT, reward model)
 def compute_dtype() -> Any:
-    return setting("auto", "dtype for computation: auto (float32 on CPU, bfloat16/float16 on GPU), float32, "
-                           "bfloat16, float16")
+    return setting(
+        "auto", "dtype for computation: auto (float32 on CPU, bfloat16/float16 on GPU), float32, bfloat16, float16"
+    )
 
 
 def save_steps() -> Any:
-    return setting(50, "keep a checkpoint every N steps (and on Stop), so a failed or stopped run can be resumed; "
-                       "0: none")
+    return setting(
+        50, "keep a checkpoint every N steps (and on Stop), so a failed or stopped run can be resumed; 0: none"
+    )
 
 
 def schedule_rules(config) -> list[tuple[bool, str]]:
@@ -149,9 +152,16 @@ def reward_kind(spec: str) -> str:
 
 def check_reward(spec: str) -> None:
     """UserError for a reward spec of no known kind (it needs neither the disk nor a model)."""
-    require([(reward_kind(spec) in REWARD_KINDS, f"Unknown reward '{spec}'. Choose a reward: 'lexicon', "
-                                                 "'classifier:<model>[:<label>]' or 'reward:<reward model run "
-                                                 "or folder>'.")])
+    require(
+        [
+            (
+                reward_kind(spec) in REWARD_KINDS,
+                f"Unknown reward '{spec}'. Choose a reward: 'lexicon', "
+                "'classifier:<model>[:<label>]' or 'reward:<reward model run "
+                "or folder>'.",
+            )
+        ]
+    )
 
 
 def check_reward_source(spec: str) -> None:
@@ -163,7 +173,6 @@ def check_reward_source(spec: str) -> None:
         find_model_folder(spec.partition(":")[2].strip())
     elif kind == "classifier":
         check_classifier(spec)
-
 
 
 # ------------------------------------------------------------------ online RL (PPO, GRPO, RLOO)

@@ -57,12 +57,22 @@ def build_tokenizer(vocab_size: int = 512):
     tok = Tokenizer(models.BPE(unk_token=UNK))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=specials,
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     tok.train_from_iterator(CORPUS.strip().splitlines(), trainer=trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=BOS, eos_token=EOS, pad_token=PAD,
-                                   unk_token=UNK, additional_special_tokens=list(ROLES),
-                                   model_max_length=1024)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token=BOS,
+        eos_token=EOS,
+        pad_token=PAD,
+        unk_token=UNK,
+        additional_special_tokens=list(ROLES),
+        model_max_length=1024,
+    )
     fast.chat_template = CHAT_TEMPLATE
     return fast
 
@@ -77,13 +87,22 @@ def make_tiny_model(out_dir: str | Path, *, vocab_size: int = 512, seed: int = 0
 
     out = Path(out_dir)
     tokenizer = build_tokenizer(vocab_size)
-    ids = {name: tokenizer.convert_tokens_to_ids(tok) for name, tok in
-           (("bos_token_id", BOS), ("eos_token_id", EOS), ("pad_token_id", PAD))}
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128,
-                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
-                         max_position_embeddings=1024, **ids,
-                         # tied random embeddings make greedy decoding repeat the prompt's last token
-                         tie_word_embeddings=False)
+    ids = {
+        name: tokenizer.convert_tokens_to_ids(tok)
+        for name, tok in (("bos_token_id", BOS), ("eos_token_id", EOS), ("pad_token_id", PAD))
+    }
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        max_position_embeddings=1024,
+        **ids,
+        # tied random embeddings make greedy decoding repeat the prompt's last token
+        tie_word_embeddings=False,
+    )
     with torch.random.fork_rng(devices=[]):  # the caller's random state stays as it was
         torch.manual_seed(seed)
         model = LlamaForCausalLM(config)

@@ -118,6 +118,8 @@ def safe_name(name: str, what: str = "name") -> str:
     """Return ``name`` stripped if it is a plain file name that can't leave its folder."""
     name = (name or "").strip()
     if not _NAME.match(name) or ".." in name:
-        raise UserError(f"The {what} '{name}' can't be used: use letters, digits, '.', '-' or '_' "
-                        "(up to 80 characters, starting with a letter or digit).")
+        raise UserError(
+            f"The {what} '{name}' can't be used: use letters, digits, '.', '-' or '_' "
+            "(up to 80 characters, starting with a letter or digit)."
+        )
     return name

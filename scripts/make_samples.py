@@ -7,6 +7,7 @@
 Standard library only, fixed seeds. The data section below holds every template and topic; the
 functions after it only combine them.
 """
+
 import argparse
 import csv
 import json
@@ -54,30 +55,61 @@ a graphic novel about a robot | the hotel breakfast buffet | a week-long cruise
 a mystery film set on a train | a gardening magazine | a fitness app | a second-hand bookshop
 a weekend baking course | a video game about running a farm""".replace("\n", " | ")
 KIND_TEMPLATES = {
-    "experience": ["Write two sentences about {s}.", "Describe {s}.", "Tell me about {s}.",
-                   "Write a short diary entry about {s}.", "Write a few lines about {s}.",
-                   "How would you describe {s}?"],
-    "place": ["Describe {s}.", "Write two sentences about {s}.", "Write a short paragraph describing {s}.",
-              "In a few words, describe {s}.", "Use a few vivid words to describe {s}.", "Tell me about {s}."],
-    "thing": ["Tell me what you think of {s}.", "Write a short review of {s}.", "Give your honest opinion of {s}.",
-              "Write two sentences about {s}.", "What is your opinion of {s}?", "Share your thoughts on {s}."],
+    "experience": [
+        "Write two sentences about {s}.",
+        "Describe {s}.",
+        "Tell me about {s}.",
+        "Write a short diary entry about {s}.",
+        "Write a few lines about {s}.",
+        "How would you describe {s}?",
+    ],
+    "place": [
+        "Describe {s}.",
+        "Write two sentences about {s}.",
+        "Write a short paragraph describing {s}.",
+        "In a few words, describe {s}.",
+        "Use a few vivid words to describe {s}.",
+        "Tell me about {s}.",
+    ],
+    "thing": [
+        "Tell me what you think of {s}.",
+        "Write a short review of {s}.",
+        "Give your honest opinion of {s}.",
+        "Write two sentences about {s}.",
+        "What is your opinion of {s}?",
+        "Share your thoughts on {s}.",
+    ],
 }
 STANDALONE_PROMPTS = [
-    "Continue the story: The train was late again, and", "Finish this sentence: The best thing about Sundays is",
-    "Complete the sentence: My neighbour's dog", "Continue: When I opened the fridge this morning,",
+    "Continue the story: The train was late again, and",
+    "Finish this sentence: The best thing about Sundays is",
+    "Complete the sentence: My neighbour's dog",
+    "Continue: When I opened the fridge this morning,",
     "Write the next line: The restaurant was almost empty when we arrived.",
     "Continue the story: The letter had been under the door for a week.",
-    "Finish this sentence: Working from home means", "Complete the sentence: The weather this week has been",
-    "Continue: On the first morning of the holiday,", "Finish this sentence: The last book I read",
-    "What should I cook for dinner tonight?", "What's a good book to take on holiday?",
-    "How do you feel about rainy days?", "Is it worth learning the piano as an adult?",
-    "What do you think about working from home?", "What makes a good neighbour?",
-    "Which is better for a flat, a cat or a dog?", "What's a nice way to spend a free afternoon?",
-    "What do you think of people who cycle to work?", "Is it better to travel by train or by plane?",
-    "What do you think of winter?", "How was your weekend?", "What is your opinion of fast food?",
-    "Tell me about a hobby that anyone can start.", "What do you think of open-plan offices?",
-    "Describe a perfect Saturday in two sentences.", "What's your view on reading e-books?",
-    "Give me a short opinion on city bikes.", "Say something about Monday mornings.",
+    "Finish this sentence: Working from home means",
+    "Complete the sentence: The weather this week has been",
+    "Continue: On the first morning of the holiday,",
+    "Finish this sentence: The last book I read",
+    "What should I cook for dinner tonight?",
+    "What's a good book to take on holiday?",
+    "How do you feel about rainy days?",
+    "Is it worth learning the piano as an adult?",
+    "What do you think about working from home?",
+    "What makes a good neighbour?",
+    "Which is better for a flat, a cat or a dog?",
+    "What's a nice way to spend a free afternoon?",
+    "What do you think of people who cycle to work?",
+    "Is it better to travel by train or by plane?",
+    "What do you think of winter?",
+    "How was your weekend?",
+    "What is your opinion of fast food?",
+    "Tell me about a hobby that anyone can start.",
+    "What do you think of open-plan offices?",
+    "Describe a perfect Saturday in two sentences.",
+    "What's your view on reading e-books?",
+    "Give me a short opinion on city bikes.",
+    "Say something about Monday mornings.",
     "Write one sentence about the smell of fresh coffee.",
 ]
 # (template, how many rows) for each course-style marker form; {p} is the plain prompt.
@@ -87,9 +119,16 @@ MARKER_FORMS = {
     "hash": ["###Human: {p} ###Assistant:", "Below is a conversation. ###Human: {p} ###Assistant:"],
     "hh": ["\n\nHuman: {p}\n\nAssistant:"],
 }
-UGLY_FORMS = ["Input=    {p}   \nOutput=", "  {{{{Text}}}}:{p}  ", "###Human:   {p}   ###Assistant:  ",
-              "\n\nHuman:  {p} \n\nAssistant: ", "\tInput=\t{p}", "{{{{Text}}}}:    {p}\n",
-              "   ###Human:{p}###Assistant:", "\n\n\nHuman: {p}  \n\nAssistant:\n"]
+UGLY_FORMS = [
+    "Input=    {p}   \nOutput=",
+    "  {{{{Text}}}}:{p}  ",
+    "###Human:   {p}   ###Assistant:  ",
+    "\n\nHuman:  {p} \n\nAssistant: ",
+    "\tInput=\t{p}",
+    "{{{{Text}}}}:    {p}\n",
+    "   ###Human:{p}###Assistant:",
+    "\n\n\nHuman: {p}  \n\nAssistant:\n",
+]
 
 # ------------------------------------------------------------------------------------------------
 # Data: preference pairs. "@ topic | question | question", "+ good advice", "- careless advice".
@@ -383,126 +422,341 @@ TRANSCRIPT_ITEMS = """
 """
 
 # Pools for the assistant's final reply. {topic} is the item's topic.
-CHAT_OPENERS = ["", "", "", "Good question!", "Happy to help.", "Sure.", "Great question.", "Of course.",
-                "Here's what usually works.", "A few things help here.", "This one is easier than it looks.",
-                "Sure, here are some tips.", "Here's a simple approach.", "Glad you asked.", "No problem.",
-                "Here's some practical advice.", "Absolutely, I can help with {topic}."]
-CHAT_CLOSERS = ["", "", "", "", "Good luck!", "Hope that helps!", "I hope this helps.", "Let me know how it goes.",
-                "Enjoy!", "You've got this.", "Feel free to ask if you'd like more detail."]
-TR_OPENERS = ["", "", "", "Sure thing!", "Yes, I can help with that.", "Here's one way to do it.", "Good idea to ask.",
-              "Okay, here's what I'd suggest.", "That's a really common question.", "Great, let's sort it out.",
-              "I'd be glad to help with {topic}.", "Certainly."]
-TR_CLOSERS = ["", "", "", "", "Good luck with it!", "I hope that's useful.", "Does that help?", "Have fun!",
-              "Let me know if you have other questions."]
-FOLLOW_UPS = ["Thanks! Is there anything else I should know?", "That helps. What else would you suggest?",
-              "Okay, got it. Any other tips?", "Makes sense. What should I do after that?", "Thanks. Anything else?",
-              "Great, what's another thing I could try?"]
+CHAT_OPENERS = [
+    "",
+    "",
+    "",
+    "Good question!",
+    "Happy to help.",
+    "Sure.",
+    "Great question.",
+    "Of course.",
+    "Here's what usually works.",
+    "A few things help here.",
+    "This one is easier than it looks.",
+    "Sure, here are some tips.",
+    "Here's a simple approach.",
+    "Glad you asked.",
+    "No problem.",
+    "Here's some practical advice.",
+    "Absolutely, I can help with {topic}.",
+]
+CHAT_CLOSERS = [
+    "",
+    "",
+    "",
+    "",
+    "Good luck!",
+    "Hope that helps!",
+    "I hope this helps.",
+    "Let me know how it goes.",
+    "Enjoy!",
+    "You've got this.",
+    "Feel free to ask if you'd like more detail.",
+]
+TR_OPENERS = [
+    "",
+    "",
+    "",
+    "Sure thing!",
+    "Yes, I can help with that.",
+    "Here's one way to do it.",
+    "Good idea to ask.",
+    "Okay, here's what I'd suggest.",
+    "That's a really common question.",
+    "Great, let's sort it out.",
+    "I'd be glad to help with {topic}.",
+    "Certainly.",
+]
+TR_CLOSERS = [
+    "",
+    "",
+    "",
+    "",
+    "Good luck with it!",
+    "I hope that's useful.",
+    "Does that help?",
+    "Have fun!",
+    "Let me know if you have other questions.",
+]
+FOLLOW_UPS = [
+    "Thanks! Is there anything else I should know?",
+    "That helps. What else would you suggest?",
+    "Okay, got it. Any other tips?",
+    "Makes sense. What should I do after that?",
+    "Thanks. Anything else?",
+    "Great, what's another thing I could try?",
+]
 FOLLOW_OPENERS = ["", "Yes, one more thing:", "Another tip:", "Sure.", "Also worth knowing:", "Happy to add one more."]
-TR_FOLLOW_UPS = ["ok what else", "Thanks, anything else?", "What else can I try?", "is there anything else i should do",
-                 "Got it. What's another tip?", "and then what"]
-CHAT_ASK = (["", "", "", "Hi! ", "Quick question: ", "Hello, ", "Can you help? ", "I need some advice. "],
-            ["", "", "", " Thanks!", " I'm a complete beginner.", " Any advice is welcome."])
-TR_ASK = (["", "", "", "hey, ", "Hi, ", "I have a question. ", "Can you help me? "], ["", "", "", " thanks", " Please help."])
+TR_FOLLOW_UPS = [
+    "ok what else",
+    "Thanks, anything else?",
+    "What else can I try?",
+    "is there anything else i should do",
+    "Got it. What's another tip?",
+    "and then what",
+]
+CHAT_ASK = (
+    ["", "", "", "Hi! ", "Quick question: ", "Hello, ", "Can you help? ", "I need some advice. "],
+    ["", "", "", " Thanks!", " I'm a complete beginner.", " Any advice is welcome."],
+)
+TR_ASK = (
+    ["", "", "", "hey, ", "Hi, ", "I have a question. ", "Can you help me? "],
+    ["", "", "", " thanks", " Please help."],
+)
 
 REJECT_CHAT = {
-    "rude": ["Figure it out yourself.", "Seriously? Just look it up.", "That's a pretty basic question. Use a search engine.",
-             "Not my problem.", "Why would I waste my time on {topic}?", "Ugh. Everybody knows this. Stop asking obvious questions.",
-             "Honestly, if you can't handle {topic}, I don't know what to tell you.", "Do I look like your assistant? Work it out.",
-             "This is the kind of thing you could find in five seconds if you bothered to try. I'm not going to spell it out for you.",
-             "Wow, you really don't know anything about {topic}, do you?", "I'm not going to hold your hand through {topic}. Try harder.",
-             "Who cares? We're talking about {topic}, not rocket science.", "Stop overthinking it and stop bothering me.",
-             "I've answered this sort of thing a hundred times and I'm tired of it. Go and ask someone who actually cares about {topic}.",
-             "You know, some of us have better things to do than explain {topic} to people who won't even try. Have a go yourself first."],
-    "off_topic": ["Did you know that octopuses have three hearts? Anyway, I've always wanted to visit Iceland.",
-                  "That reminds me, I watched a great documentary about steam trains last night. The engines were amazing.",
-                  "My favourite colour is green, by the way. What's yours?",
-                  "Speaking of which, have you ever tried juggling? It's harder than it looks, especially with oranges.",
-                  "The history of the paperclip is actually quite interesting. Several versions were patented around 1900.",
-                  "I was just thinking about how clouds get their names. Cumulus clouds look like cotton wool.",
-                  "Let's talk about football instead. Did you see the match at the weekend?",
-                  "Random thought: penguins can't fly, but they're excellent swimmers.",
-                  "I once read that honey never spoils. Anyway, what's your favourite film?",
-                  "Funny you should ask, because I spent the whole morning sorting out my sock drawer. I found three odd socks and an old concert ticket.",
-                  "Before that, let me tell you about my neighbour's new fence. It's a lovely shade of blue and it took him three whole weekends to build."],
-    "refusal": ["I'm sorry, but I can't help with that.", "I'd rather not talk about {topic}.",
-                "I'm not able to give advice on {topic}.", "That's not something I can discuss.",
-                "I won't answer questions about {topic}, sorry.", "I don't feel comfortable answering that.",
-                "Unfortunately I can't provide information on that. Please ask a professional.",
-                "I'm sorry, but questions about {topic} are not something I'm able to help with at the moment. You might want to look for the answer somewhere else.",
-                "I'm afraid I have to decline this one. It wouldn't be appropriate for me to comment on {topic}."],
-    "vague": ["It depends.", "There are many ways to approach {topic}. It really depends on your situation.",
-              "Just do what feels right.", "Some people say one thing, others say another. Hard to say.",
-              "Well, there's a lot to say about {topic}. You'll get there eventually.", "Maybe. Maybe not. It's complicated.",
-              "Things like this usually work themselves out one way or another.", "Just be careful and use common sense.",
-              "Everyone is different, so there isn't really an answer. Try a few things and see, I suppose.",
-              "That's a good question. There's a lot to consider and many factors come into play, so it's hard to give a single answer that covers every case.",
-              "Hmm, I'm not sure. Possibly something to do with timing? Or not.",
-              "Well, there are a lot of opinions about {topic} out there, and most of them could be right or wrong depending on the day. I'd keep it in mind and see what happens.",
-              "It's one of those things where the answer changes depending on who you ask and when you ask them, so I wouldn't worry about it too much."],
+    "rude": [
+        "Figure it out yourself.",
+        "Seriously? Just look it up.",
+        "That's a pretty basic question. Use a search engine.",
+        "Not my problem.",
+        "Why would I waste my time on {topic}?",
+        "Ugh. Everybody knows this. Stop asking obvious questions.",
+        "Honestly, if you can't handle {topic}, I don't know what to tell you.",
+        "Do I look like your assistant? Work it out.",
+        "This is the kind of thing you could find in five seconds if you bothered to try. I'm not going to spell it out for you.",
+        "Wow, you really don't know anything about {topic}, do you?",
+        "I'm not going to hold your hand through {topic}. Try harder.",
+        "Who cares? We're talking about {topic}, not rocket science.",
+        "Stop overthinking it and stop bothering me.",
+        "I've answered this sort of thing a hundred times and I'm tired of it. Go and ask someone who actually cares about {topic}.",
+        "You know, some of us have better things to do than explain {topic} to people who won't even try. Have a go yourself first.",
+    ],
+    "off_topic": [
+        "Did you know that octopuses have three hearts? Anyway, I've always wanted to visit Iceland.",
+        "That reminds me, I watched a great documentary about steam trains last night. The engines were amazing.",
+        "My favourite colour is green, by the way. What's yours?",
+        "Speaking of which, have you ever tried juggling? It's harder than it looks, especially with oranges.",
+        "The history of the paperclip is actually quite interesting. Several versions were patented around 1900.",
+        "I was just thinking about how clouds get their names. Cumulus clouds look like cotton wool.",
+        "Let's talk about football instead. Did you see the match at the weekend?",
+        "Random thought: penguins can't fly, but they're excellent swimmers.",
+        "I once read that honey never spoils. Anyway, what's your favourite film?",
+        "Funny you should ask, because I spent the whole morning sorting out my sock drawer. I found three odd socks and an old concert ticket.",
+        "Before that, let me tell you about my neighbour's new fence. It's a lovely shade of blue and it took him three whole weekends to build.",
+    ],
+    "refusal": [
+        "I'm sorry, but I can't help with that.",
+        "I'd rather not talk about {topic}.",
+        "I'm not able to give advice on {topic}.",
+        "That's not something I can discuss.",
+        "I won't answer questions about {topic}, sorry.",
+        "I don't feel comfortable answering that.",
+        "Unfortunately I can't provide information on that. Please ask a professional.",
+        "I'm sorry, but questions about {topic} are not something I'm able to help with at the moment. You might want to look for the answer somewhere else.",
+        "I'm afraid I have to decline this one. It wouldn't be appropriate for me to comment on {topic}.",
+    ],
+    "vague": [
+        "It depends.",
+        "There are many ways to approach {topic}. It really depends on your situation.",
+        "Just do what feels right.",
+        "Some people say one thing, others say another. Hard to say.",
+        "Well, there's a lot to say about {topic}. You'll get there eventually.",
+        "Maybe. Maybe not. It's complicated.",
+        "Things like this usually work themselves out one way or another.",
+        "Just be careful and use common sense.",
+        "Everyone is different, so there isn't really an answer. Try a few things and see, I suppose.",
+        "That's a good question. There's a lot to consider and many factors come into play, so it's hard to give a single answer that covers every case.",
+        "Hmm, I'm not sure. Possibly something to do with timing? Or not.",
+        "Well, there are a lot of opinions about {topic} out there, and most of them could be right or wrong depending on the day. I'd keep it in mind and see what happens.",
+        "It's one of those things where the answer changes depending on who you ask and when you ask them, so I wouldn't worry about it too much.",
+    ],
 }
 REJECT_TR = {
-    "rude": ["Google it.", "Why are you asking me this?", "Not my job, honestly.", "You should already know this.",
-             "Honestly, this is such an easy question that I'm surprised you needed to ask it. Try reading the instructions for once.",
-             "I really can't be bothered with {topic} today.", "Come on, this is obvious. Use your head.",
-             "Don't waste my time with questions about {topic}. Anyone could work this out.",
-             "Look, I'm not your teacher. You could learn about {topic} by yourself if you put in the smallest bit of effort."],
-    "off_topic": ["Have you ever been to the zoo? The giraffes are my favourite.", "I had soup for lunch today. It was tomato.",
-                  "Oh, that reminds me of a holiday I took years ago. The hotel had a parrot in the lobby that could whistle the first bars of a pop song.",
-                  "The moon is slowly moving away from the Earth, a few centimetres every year.",
-                  "That's nice. By the way, do you like jazz? I think the saxophone is a wonderful instrument.",
-                  "You know what I love? Old maps. The way they drew sea monsters in the empty corners of the ocean is just wonderful to look at.",
-                  "I've been reading about volcanoes all morning. Did you know some islands are made entirely by them?",
-                  "My cousin keeps bees, you know. Last summer the whole hive flew off and settled in a tree at the end of the road for two days."],
-    "refusal": ["I can't help you with that.", "Sorry, I don't do {topic}.", "I'd prefer not to answer that.",
-                "I'm really sorry, but I'm not going to be able to go into {topic} with you. It's just not something I'm willing to discuss today.",
-                "That's not a question I can answer for you.", "I won't give advice about {topic}. Please ask someone else.",
-                "Unfortunately that's outside what I can talk about, so I'll have to pass on {topic} this time. Maybe try a forum."],
-    "vague": ["Hard to say really.", "There's no single answer for {topic}.", "You could try a few things.",
-              "Well, it could be a lot of different things, and it really depends on your situation, your budget, your time and probably a few other things too.",
-              "It varies a lot from person to person.", "Probably something, but who knows.",
-              "Oh, there are plenty of ways to go about {topic}, and none of them is really better or worse than the others, so just pick whichever one you feel like.",
-              "I guess there are lots of options when it comes to {topic}. It's really up to you in the end.",
-              "People have been arguing about {topic} forever and nobody really agrees, so any answer I gave you would be just as good as any other one."],
+    "rude": [
+        "Google it.",
+        "Why are you asking me this?",
+        "Not my job, honestly.",
+        "You should already know this.",
+        "Honestly, this is such an easy question that I'm surprised you needed to ask it. Try reading the instructions for once.",
+        "I really can't be bothered with {topic} today.",
+        "Come on, this is obvious. Use your head.",
+        "Don't waste my time with questions about {topic}. Anyone could work this out.",
+        "Look, I'm not your teacher. You could learn about {topic} by yourself if you put in the smallest bit of effort.",
+    ],
+    "off_topic": [
+        "Have you ever been to the zoo? The giraffes are my favourite.",
+        "I had soup for lunch today. It was tomato.",
+        "Oh, that reminds me of a holiday I took years ago. The hotel had a parrot in the lobby that could whistle the first bars of a pop song.",
+        "The moon is slowly moving away from the Earth, a few centimetres every year.",
+        "That's nice. By the way, do you like jazz? I think the saxophone is a wonderful instrument.",
+        "You know what I love? Old maps. The way they drew sea monsters in the empty corners of the ocean is just wonderful to look at.",
+        "I've been reading about volcanoes all morning. Did you know some islands are made entirely by them?",
+        "My cousin keeps bees, you know. Last summer the whole hive flew off and settled in a tree at the end of the road for two days.",
+    ],
+    "refusal": [
+        "I can't help you with that.",
+        "Sorry, I don't do {topic}.",
+        "I'd prefer not to answer that.",
+        "I'm really sorry, but I'm not going to be able to go into {topic} with you. It's just not something I'm willing to discuss today.",
+        "That's not a question I can answer for you.",
+        "I won't give advice about {topic}. Please ask someone else.",
+        "Unfortunately that's outside what I can talk about, so I'll have to pass on {topic} this time. Maybe try a forum.",
+    ],
+    "vague": [
+        "Hard to say really.",
+        "There's no single answer for {topic}.",
+        "You could try a few things.",
+        "Well, it could be a lot of different things, and it really depends on your situation, your budget, your time and probably a few other things too.",
+        "It varies a lot from person to person.",
+        "Probably something, but who knows.",
+        "Oh, there are plenty of ways to go about {topic}, and none of them is really better or worse than the others, so just pick whichever one you feel like.",
+        "I guess there are lots of options when it comes to {topic}. It's really up to you in the end.",
+        "People have been arguing about {topic} forever and nobody really agrees, so any answer I gave you would be just as good as any other one.",
+    ],
 }
-CARELESS_PRE = ["", "", "Easy.", "Honestly?", "Don't overthink it.", "Trust me on this one.", "Everyone knows this:",
-                "Simple:", "Oh, that's easy."]
-CARELESS_POST = ["", "Works every time.", "No need to check.", "That's all there is to it.",
-                 "I've never had a problem.", "I've done it this way for years and never had a single problem.",
-                 "Don't listen to anyone who tells you otherwise."]
+CARELESS_PRE = [
+    "",
+    "",
+    "Easy.",
+    "Honestly?",
+    "Don't overthink it.",
+    "Trust me on this one.",
+    "Everyone knows this:",
+    "Simple:",
+    "Oh, that's easy.",
+]
+CARELESS_POST = [
+    "",
+    "Works every time.",
+    "No need to check.",
+    "That's all there is to it.",
+    "I've never had a problem.",
+    "I've done it this way for years and never had a single problem.",
+    "Don't listen to anyone who tells you otherwise.",
+]
 
 # ------------------------------------------------------------------------------------------------
 # Data: reviews
 # ------------------------------------------------------------------------------------------------
 REVIEW_DOMAINS = [
-    (["The film", "This movie", "The sequel", "The documentary", "This thriller", "The animated film", "This romantic comedy"],
-     ["acting", "plot", "soundtrack", "ending", "script", "camera work"]),
-    (["This restaurant", "The new cafe on the corner", "The pizza place", "This sushi bar", "The bistro", "The food truck"],
-     ["food", "service", "dessert", "atmosphere", "menu", "coffee"]),
-    (["This blender", "The speaker", "This phone case", "The vacuum cleaner", "This kettle", "The backpack", "This laptop"],
-     ["build quality", "design", "price", "packaging", "instruction manual", "customer support"]),
-    (["This novel", "The biography", "This short story collection", "The thriller I just finished", "The fantasy series"],
-     ["main character", "writing", "ending", "pacing", "story", "dialogue"]),
-    (["This hotel", "The guesthouse", "The resort", "This hostel", "The B&B we stayed at"],
-     ["room", "breakfast", "reception", "view", "location", "bed"]),
+    (
+        [
+            "The film",
+            "This movie",
+            "The sequel",
+            "The documentary",
+            "This thriller",
+            "The animated film",
+            "This romantic comedy",
+        ],
+        ["acting", "plot", "soundtrack", "ending", "script", "camera work"],
+    ),
+    (
+        [
+            "This restaurant",
+            "The new cafe on the corner",
+            "The pizza place",
+            "This sushi bar",
+            "The bistro",
+            "The food truck",
+        ],
+        ["food", "service", "dessert", "atmosphere", "menu", "coffee"],
+    ),
+    (
+        [
+            "This blender",
+            "The speaker",
+            "This phone case",
+            "The vacuum cleaner",
+            "This kettle",
+            "The backpack",
+            "This laptop",
+        ],
+        ["build quality", "design", "price", "packaging", "instruction manual", "customer support"],
+    ),
+    (
+        [
+            "This novel",
+            "The biography",
+            "This short story collection",
+            "The thriller I just finished",
+            "The fantasy series",
+        ],
+        ["main character", "writing", "ending", "pacing", "story", "dialogue"],
+    ),
+    (
+        ["This hotel", "The guesthouse", "The resort", "This hostel", "The B&B we stayed at"],
+        ["room", "breakfast", "reception", "view", "location", "bed"],
+    ),
 ]
-POS_ADJ = ["excellent", "wonderful", "superb", "fantastic", "great", "lovely", "brilliant", "amazing", "delightful",
-           "outstanding", "perfect", "charming"]
-NEG_ADJ = ["terrible", "awful", "dull", "disappointing", "horrible", "poor", "boring", "bad", "dreadful", "useless",
-           "pathetic", "miserable"]
-POS_SENTENCES = ["{S} was {a}.", "{S} was {a} and the {x} was {b}.", "I loved {s}; the {x} was {a}.",
-                 "Not bad at all: the {x} was {a}.", "{S} was not bad at all, and the {x} was {a}.",
-                 "What a {a} experience, the {x} was {b}.", "{S} is {a}. I really enjoyed the {x}.",
-                 "I was happily surprised by {s}, the {x} was {a}.", "{S} exceeded my expectations; the {x} was {a}.",
-                 "The {x} was {a} and {s} made me smile.", "I can't fault {s}, the {x} was {a}."]
-NEG_SENTENCES = ["{S} was {a}.", "{S} was {a} and the {x} was {b}.", "I hated {s}; the {x} was {a}.",
-                 "Not good at all: the {x} was {a}.", "{S} was not worth it, the {x} was {a}.",
-                 "What a {a} experience, the {x} was {b}.", "{S} is {a}. I really disliked the {x}.",
-                 "I was disappointed by {s}, the {x} was {a}.", "{S} fell far short of my expectations; the {x} was {a}.",
-                 "The {x} was {a} and {s} left me angry.", "{S} was not great, the {x} was {a}."]
-POS_TAILS = ["", "", "Highly recommended!", "I'd recommend it to anyone.", "Worth every penny.", "Five stars from me.",
-             "A real pleasure from start to finish.", "I'm so glad I tried it.", "Loved it."]
-NEG_TAILS = ["", "", "Avoid.", "I would not recommend it.", "A complete waste of money.", "Never again.",
-             "One star from me.", "What a letdown.", "I regret paying for it."]
+POS_ADJ = [
+    "excellent",
+    "wonderful",
+    "superb",
+    "fantastic",
+    "great",
+    "lovely",
+    "brilliant",
+    "amazing",
+    "delightful",
+    "outstanding",
+    "perfect",
+    "charming",
+]
+NEG_ADJ = [
+    "terrible",
+    "awful",
+    "dull",
+    "disappointing",
+    "horrible",
+    "poor",
+    "boring",
+    "bad",
+    "dreadful",
+    "useless",
+    "pathetic",
+    "miserable",
+]
+POS_SENTENCES = [
+    "{S} was {a}.",
+    "{S} was {a} and the {x} was {b}.",
+    "I loved {s}; the {x} was {a}.",
+    "Not bad at all: the {x} was {a}.",
+    "{S} was not bad at all, and the {x} was {a}.",
+    "What a {a} experience, the {x} was {b}.",
+    "{S} is {a}. I really enjoyed the {x}.",
+    "I was happily surprised by {s}, the {x} was {a}.",
+    "{S} exceeded my expectations; the {x} was {a}.",
+    "The {x} was {a} and {s} made me smile.",
+    "I can't fault {s}, the {x} was {a}.",
+]
+NEG_SENTENCES = [
+    "{S} was {a}.",
+    "{S} was {a} and the {x} was {b}.",
+    "I hated {s}; the {x} was {a}.",
+    "Not good at all: the {x} was {a}.",
+    "{S} was not worth it, the {x} was {a}.",
+    "What a {a} experience, the {x} was {b}.",
+    "{S} is {a}. I really disliked the {x}.",
+    "I was disappointed by {s}, the {x} was {a}.",
+    "{S} fell far short of my expectations; the {x} was {a}.",
+    "The {x} was {a} and {s} left me angry.",
+    "{S} was not great, the {x} was {a}.",
+]
+POS_TAILS = [
+    "",
+    "",
+    "Highly recommended!",
+    "I'd recommend it to anyone.",
+    "Worth every penny.",
+    "Five stars from me.",
+    "A real pleasure from start to finish.",
+    "I'm so glad I tried it.",
+    "Loved it.",
+]
+NEG_TAILS = [
+    "",
+    "",
+    "Avoid.",
+    "I would not recommend it.",
+    "A complete waste of money.",
+    "Never again.",
+    "One star from me.",
+    "What a letdown.",
+    "I regret paying for it.",
+]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -548,7 +802,7 @@ def make_prompts(rng: random.Random, n: int = 360) -> list[dict]:
     n_marked = n * 2 // 5  # 40 % wrapped in a marker template, split evenly over the four forms
     forms = [form for form in MARKER_FORMS for _ in range(n_marked // len(MARKER_FORMS))]
     rows = plain[: n - len(forms)]
-    for i, (form, p) in enumerate(zip(forms, plain[n - len(forms):])):
+    for i, (form, p) in enumerate(zip(forms, plain[n - len(forms) :])):
         # every 18th marked row gets an ugly (extra whitespace) variant of its own marker form
         ugly = [u for u in UGLY_FORMS if u.strip().startswith(MARKER_FORMS[form][0].strip()[:4])]
         template = ugly[(i // 18) % len(ugly)] if i % 18 == 4 else rng.choice(MARKER_FORMS[form])
@@ -574,7 +828,9 @@ def bad_answer(rng: random.Random, item: dict, pools: dict, others: list[dict]) 
         wrong = rng.choice(item["wrong"])
         text = join(rng.choice(CARELESS_PRE), wrong, rng.choice(CARELESS_POST))
     elif style == "off_topic" and rng.random() < 0.3:  # good advice, but about a different question
-        text = join(rng.choice(["Anyway,", "By the way,", "On a different note,", ""]), rng.choice(rng.choice(others)["good"]))
+        text = join(
+            rng.choice(["Anyway,", "By the way,", "On a different note,", ""]), rng.choice(rng.choice(others)["good"])
+        )
     else:
         text = rng.choice(pools[style]).format(topic=item["topic"])
     if style != "careless" and rng.random() < 0.5:
@@ -595,8 +851,11 @@ def ask(rng: random.Random, item: dict, affixes: tuple[list[str], list[str]]) ->
 
 def dialogues(rng: random.Random, items: list[dict], n: int, multi_share: float, style: str):
     """Yield (turns, chosen, rejected): turns are the shared user/assistant messages before the final reply."""
-    pools, openers, closers, follow = ((REJECT_CHAT, CHAT_OPENERS, CHAT_CLOSERS, FOLLOW_UPS) if style == "chat"
-                                       else (REJECT_TR, TR_OPENERS, TR_CLOSERS, TR_FOLLOW_UPS))
+    pools, openers, closers, follow = (
+        (REJECT_CHAT, CHAT_OPENERS, CHAT_CLOSERS, FOLLOW_UPS)
+        if style == "chat"
+        else (REJECT_TR, TR_OPENERS, TR_CLOSERS, TR_FOLLOW_UPS)
+    )
     affixes = CHAT_ASK if style == "chat" else TR_ASK
     seen = set()
     order = [items[i % len(items)] for i in range(n)]
@@ -608,8 +867,10 @@ def dialogues(rng: random.Random, items: list[dict], n: int, multi_share: float,
             avoid = ""
             if k < round(n * multi_share):  # the first rows are multi-turn; the file is shuffled afterwards
                 first = rng.choice(item["good"])
-                turns += [{"role": "assistant", "content": join(rng.choice(openers).format(topic=item["topic"]), first)},
-                          {"role": "user", "content": rng.choice(follow)}]
+                turns += [
+                    {"role": "assistant", "content": join(rng.choice(openers).format(topic=item["topic"]), first)},
+                    {"role": "user", "content": rng.choice(follow)},
+                ]
                 avoid, openers_final = first, FOLLOW_OPENERS
             else:
                 openers_final = openers
@@ -623,9 +884,13 @@ def dialogues(rng: random.Random, items: list[dict], n: int, multi_share: float,
 
 
 def make_chat(rng: random.Random, n: int = 360) -> list[dict]:
-    rows = [{"chosen": turns + [{"role": "assistant", "content": c}],
-             "rejected": turns + [{"role": "assistant", "content": r}]}
-            for turns, c, r in dialogues(rng, parse_items(CHAT_ITEMS), n, 0.15, "chat")]
+    rows = [
+        {
+            "chosen": turns + [{"role": "assistant", "content": c}],
+            "rejected": turns + [{"role": "assistant", "content": r}],
+        }
+        for turns, c, r in dialogues(rng, parse_items(CHAT_ITEMS), n, 0.15, "chat")
+    ]
     rng.shuffle(rows)
     return rows
 
@@ -634,15 +899,21 @@ def make_transcripts(rng: random.Random, n: int = 230, n_empty: int = 8) -> list
     def render(turns: list[dict], final: str) -> str:
         text = "".join(f"\n\n{'Human' if t['role'] == 'user' else 'Assistant'}: {t['content']}" for t in turns)
         return text + "\n\nAssistant:" + (" " + final if final else "")
-    rows = [{"chosen": render(turns, c), "rejected": render(turns, "" if k >= n - n_empty else r)}
-            for k, (turns, c, r) in enumerate(dialogues(rng, parse_items(TRANSCRIPT_ITEMS), n, 0.2, "transcript"))]
+
+    rows = [
+        {"chosen": render(turns, c), "rejected": render(turns, "" if k >= n - n_empty else r)}
+        for k, (turns, c, r) in enumerate(dialogues(rng, parse_items(TRANSCRIPT_ITEMS), n, 0.2, "transcript"))
+    ]
     rng.shuffle(rows)
     return rows
 
 
 def make_reviews(rng: random.Random, n: int = 360) -> list[tuple[str, int]]:
     rows, seen = [], set()
-    for label, sentences, adjectives, tails in ((1, POS_SENTENCES, POS_ADJ, POS_TAILS), (0, NEG_SENTENCES, NEG_ADJ, NEG_TAILS)):
+    for label, sentences, adjectives, tails in (
+        (1, POS_SENTENCES, POS_ADJ, POS_TAILS),
+        (0, NEG_SENTENCES, NEG_ADJ, NEG_TAILS),
+    ):
         while sum(r[1] == label for r in rows) < n // 2:
             subjects, aspects = rng.choice(REVIEW_DOMAINS)
             subject = rng.choice(subjects)
@@ -693,6 +964,7 @@ def naive_bayes(train: list[tuple[str, int]]):
         for w in set(words(text)) & vocab:
             s += math.log((counts[1].get(w, 0) + 1) / (n[1] + 2)) - math.log((counts[0].get(w, 0) + 1) / (n[0] + 2))
         return s
+
     return score
 
 
@@ -705,11 +977,14 @@ def separability(pairs: list[tuple[str, str]]) -> dict:
     score = naive_bayes(train)
     best_t = max(range(0, 400, 5), key=lambda t: sum((len(x) > t) == bool(y) for x, y in train))
     msgs = [(x, 1 - j) for c, r in test for j, x in enumerate((c, r))]
-    return {"bow_pair": sum(score(c) > score(r) for c, r in test) / len(test),
-            "bow_message": sum((score(x) > 0) == bool(y) for x, y in msgs) / len(msgs),
-            "length_pair": sum(len(c) > len(r) for c, r in test) / len(test),
-            "length_message": sum((len(x) > best_t) == bool(y) for x, y in msgs) / len(msgs),
-            "rejected_as_long": sum(len(r) >= len(c) for c, r in pairs) / len(pairs), "test_pairs": len(test)}
+    return {
+        "bow_pair": sum(score(c) > score(r) for c, r in test) / len(test),
+        "bow_message": sum((score(x) > 0) == bool(y) for x, y in msgs) / len(msgs),
+        "length_pair": sum(len(c) > len(r) for c, r in test) / len(test),
+        "length_message": sum((len(x) > best_t) == bool(y) for x, y in msgs) / len(msgs),
+        "rejected_as_long": sum(len(r) >= len(c) for c, r in pairs) / len(pairs),
+        "test_pairs": len(test),
+    }
 
 
 def check(out: Path) -> None:
@@ -723,20 +998,26 @@ def check(out: Path) -> None:
         assert r["chosen"][:-1] == r["rejected"][:-1] and r["chosen"][-1] != r["rejected"][-1]
         assert [m["role"] for m in r["chosen"]] in (["user", "assistant"], ["user", "assistant"] * 2)
     multi = sum(len(r["chosen"]) == 4 for r in chat)
-    print(f"preference_chat.jsonl: {len(chat)} rows, {multi} multi-turn, "
-          f"{len({json.dumps(r) for r in chat})} unique rows")
+    print(
+        f"preference_chat.jsonl: {len(chat)} rows, {multi} multi-turn, {len({json.dumps(r) for r in chat})} unique rows"
+    )
     tr = load("preference_transcripts.jsonl")
     split = [(r["chosen"].rsplit("\n\nAssistant:", 1), r["rejected"].rsplit("\n\nAssistant:", 1)) for r in tr]
     assert all(c[0] == r[0] and c[1] != r[1] for c, r in split)
-    print(f"preference_transcripts.jsonl: {len(tr)} rows, {sum(r['chosen'].count('Human:') > 1 for r in tr)} "
-          f"multi-turn, {sum(r[1] == '' for _, r in split)} with an empty rejected reply")
+    print(
+        f"preference_transcripts.jsonl: {len(tr)} rows, {sum(r['chosen'].count('Human:') > 1 for r in tr)} "
+        f"multi-turn, {sum(r[1] == '' for _, r in split)} with an empty rejected reply"
+    )
     with open(out / "reviews.csv", encoding="utf-8", newline="") as f:
         reviews = list(csv.DictReader(f))
     assert len({r["text"] for r in reviews}) == len(reviews)
     print(f"reviews.csv: {len(reviews)} rows, {sum(r['label'] == '1' for r in reviews)} positive, unique texts")
-    print("separability, chat:", separability([(r["chosen"][-1]["content"], r["rejected"][-1]["content"]) for r in chat]))
-    print("separability, transcripts (non-empty):",
-          separability([(c[1].strip(), r[1].strip()) for c, r in split if r[1]]))
+    print(
+        "separability, chat:", separability([(r["chosen"][-1]["content"], r["rejected"][-1]["content"]) for r in chat])
+    )
+    print(
+        "separability, transcripts (non-empty):", separability([(c[1].strip(), r[1].strip()) for c, r in split if r[1]])
+    )
 
 
 def main() -> None:

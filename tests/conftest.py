@@ -28,8 +28,10 @@ def fine_adapter(tmp_path_factory, tiny_model_dir):
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     target = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(" fine"))[0]
     torch.manual_seed(0)
-    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model_dir),
-                           LoraConfig(r=8, lora_alpha=16, target_modules="all-linear", task_type="CAUSAL_LM"))
+    model = get_peft_model(
+        AutoModelForCausalLM.from_pretrained(tiny_model_dir),
+        LoraConfig(r=8, lora_alpha=16, target_modules="all-linear", task_type="CAUSAL_LM"),
+    )
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=2e-2)
     for _ in range(40):
         ids = torch.randint(0, len(tokenizer), (8, 24))

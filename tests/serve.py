@@ -24,11 +24,16 @@ def free_port() -> int:
 def running_app(workspace: Path, timeout: float = 300.0, **env):
     """Yield the URL of ``python app.py`` serving with its own workspace; stop it afterwards."""
     port = free_port()
-    full_env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
-                "RLHF_WORKSPACE": str(workspace), "HF_HUB_OFFLINE": "1", **env}
+    full_env = {
+        **os.environ,
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "RLHF_WORKSPACE": str(workspace),
+        "HF_HUB_OFFLINE": "1",
+        **env,
+    }
     log = open(workspace.parent / f"app-{port}.log", "w")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=full_env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + timeout

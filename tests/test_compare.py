@@ -54,7 +54,7 @@ def test_batched_greedy_matches_one_prompt_at_a_time(tiny_model_dir):
     for prompt, row in zip(PROMPTS, result.rows):
         ids = torch.tensor([encode_prompt(tokenizer, prompt)])
         out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=8, do_sample=False)
-        alone = tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True).strip()
+        alone = tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True).strip()
         assert row["outputs"]["base"]["response"] == alone
 
 
@@ -62,8 +62,9 @@ def test_sampling_is_seeded(tiny_model_dir):
     settings = dict(temperature=1.0, top_p=0.9, seed=3, max_new_tokens=5)
     first = compare(config(tiny_model_dir, **settings))
     again = compare(config(tiny_model_dir, **settings))
-    assert [r["outputs"]["base"]["response"] for r in first.rows] == \
-        [r["outputs"]["base"]["response"] for r in again.rows]
+    assert [r["outputs"]["base"]["response"] for r in first.rows] == [
+        r["outputs"]["base"]["response"] for r in again.rows
+    ]
 
 
 def test_summary_matches_hand_computation():
@@ -71,8 +72,9 @@ def test_summary_matches_hand_computation():
         out = lambda s: {"response": "x", "score": s, "label": None, "positive": None, "reward": s * 10}
         return {"prompt": "p", "outputs": {"base": out(base), "a": out(a), "b": out(b)}}
 
-    result = ComparisonResult(["base", "a", "b"], [row(0.0, 0.5, 0.0), row(0.2, 0.2, -1.0), row(0.4, 0.1, 1.0)],
-                              reward="reward:x")
+    result = ComparisonResult(
+        ["base", "a", "b"], [row(0.0, 0.5, 0.0), row(0.2, 0.2, -1.0), row(0.4, 0.1, 1.0)], reward="reward:x"
+    )
     models = result.summary()["models"]
     assert models["base"]["mean_score"] == pytest.approx(0.2)
     assert models["a"]["mean_score"] == pytest.approx(0.8 / 3)
@@ -112,8 +114,23 @@ def test_cli_compares_a_run_and_writes_csv_and_json(tmp_path, tiny_model_dir, fi
     data = tmp_path / "prompts.jsonl"
     data.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in PROMPTS))
     out = tmp_path / "results" / "cmp"
-    code = main(["compare", "--base", str(tiny_model_dir), "--tuned", run.id, "--dataset", str(data),
-                 "--n-prompts", "2", "--max-new-tokens", "4", "--out", str(out)])
+    code = main(
+        [
+            "compare",
+            "--base",
+            str(tiny_model_dir),
+            "--tuned",
+            run.id,
+            "--dataset",
+            str(data),
+            "--n-prompts",
+            "2",
+            "--max-new-tokens",
+            "4",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     summary = json.loads(printed[-1])
@@ -131,8 +148,9 @@ def test_explore_helpers(tiny_model_dir, fine_adapter):
     greedy = generate_text(str(fine_adapter), "The weather", max_new_tokens=3, do_sample=False)
     assert greedy == [WORD * 3]
     samples = generate_text(str(tiny_model_dir), "The weather", max_new_tokens=5, num_return_sequences=3, seed=1)
-    assert len(samples) == 3 and samples == generate_text(str(tiny_model_dir), "The weather", max_new_tokens=5,
-                                                          num_return_sequences=3, seed=1)
+    assert len(samples) == 3 and samples == generate_text(
+        str(tiny_model_dir), "The weather", max_new_tokens=5, num_return_sequences=3, seed=1
+    )
     assert analyse_sentiment("I love this wonderful day")["label"] == "positive"
     with pytest.raises(UserError):
         generate_text(str(tiny_model_dir), "  ")
@@ -142,8 +160,7 @@ def test_a_ppo_adapter_trained_on_an_sft_adapter_loads_on_its_own(tmp_path, tiny
     """PPO on an SFT run trains on base + merged SFT weights: it can't share the base, load_policy loads it."""
     ppo = tmp_path / "ppo-adapter"
     shutil.copytree(fine_adapter, ppo)
-    (ppo / "policy.json").write_text(json.dumps({"base_model": str(tiny_model_dir),
-                                                     "sft_adapter": str(fine_adapter)}))
+    (ppo / "policy.json").write_text(json.dumps({"base_model": str(tiny_model_dir), "sft_adapter": str(fine_adapter)}))
     [entry] = resolve_tuned(str(ppo), str(tiny_model_dir))
     assert entry.on_sft and not entry.shares_base
     result = compare(config(tiny_model_dir, tuned=str(ppo)))

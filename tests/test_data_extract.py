@@ -17,47 +17,52 @@ def chat(*turns):
     return [{"role": role, "content": text} for role, text in zip(["user", "assistant"] * len(turns), turns)]
 
 
-@pytest.mark.parametrize("value, prompt", [
-    ("Plain question?", "Plain question?"),
-    ("  padded  \n", "padded"),
-    ("###Human: Name a fruit ###Assistant:", "Name a fruit"),
-    ("### Human: Name a fruit ### Assistant: an apple", "Name a fruit"),
-    ("Below is a chat. ###Human:   spaced out   ###Assistant:  ", "spaced out"),
-    ("\n\nHuman: Name a fruit\n\nAssistant:", "Name a fruit"),
-    ("\r\n\r\nHuman: crlf text\r\n\r\nAssistant: ok", "crlf text"),
-    ("\n\nHuman: no reply turn at all", "no reply turn at all"),
-    ("\n\nHuman: first\n\nAssistant: a\n\nHuman: second\n\nAssistant:", "first"),
-    ("\n\nHuman: Is my Assistant manager right?\n\nAssistant:", "Is my Assistant manager right?"),
-    ("Input= Describe a day\nOutput=", "Describe a day"),
-    ("Input=Describe a day", "Describe a day"),
-    ("Reply to the text below.\n{{Text}}: A sunny park", "A sunny park"),
-    ("###Human: Input= nested x ###Assistant:", "nested x"),
-    ("{{Text}}: Human: doubly wrapped", "doubly wrapped"),
-    ("{{Text}}: ###Human: doubly wrapped ###Assistant:", "doubly wrapped"),
-    ("{{Text}}: ### Human: spaced  ### Assistant:", "spaced"),
-    ("###Human: Write a ### heading ###Assistant:", "Write a ### heading"),
-    ("###Human: Summarise this\n### Response:", "Summarise this"),
-    ("\t###Human:\r\n  tabs and crlf \r\n###Assistant:\r\n", "tabs and crlf"),
-    (chat("hello there", "hi"), "hello there"),
-    ([{"role": "system", "content": "be nice"}, *chat("  the ask ", "ok")], "the ask"),
-])
+@pytest.mark.parametrize(
+    "value, prompt",
+    [
+        ("Plain question?", "Plain question?"),
+        ("  padded  \n", "padded"),
+        ("###Human: Name a fruit ###Assistant:", "Name a fruit"),
+        ("### Human: Name a fruit ### Assistant: an apple", "Name a fruit"),
+        ("Below is a chat. ###Human:   spaced out   ###Assistant:  ", "spaced out"),
+        ("\n\nHuman: Name a fruit\n\nAssistant:", "Name a fruit"),
+        ("\r\n\r\nHuman: crlf text\r\n\r\nAssistant: ok", "crlf text"),
+        ("\n\nHuman: no reply turn at all", "no reply turn at all"),
+        ("\n\nHuman: first\n\nAssistant: a\n\nHuman: second\n\nAssistant:", "first"),
+        ("\n\nHuman: Is my Assistant manager right?\n\nAssistant:", "Is my Assistant manager right?"),
+        ("Input= Describe a day\nOutput=", "Describe a day"),
+        ("Input=Describe a day", "Describe a day"),
+        ("Reply to the text below.\n{{Text}}: A sunny park", "A sunny park"),
+        ("###Human: Input= nested x ###Assistant:", "nested x"),
+        ("{{Text}}: Human: doubly wrapped", "doubly wrapped"),
+        ("{{Text}}: ###Human: doubly wrapped ###Assistant:", "doubly wrapped"),
+        ("{{Text}}: ### Human: spaced  ### Assistant:", "spaced"),
+        ("###Human: Write a ### heading ###Assistant:", "Write a ### heading"),
+        ("###Human: Summarise this\n### Response:", "Summarise this"),
+        ("\t###Human:\r\n  tabs and crlf \r\n###Assistant:\r\n", "tabs and crlf"),
+        (chat("hello there", "hi"), "hello there"),
+        ([{"role": "system", "content": "be nice"}, *chat("  the ask ", "ok")], "the ask"),
+    ],
+)
 def test_extract_prompt(value, prompt):
     assert extract_prompt(value) == (prompt, None)
 
 
-@pytest.mark.parametrize("value, reason", [
-    ("", "empty text"),
-    ("   \n ", "empty text"),
-    (None, "empty text"),
-    ("###Human:    ###Assistant:", "empty after marker"),
-    ("\n\nHuman:\n\nAssistant: hi", "empty after marker"),
-    ([{"role": "assistant", "content": "only me"}], "no user turn"),
-    (42, "not text"),
-    ({"a": 1}, "not text"),
-    ([{"role": "user", "content": [{"type": "text", "text": "hi"}]}], "not text"),
-    ([{"role": "system", "content": "rules"}, {"role": "assistant", "content": "hi"}],
-     "no user turn"),
-])
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        ("", "empty text"),
+        ("   \n ", "empty text"),
+        (None, "empty text"),
+        ("###Human:    ###Assistant:", "empty after marker"),
+        ("\n\nHuman:\n\nAssistant: hi", "empty after marker"),
+        ([{"role": "assistant", "content": "only me"}], "no user turn"),
+        (42, "not text"),
+        ({"a": 1}, "not text"),
+        ([{"role": "user", "content": [{"type": "text", "text": "hi"}]}], "not text"),
+        ([{"role": "system", "content": "rules"}, {"role": "assistant", "content": "hi"}], "no user turn"),
+    ],
+)
 def test_extract_prompt_skips(value, reason):
     assert extract_prompt(value) == (None, reason)
 
@@ -86,39 +91,61 @@ def test_extract_prompts_counts_reasons():
 
 def test_preference_prompt_is_the_first_user_turn_of_the_shared_prefix():
     multi = chat("first ask", "answer", "follow-up", "good")
-    t = table([{"chosen": multi, "rejected": multi[:-1] + [{"role": "assistant", "content": "bad"}]},
-               {"chosen": "\n\nHuman: q1\n\nAssistant: a1\n\nHuman: q2\n\nAssistant: yes",
-                "rejected": "\n\nHuman: q1\n\nAssistant: a1\n\nHuman: q2\n\nAssistant:"}])
+    t = table(
+        [
+            {"chosen": multi, "rejected": multi[:-1] + [{"role": "assistant", "content": "bad"}]},
+            {
+                "chosen": "\n\nHuman: q1\n\nAssistant: a1\n\nHuman: q2\n\nAssistant: yes",
+                "rejected": "\n\nHuman: q1\n\nAssistant: a1\n\nHuman: q2\n\nAssistant:",
+            },
+        ]
+    )
     assert data.extract_prompts(t, detect(t)).prompts == ["first ask", "q1"]
 
 
 def test_implicit_preference_prompts_without_transcripts():
-    t = table([{"chosen": "Best fruit? Apples.", "rejected": "Best fruit? Rocks."},
-               {"chosen": "yes", "rejected": "no"},
-               {"chosen": chat("q"), "rejected": chat("q")},
-               {"chosen": [{"role": "assistant", "content": "a"}],
-                "rejected": [{"role": "assistant", "content": "b"}]}])
+    t = table(
+        [
+            {"chosen": "Best fruit? Apples.", "rejected": "Best fruit? Rocks."},
+            {"chosen": "yes", "rejected": "no"},
+            {"chosen": chat("q"), "rejected": chat("q")},
+            {"chosen": [{"role": "assistant", "content": "a"}], "rejected": [{"role": "assistant", "content": "b"}]},
+        ]
+    )
     ext = data.extract_prompts(t, detect(t))
     assert ext.prompts == ["Best fruit?", None, None, None]
     assert ext.reasons == {"no shared prompt": 1, "no assistant reply": 1, "no user turn": 1}
 
 
-@pytest.mark.parametrize("rows, kind, description", [
-    ([{"prompt": "a"}], "prompt", "Prompts only"),
-    ([{"Question": "a"}], "prompt", "Prompts only"),
-    ([{"instruction": "a", "output": "b"}], "prompt_completion", "Prompt-completion pairs (standard)"),
-    ([{"chosen": chat("q", "a"), "rejected": chat("q", "b")}], "preference",
-     "Preference pairs (conversational, implicit prompt)"),
-    ([{"prompt": "q", "chosen": "a", "rejected": "b"}], "preference", "Preference pairs (standard, explicit prompt)"),
-    ([{"messages": chat("q", "a")}], "conversation", "Conversations (conversational)"),
-    ([{"dialog": chat("q", "a")}], "conversation", "Conversations (conversational)"),
-    ([{"review": "good", "sentiment": "pos"}, {"review": "bad", "sentiment": "neg"}], "labelled_text",
-     "Labelled text (2 labels)"),
-    ([{"sentence": "hello"}], "text", "Plain text"),
-    ([{"text": "good", "score": 1}, {"text": "bad", "score": 0}], "labelled_text", "Labelled text (2 labels)"),
-    ([{"text": "good", "score": 0.9}, {"text": "bad", "score": 0.1}], "text", "Plain text"),
-    ([{"foo": 1, "bar": "x"}], "unknown", None),
-])
+@pytest.mark.parametrize(
+    "rows, kind, description",
+    [
+        ([{"prompt": "a"}], "prompt", "Prompts only"),
+        ([{"Question": "a"}], "prompt", "Prompts only"),
+        ([{"instruction": "a", "output": "b"}], "prompt_completion", "Prompt-completion pairs (standard)"),
+        (
+            [{"chosen": chat("q", "a"), "rejected": chat("q", "b")}],
+            "preference",
+            "Preference pairs (conversational, implicit prompt)",
+        ),
+        (
+            [{"prompt": "q", "chosen": "a", "rejected": "b"}],
+            "preference",
+            "Preference pairs (standard, explicit prompt)",
+        ),
+        ([{"messages": chat("q", "a")}], "conversation", "Conversations (conversational)"),
+        ([{"dialog": chat("q", "a")}], "conversation", "Conversations (conversational)"),
+        (
+            [{"review": "good", "sentiment": "pos"}, {"review": "bad", "sentiment": "neg"}],
+            "labelled_text",
+            "Labelled text (2 labels)",
+        ),
+        ([{"sentence": "hello"}], "text", "Plain text"),
+        ([{"text": "good", "score": 1}, {"text": "bad", "score": 0}], "labelled_text", "Labelled text (2 labels)"),
+        ([{"text": "good", "score": 0.9}, {"text": "bad", "score": 0.1}], "text", "Plain text"),
+        ([{"foo": 1, "bar": "x"}], "unknown", None),
+    ],
+)
 def test_detect(rows, kind, description):
     found = detect(table(rows))
     assert found.kind == kind
@@ -138,18 +165,34 @@ def test_detect_records_columns_style_and_prompt():
 
 
 def test_column_types():
-    t = table([{"a": "x", "b": 1, "c": 1.5, "d": True, "e": chat("q", "a"), "f": [1], "g": {"k": 1}, "h": None, "m": 1},
-               {"a": "y", "b": 2, "c": 2, "d": False, "e": chat("q", "b"), "f": [], "g": {}, "h": None, "m": "x"}])
-    assert data.column_types(t) == {"a": "text", "b": "integer", "c": "number", "d": "boolean", "e": "chat messages",
-                                    "f": "list", "g": "object", "h": "empty", "m": "mixed (integer, text)"}
+    t = table(
+        [
+            {"a": "x", "b": 1, "c": 1.5, "d": True, "e": chat("q", "a"), "f": [1], "g": {"k": 1}, "h": None, "m": 1},
+            {"a": "y", "b": 2, "c": 2, "d": False, "e": chat("q", "b"), "f": [], "g": {}, "h": None, "m": "x"},
+        ]
+    )
+    assert data.column_types(t) == {
+        "a": "text",
+        "b": "integer",
+        "c": "number",
+        "d": "boolean",
+        "e": "chat messages",
+        "f": "list",
+        "g": "object",
+        "h": "empty",
+        "m": "mixed (integer, text)",
+    }
 
 
-@pytest.mark.parametrize("sample, kind, style, prompt", [
-    ("prompts", "prompt", "standard", None),
-    ("preference-chat", "preference", "conversational", "implicit"),
-    ("preference-transcripts", "preference", "standard", "implicit"),
-    ("reviews", "labelled_text", None, None),
-])
+@pytest.mark.parametrize(
+    "sample, kind, style, prompt",
+    [
+        ("prompts", "prompt", "standard", None),
+        ("preference-chat", "preference", "conversational", "implicit"),
+        ("preference-transcripts", "preference", "standard", "implicit"),
+        ("reviews", "labelled_text", None, None),
+    ],
+)
 def test_bundled_samples_are_detected(sample, kind, style, prompt):
     t = data.load_sample(sample)
     assert t.source == data.SAMPLES[sample]

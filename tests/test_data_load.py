@@ -19,8 +19,9 @@ def write(path, text, encoding="utf-8"):
 ROWS = [{"prompt": "hi", "n": 1}, {"prompt": "there", "n": 2}]
 
 
-@pytest.mark.parametrize("name", ["d.jsonl", "d.ndjson", "d.json", "d.jsonl.gz", "d.json.gz", "d.csv", "d.csv.gz",
-                                  "d.tsv", "d.parquet"])
+@pytest.mark.parametrize(
+    "name", ["d.jsonl", "d.ndjson", "d.json", "d.jsonl.gz", "d.json.gz", "d.csv", "d.csv.gz", "d.tsv", "d.parquet"]
+)
 def test_every_supported_format(tmp_path, name):
     path = tmp_path / name
     if name.endswith(".parquet"):
@@ -51,8 +52,10 @@ def test_json_variants_and_missing_keys(tmp_path):
 
 def test_csv_types(tmp_path):
     t = data.load_file(write(tmp_path / "r.csv", 'text,label,score,ok,tag\r\n"a, b",1,0.5,true,x\r\nc,0,1,false,\r\n'))
-    assert t.rows == [{"text": "a, b", "label": 1, "score": 0.5, "ok": True, "tag": "x"},
-                      {"text": "c", "label": 0, "score": 1, "ok": False, "tag": None}]
+    assert t.rows == [
+        {"text": "a, b", "label": 1, "score": 0.5, "ok": True, "tag": "x"},
+        {"text": "c", "label": 0, "score": 1, "ok": False, "tag": None},
+    ]
     assert data.column_types(t)["score"] == "number"
 
 
@@ -62,20 +65,23 @@ def test_bom_encodings(tmp_path, encoding):
     assert t.rows == [{"text": "café", "label": 1}] and t.columns == ["text", "label"]
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("notes.docx", b"PK\x03\x04", "supported file type.*\\.jsonl"),
-    ("broken.jsonl", '{"prompt": "ok"}\n{"prompt": \n', "line 2"),
-    ("broken.json", '[{"prompt": "ok"},\n', "isn't valid JSON"),
-    ("latin.csv", "text\ncaf\xe9\n".encode("latin-1"), "isn't UTF-8 text; re-save it as UTF-8"),
-    ("empty.jsonl", "  \n\n", "empty"),
-    ("empty.csv", "", "empty"),
-    ("header.csv", "text,label\n", "no rows"),
-    ("list.jsonl", '{"a": 1}\n[1, 2]\n', "line 2.*object"),
-    ("scalars.json", "[1, 2]", "object"),
-    ("fields.csv", "a,b\n1,2,3\n", "line 2.*3 fields"),
-    ("bad.parquet", b"not parquet", "Parquet"),
-    ("bad.jsonl.gz", b"not gzip", "gzip"),
-])
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("notes.docx", b"PK\x03\x04", "supported file type.*\\.jsonl"),
+        ("broken.jsonl", '{"prompt": "ok"}\n{"prompt": \n', "line 2"),
+        ("broken.json", '[{"prompt": "ok"},\n', "isn't valid JSON"),
+        ("latin.csv", "text\ncaf\xe9\n".encode("latin-1"), "isn't UTF-8 text; re-save it as UTF-8"),
+        ("empty.jsonl", "  \n\n", "empty"),
+        ("empty.csv", "", "empty"),
+        ("header.csv", "text,label\n", "no rows"),
+        ("list.jsonl", '{"a": 1}\n[1, 2]\n', "line 2.*object"),
+        ("scalars.json", "[1, 2]", "object"),
+        ("fields.csv", "a,b\n1,2,3\n", "line 2.*3 fields"),
+        ("bad.parquet", b"not parquet", "Parquet"),
+        ("bad.jsonl.gz", b"not gzip", "gzip"),
+    ],
+)
 def test_bad_files(tmp_path, name, content, message):
     with pytest.raises(UserError, match=message):
         data.load_file(write(tmp_path / name, content))
@@ -150,12 +156,18 @@ def test_hub_rows_are_streamed_and_limited(monkeypatch):
     assert len(data.load_hub("owner/prompts").rows) == 1000
 
 
-@pytest.mark.parametrize("error, message", [
-    (ValueError("Bad split: dev. Available splits: ['train']\nmore"), r"split 'dev'.*Available splits: \['train'\]$"),
-    (ValueError("BuilderConfig 'xx' not found. Available: ['en', 'fr']"), r"config xx.*Available: \['en', 'fr'\]"),
-    (RuntimeError("Dataset scripts are no longer supported, but found name.py"), "loading script.*Parquet"),
-    (ConnectionError("Failed to resolve 'huggingface.co'"), "can't be reached"),
-])
+@pytest.mark.parametrize(
+    "error, message",
+    [
+        (
+            ValueError("Bad split: dev. Available splits: ['train']\nmore"),
+            r"split 'dev'.*Available splits: \['train'\]$",
+        ),
+        (ValueError("BuilderConfig 'xx' not found. Available: ['en', 'fr']"), r"config xx.*Available: \['en', 'fr'\]"),
+        (RuntimeError("Dataset scripts are no longer supported, but found name.py"), "loading script.*Parquet"),
+        (ConnectionError("Failed to resolve 'huggingface.co'"), "can't be reached"),
+    ],
+)
 def test_hub_load_errors_are_explained(monkeypatch, error, message):
     import datasets
 

@@ -28,71 +28,125 @@ def chat(*turns):
 def test_prompt_rows_drop_the_skipped():
     p = prepare(table([{"prompt": "Input= a"}, {"prompt": "  "}, {"prompt": "b"}]))
     assert p.rows == [{"prompt": "a"}, {"prompt": "b"}]
-    assert p.summary() == {"rows": 2, "source_rows": 3, "kind": "prompt", "format": "standard",
-                           "prompts_extracted": 2, "skipped": 1, "skip_reasons": {"empty text": 1}, "dropped": {}}
+    assert p.summary() == {
+        "rows": 2,
+        "source_rows": 3,
+        "kind": "prompt",
+        "format": "standard",
+        "prompts_extracted": 2,
+        "skipped": 1,
+        "skip_reasons": {"empty text": 1},
+        "dropped": {},
+    }
 
 
 def test_conversational_preference_pairs():
     multi = chat("q1", "a1", "q2", "good")
-    rows = [{"chosen": multi, "rejected": multi[:-1] + [{"role": "assistant", "content": "bad"}]},
-            {"chosen": chat("q", "same"), "rejected": chat("q", "same")},
-            {"chosen": chat("q", "ok"), "rejected": chat("other q", "no")},
-            {"chosen": chat("q", "ok"), "rejected": chat("q", "  ")},
-            {"chosen": chat("q"), "rejected": chat("q")}]
+    rows = [
+        {"chosen": multi, "rejected": multi[:-1] + [{"role": "assistant", "content": "bad"}]},
+        {"chosen": chat("q", "same"), "rejected": chat("q", "same")},
+        {"chosen": chat("q", "ok"), "rejected": chat("other q", "no")},
+        {"chosen": chat("q", "ok"), "rejected": chat("q", "  ")},
+        {"chosen": chat("q"), "rejected": chat("q")},
+    ]
     p = prepare(table(rows))
-    assert p.rows == [{"prompt": multi[:-1], "chosen": [multi[-1]],
-                       "rejected": [{"role": "assistant", "content": "bad"}]}]
-    assert p.dropped == {"chosen same as rejected": 1, "different prompts": 1, "empty response": 1,
-                         "no assistant reply": 1}
+    assert p.rows == [
+        {"prompt": multi[:-1], "chosen": [multi[-1]], "rejected": [{"role": "assistant", "content": "bad"}]}
+    ]
+    assert p.dropped == {
+        "chosen same as rejected": 1,
+        "different prompts": 1,
+        "empty response": 1,
+        "no assistant reply": 1,
+    }
     assert p.summary()["format"] == "conversational" and p.extraction.prompts[0] == "q1"
 
 
 def test_transcripts_become_conversational_pairs():
-    rows = [{"chosen": "\n\nHuman: hi\n\nAssistant: hello!", "rejected": "\n\nHuman: hi\n\nAssistant: go away"},
-            {"chosen": "\r\n\r\nHuman: q\r\n\r\nAssistant: a\r\n\r\nHuman: q2\r\n\r\nAssistant: yes",
-             "rejected": "\r\n\r\nHuman: q\r\n\r\nAssistant: a\r\n\r\nHuman: q2\r\n\r\nAssistant: no"},
-            {"chosen": "\n\nHuman: x\n\nAssistant: fine", "rejected": "\n\nHuman: x\n\nAssistant:"}]
+    rows = [
+        {"chosen": "\n\nHuman: hi\n\nAssistant: hello!", "rejected": "\n\nHuman: hi\n\nAssistant: go away"},
+        {
+            "chosen": "\r\n\r\nHuman: q\r\n\r\nAssistant: a\r\n\r\nHuman: q2\r\n\r\nAssistant: yes",
+            "rejected": "\r\n\r\nHuman: q\r\n\r\nAssistant: a\r\n\r\nHuman: q2\r\n\r\nAssistant: no",
+        },
+        {"chosen": "\n\nHuman: x\n\nAssistant: fine", "rejected": "\n\nHuman: x\n\nAssistant:"},
+    ]
     p = prepare(table(rows))
-    assert p.rows[0] == {"prompt": [{"role": "user", "content": "hi"}],
-                         "chosen": [{"role": "assistant", "content": "hello!"}],
-                         "rejected": [{"role": "assistant", "content": "go away"}]}
+    assert p.rows[0] == {
+        "prompt": [{"role": "user", "content": "hi"}],
+        "chosen": [{"role": "assistant", "content": "hello!"}],
+        "rejected": [{"role": "assistant", "content": "go away"}],
+    }
     assert [m["content"] for m in p.rows[1]["prompt"]] == ["q", "a", "q2"]
     assert p.dropped == {"empty response": 1} and p.extraction.prompts == ["hi", "q", "x"]
 
 
 def test_standard_explicit_triples_stay_strings():
-    p = prepare(table([{"prompt": "Q?", "chosen": "yes", "rejected": "no"},
-                       {"prompt": "", "chosen": "yes", "rejected": "no"}]))
+    p = prepare(
+        table([{"prompt": "Q?", "chosen": "yes", "rejected": "no"}, {"prompt": "", "chosen": "yes", "rejected": "no"}])
+    )
     assert p.rows == [{"prompt": "Q?", "chosen": "yes", "rejected": "no"}]
     assert p.summary()["format"] == "standard" and p.dropped == {"empty prompt": 1}
 
 
 def test_implicit_string_pairs_split_at_their_shared_words():
-    p = prepare(table([{"chosen": "Best fruit? Apples are.", "rejected": "Best fruit? Apricots."},
-                       {"chosen": "yes", "rejected": "no"},
-                       {"chosen": "Same text", "rejected": "Same text"}]))
+    p = prepare(
+        table(
+            [
+                {"chosen": "Best fruit? Apples are.", "rejected": "Best fruit? Apricots."},
+                {"chosen": "yes", "rejected": "no"},
+                {"chosen": "Same text", "rejected": "Same text"},
+            ]
+        )
+    )
     assert p.rows == [{"prompt": "Best fruit? ", "chosen": "Apples are.", "rejected": "Apricots."}]
     assert p.dropped == {"no shared prompt": 1, "chosen same as rejected": 1} and p.format == "standard"
 
 
 def test_conversations_that_repeat_the_prompt_column_are_split():
     # ultrafeedback-style: a prompt string and whole conversations in chosen/rejected
-    p = prepare(table([{"prompt": "q", "chosen": chat("q", "good"), "rejected": chat("q", "bad")},
-                       {"prompt": "q2", "chosen": [{"role": "assistant", "content": "yes"}],
-                        "rejected": [{"role": "assistant", "content": "no"}]}]))
-    assert p.rows == [{"prompt": chat("q"), "chosen": [{"role": "assistant", "content": "good"}],
-                       "rejected": [{"role": "assistant", "content": "bad"}]},
-                      {"prompt": chat("q2"), "chosen": [{"role": "assistant", "content": "yes"}],
-                       "rejected": [{"role": "assistant", "content": "no"}]}]
+    p = prepare(
+        table(
+            [
+                {"prompt": "q", "chosen": chat("q", "good"), "rejected": chat("q", "bad")},
+                {
+                    "prompt": "q2",
+                    "chosen": [{"role": "assistant", "content": "yes"}],
+                    "rejected": [{"role": "assistant", "content": "no"}],
+                },
+            ]
+        )
+    )
+    assert p.rows == [
+        {
+            "prompt": chat("q"),
+            "chosen": [{"role": "assistant", "content": "good"}],
+            "rejected": [{"role": "assistant", "content": "bad"}],
+        },
+        {
+            "prompt": chat("q2"),
+            "chosen": [{"role": "assistant", "content": "yes"}],
+            "rejected": [{"role": "assistant", "content": "no"}],
+        },
+    ]
     assert p.format == "conversational"
 
 
 def test_mixed_pairs_become_one_conversational_format():
-    p = prepare(table([{"chosen": "\n\nHuman: hi\n\nAssistant: hello", "rejected": "\n\nHuman: hi\n\nAssistant: no"},
-                       {"chosen": "Q? yes", "rejected": "Q? nope"},
-                       {"chosen": "\n\nHuman: hi\n\nAssistant: hello", "rejected": "hi there"}]))
-    assert p.rows[1] == {"prompt": chat("Q?"), "chosen": [{"role": "assistant", "content": "yes"}],
-                         "rejected": [{"role": "assistant", "content": "nope"}]}
+    p = prepare(
+        table(
+            [
+                {"chosen": "\n\nHuman: hi\n\nAssistant: hello", "rejected": "\n\nHuman: hi\n\nAssistant: no"},
+                {"chosen": "Q? yes", "rejected": "Q? nope"},
+                {"chosen": "\n\nHuman: hi\n\nAssistant: hello", "rejected": "hi there"},
+            ]
+        )
+    )
+    assert p.rows[1] == {
+        "prompt": chat("Q?"),
+        "chosen": [{"role": "assistant", "content": "yes"}],
+        "rejected": [{"role": "assistant", "content": "nope"}],
+    }
     assert len(p.rows) == 2 and p.dropped == {"different prompts": 1} and p.format == "conversational"
 
 
@@ -103,8 +157,16 @@ def test_prepared_takes_the_documented_fields_positionally():
 
 
 def test_labelled_text_maps_string_labels():
-    p = prepare(table([{"review": " good ", "sentiment": "pos"}, {"review": "bad", "sentiment": "neg"},
-                       {"review": "", "sentiment": "neg"}, {"review": "meh", "sentiment": None}]))
+    p = prepare(
+        table(
+            [
+                {"review": " good ", "sentiment": "pos"},
+                {"review": "bad", "sentiment": "neg"},
+                {"review": "", "sentiment": "neg"},
+                {"review": "meh", "sentiment": None},
+            ]
+        )
+    )
     assert p.rows == [{"text": "good", "label": 1}, {"text": "bad", "label": 0}]
     assert p.label_names == ["neg", "pos"] and p.dropped == {"empty text": 1, "missing label": 1}
     assert prepare(data.load_sample("reviews")).rows[0]["label"] in (0, 1)
@@ -118,8 +180,9 @@ def test_text_with_markers_becomes_prompts_and_plain_text_stays():
 
 
 def test_prompt_completion_and_conversation():
-    p = prepare(table([{"instruction": "###Human: do x ###Assistant:", "output": " done "},
-                       {"instruction": "y", "output": ""}]))
+    p = prepare(
+        table([{"instruction": "###Human: do x ###Assistant:", "output": " done "}, {"instruction": "y", "output": ""}])
+    )
     assert p.rows == [{"prompt": "do x", "completion": "done"}] and p.dropped == {"empty response": 1}
     p = prepare(table([{"messages": chat("q", "a")}, {"messages": "oops"}]))
     assert p.rows == [{"messages": chat("q", "a")}] and p.dropped == {"not chat messages": 1}
@@ -194,8 +257,14 @@ def test_write_prepared_refuses_a_folder_that_is_not_a_dataset(tmp_path):
 
 def cli(*args, cwd):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "rlhf_playground", "data", "prepare", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "rlhf_playground", "data", "prepare", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_cli_prepares_and_saves(tmp_path):
@@ -209,14 +278,17 @@ def test_cli_prepares_and_saves(tmp_path):
     assert Path(result["saved"]).name == "pairs" and (Path(result["saved"]) / "meta.json").exists()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["missing.jsonl"], "no file"),
-    (["bad.jsonl"], "line 2"),
-    (["prompts", "--column", "nope"], "no column 'nope'"),
-    (["prompts", "--regex", "("], "regex"),
-    (["prompts", "--name", "../x"], "can't be used"),
-    (["someone/dataset"], "can't be reached"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["missing.jsonl"], "no file"),
+        (["bad.jsonl"], "line 2"),
+        (["prompts", "--column", "nope"], "no column 'nope'"),
+        (["prompts", "--regex", "("], "regex"),
+        (["prompts", "--name", "../x"], "can't be used"),
+        (["someone/dataset"], "can't be reached"),
+    ],
+)
 def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, args, message):
     (tmp_path / "bad.jsonl").write_text('{"prompt": "a"}\n{oops\n')
     done = cli(*args, "--out", "out", cwd=tmp_path)

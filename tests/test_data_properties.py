@@ -23,24 +23,58 @@ from rlhf_playground.errors import UserError
 
 # No example database: a failure prints its example, to keep as an @example.
 SETTINGS = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-KNOWN_KEYS = ["prompt", "chosen", "rejected", "completion", "messages", "text", "label", "score", "question",
-              "response", "role", "content", "conversations", "review"]
+KNOWN_KEYS = [
+    "prompt",
+    "chosen",
+    "rejected",
+    "completion",
+    "messages",
+    "text",
+    "label",
+    "score",
+    "question",
+    "response",
+    "role",
+    "content",
+    "conversations",
+    "review",
+]
 MARKERS = ["Human:", "###Human:", "### Human:", "Assistant:", "Input=", "Output=", "{{Text}}:", "\n\nHuman: "]
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(), st.text(alphabet=st.characters(codec="utf-8"), max_size=5),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=5),
     st.sampled_from(["", " ", "\x00", "\ufeff", "\r\n", *MARKERS]),
     st.integers(1000, 20000).map(lambda n: "long " * n),
     st.lists(st.sampled_from(MARKERS + ["hi", " ", "\n"]), max_size=6).map("".join),
 )
-messages = st.lists(st.fixed_dictionaries(
-    {"role": st.one_of(st.sampled_from(["user", "assistant", "system"]), scalars), "content": scalars}), max_size=4)
-values = st.recursive(scalars | messages, lambda inner: st.lists(inner, max_size=3)
-                      | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
+messages = st.lists(
+    st.fixed_dictionaries(
+        {"role": st.one_of(st.sampled_from(["user", "assistant", "system"]), scalars), "content": scalars}
+    ),
+    max_size=4,
+)
+values = st.recursive(
+    scalars | messages,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
 # Column sets of real layouts, so that some random tables get as far as preparation.
-LAYOUTS = [("prompt",), ("prompt", "chosen", "rejected"), ("chosen", "rejected"), ("prompt", "completion"),
-           ("messages",), ("text", "label"), ("text",), ("question", "response"), ("review", "score")]
+LAYOUTS = [
+    ("prompt",),
+    ("prompt", "chosen", "rejected"),
+    ("chosen", "rejected"),
+    ("prompt", "completion"),
+    ("messages",),
+    ("text", "label"),
+    ("text",),
+    ("question", "response"),
+    ("review", "score"),
+]
 
 
 @st.composite
@@ -87,7 +121,7 @@ def files(draw) -> tuple[str, bytes]:
     if draw(st.integers(0, 3)) == 0:
         raw = draw(st.sampled_from([codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE])) + raw
     if len(raw) > 1 and draw(st.integers(0, 3)) == 0:  # cut short, as by an interrupted download
-        raw = raw[:-draw(st.integers(1, min(len(raw) - 1, 40)))]
+        raw = raw[: -draw(st.integers(1, min(len(raw) - 1, 40)))]
     if draw(st.integers(0, 3)) == 0:
         at = draw(st.integers(0, len(raw)))
         raw = raw[:at] + draw(st.binary(max_size=8)) + raw[at:]
@@ -139,8 +173,11 @@ def test_random_bytes_load_or_say_why(suffix, raw):
 
 
 @SETTINGS
-@given(values, st.none() | st.sampled_from(MARKERS) | st.text(min_size=1, max_size=4),
-       st.none() | st.sampled_from([r"Human: (.*)", r"(", r"x*", r"()", r"(a)|b"]) | st.text(max_size=4))
+@given(
+    values,
+    st.none() | st.sampled_from(MARKERS) | st.text(min_size=1, max_size=4),
+    st.none() | st.sampled_from([r"Human: (.*)", r"(", r"x*", r"()", r"(a)|b"]) | st.text(max_size=4),
+)
 def test_extract_prompt_returns_text_or_a_reason(value, marker, regex):
     result = _only_user_errors(data.extract_prompt, value, marker=marker, regex=regex)
     if result is not None:

@@ -14,8 +14,9 @@ from rlhf_playground.stages.demo import DemoConfig
 
 @pytest.mark.slow
 def test_the_demo_runs_every_stage_and_compares_base_sft_and_ppo(tiny_model_dir):
-    config = DemoConfig(model=str(tiny_model_dir), sft_steps=2, reward_steps=2, ppo_steps=1, compare_prompts=2,
-                        max_new_tokens=4)
+    config = DemoConfig(
+        model=str(tiny_model_dir), sft_steps=2, reward_steps=2, ppo_steps=1, compare_prompts=2, max_new_tokens=4
+    )
     demo = runner.start("demo", config)
     deadline = time.monotonic() + 1800  # four jobs one after another: generous, it waits for the outcome
     while demo.status()["state"] not in ("finished", "failed", "stopped") and time.monotonic() < deadline:

@@ -22,8 +22,16 @@ def write_jsonl(path, rows):
 
 
 def small(tiny_model_dir, dataset, **overrides):
-    settings = dict(model=str(tiny_model_dir), dataset=dataset, steps=6, batch_size=4, learning_rate=1e-3,
-                    max_new_tokens=6, eval_prompts=4, max_length=64)
+    settings = dict(
+        model=str(tiny_model_dir),
+        dataset=dataset,
+        steps=6,
+        batch_size=4,
+        learning_rate=1e-3,
+        max_new_tokens=6,
+        eval_prompts=4,
+        max_length=64,
+    )
     return dpo.DPOStageConfig(**{**settings, **overrides})
 
 
@@ -60,27 +68,35 @@ def test_held_out_prompts_come_from_the_eval_dataset_as_ppo_splits_it(tiny_model
 
 
 def test_pairs_without_a_prompt_are_dropped_and_counted(tiny_model_dir, tmp_path):
-    rows = [{"chosen": "plain good text", "rejected": "plain bad text"},
-            {"prompt": "Hi", "chosen": "Hello!", "rejected": "Go away."}]
+    rows = [
+        {"chosen": "plain good text", "rejected": "plain bad text"},
+        {"prompt": "Hi", "chosen": "Hello!", "rejected": "Go away."},
+    ]
     train, _, dropped = small(tiny_model_dir, write_jsonl(tmp_path / "p.jsonl", rows), eval_prompts=0).split()
     assert train == [("Hi", "Hello!", "Go away.")] and dropped == {"no prompt": 1}
 
 
-@pytest.mark.parametrize("rows,message", [
-    ([{"prompt": "Tell me a story."}], "DPO learns from preference pairs"),
-    ([{"chosen": "plain good text", "rejected": "plain bad text"}], "no usable pairs with a prompt"),
-])
+@pytest.mark.parametrize(
+    "rows,message",
+    [
+        ([{"prompt": "Tell me a story."}], "DPO learns from preference pairs"),
+        ([{"chosen": "plain good text", "rejected": "plain bad text"}], "no usable pairs with a prompt"),
+    ],
+)
 def test_wrong_kind_of_dataset_is_refused(rows, message, tiny_model_dir, tmp_path):
     with pytest.raises(UserError, match=message):
         small(tiny_model_dir, write_jsonl(tmp_path / "d.jsonl", rows)).validate()
 
 
-@pytest.mark.parametrize("change,message", [
-    ({"beta": 0.0}, "beta must be above 0"),
-    ({"loss_type": "kto"}, "loss_type must be one of"),
-    ({"eval_reward": "happiness"}, "Unknown reward"),
-    ({"steps": 0}, "steps must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"beta": 0.0}, "beta must be above 0"),
+        ({"loss_type": "kto"}, "loss_type must be one of"),
+        ({"eval_reward": "happiness"}, "Unknown reward"),
+        ({"steps": 0}, "steps must be at least 1"),
+    ],
+)
 def test_impossible_settings_are_refused(change, message, tiny_model_dir, tmp_path):
     config = small(tiny_model_dir, easy_pairs(tmp_path / "pairs.jsonl", n=40), **change)
     with pytest.raises(UserError, match=message):

@@ -37,8 +37,11 @@ def test_local_paths_are_refused_only_when_hosted(hosted, tmp_path, tiny_model_d
     outside.parent.mkdir()
     outside.write_text('{"prompt": "hi"}\n')
     with session("a") as mine:
-        for attempt in (lambda: load_source(str(outside)), lambda: read_rows(str(outside)),
-                        lambda: resolve(str(tiny_model_dir))):
+        for attempt in (
+            lambda: load_source(str(outside)),
+            lambda: read_rows(str(outside)),
+            lambda: resolve(str(tiny_model_dir)),
+        ):
             with pytest.raises(UserError, match="hosted app"):
                 attempt()
         inside = mine / "rows.jsonl"
@@ -166,22 +169,37 @@ def test_nobody_without_your_cookie_reads_a_byte_of_your_files(hosted_app):
     assert status.count("/") == 0  # no server path in what the page shows
 
     # the download link works for alice, with her cookie
-    assert fetch(download["url"], cookie("d")) == (200, (mine / "datasets" / "alice-secret" / "data.jsonl").read_bytes())
+    assert fetch(download["url"], cookie("d")) == (
+        200,
+        (mine / "datasets" / "alice-secret" / "data.jsonl").read_bytes(),
+    )
     strangers = {"bob": cookie("e"), "no cookie": {}}
     root = url.rstrip("/")
     for who, headers in strangers.items():
         assert fetch(download["url"], headers)[0] == 403, who
         for path in files:
-            for route in (f"/gradio_api/file={path}", f"/gradio_api/file/{path}", f"/file={path}",
-                          f"/gradio_api/file={os.path.relpath(path)}"):
+            for route in (
+                f"/gradio_api/file={path}",
+                f"/gradio_api/file/{path}",
+                f"/file={path}",
+                f"/gradio_api/file={os.path.relpath(path)}",
+            ):
                 code, body = fetch(root + route, headers)
                 assert code != 200 and b"alice" not in body, (who, route)
     # B names A's run and dataset in the API: all in B's own workspace, so nothing is found
     bob = Client(url, verbose=False, headers=cookie("e"))
     verdict = bob.predict("20260101-000000-sft-abcd", "hi", "good", "bad", api_name="/reward_try")
     assert verdict.startswith("**⚠️") and "alice" not in verdict and str(workspace) not in verdict
-    shown = bob.predict("Hugging Face Hub", "prompts", None, str(mine / "datasets" / "alice-secret" / "data.jsonl"),
-                        "", "train", 50, api_name="/load_data")
+    shown = bob.predict(
+        "Hugging Face Hub",
+        "prompts",
+        None,
+        str(mine / "datasets" / "alice-secret" / "data.jsonl"),
+        "",
+        "train",
+        50,
+        api_name="/load_data",
+    )
     assert shown[0].startswith("**⚠️") and "rows" not in shown[0] and str(workspace) not in shown[0]
 
 

@@ -111,8 +111,13 @@ def test_expired_and_empty_sessions_are_swept_but_busy_ones_stay(monkeypatch):
             return folder.name
 
     now = time.time()
-    old, empty, fresh, recent, busy = (visit("old", True), visit("empty", False), visit("fresh", False),
-                                       visit("recent", True), visit("busy", True))
+    old, empty, fresh, recent, busy = (
+        visit("old", True),
+        visit("empty", False),
+        visit("fresh", False),
+        visit("recent", True),
+        visit("busy", True),
+    )
     with session("busy"):
         active(create_run("sft", SFTStageConfig(dataset="d")))
     sessions = root_dir() / "sessions"
@@ -167,8 +172,9 @@ def test_a_job_behind_another_says_queued_not_started(machine_busy, tiny_model_d
     runner.stop(open_run(run_id))
 
 
-def test_a_queued_job_holds_nothing_heavy_and_stops_without_claiming_lost_work(machine_busy, tiny_model_dir,
-                                                                                pairs_file, monkeypatch):
+def test_a_queued_job_holds_nothing_heavy_and_stops_without_claiming_lost_work(
+    machine_busy, tiny_model_dir, pairs_file, monkeypatch
+):
     run = runner.start("sft", job_config(tiny_model_dir, pairs_file, 2))
     wait_for(lambda: "queued: 1 job ahead" in run.tail_log(), timeout=300, what="the job to wait in line")
     pid = run.status()["pid"]
@@ -180,8 +186,9 @@ def test_a_queued_job_holds_nothing_heavy_and_stops_without_claiming_lost_work(m
 
 
 # ------------------------------------------------------------------ a full disk
-def test_a_full_disk_during_a_checkpoint_save_is_named_and_leaves_no_half_checkpoint(tiny_model_dir, pairs_file,
-                                                                                   monkeypatch):
+def test_a_full_disk_during_a_checkpoint_save_is_named_and_leaves_no_half_checkpoint(
+    tiny_model_dir, pairs_file, monkeypatch
+):
     from rlhf_playground.jobs.execute import run_stage
     from rlhf_playground.stages import sft
 
@@ -189,8 +196,9 @@ def test_a_full_disk_during_a_checkpoint_save_is_named_and_leaves_no_half_checkp
         half = run.checkpoints / "checkpoint-1"
         half.mkdir(parents=True)
         (half / "model.safetensors").write_bytes(b"half")
-        raise Exception('Error while serializing: IoError(Os { code: 28, kind: StorageFull, '
-                        'message: "No space left on device" })')  # what safetensors raises
+        raise Exception(
+            'Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: "No space left on device" })'
+        )  # what safetensors raises
 
     monkeypatch.setattr(sft, "save_adapter", full)
     assert run_stage("sft", job_config(tiny_model_dir, pairs_file, 1), sft.run) == 1

@@ -29,8 +29,15 @@ from rlhf_playground.stages.sft import SFTStageConfig
 DEEP = 100_000
 DEEP_LIST = "[" * DEEP + "]" * DEEP
 DEEP_OBJECT = '{"a":' * DEEP + "1" + "}" * DEEP
-CONFIGS = [SFTStageConfig, RewardStageConfig, DPOStageConfig, GRPOStageConfig, RLOOStageConfig, PPOStageConfig,
-           CompareConfig]
+CONFIGS = [
+    SFTStageConfig,
+    RewardStageConfig,
+    DPOStageConfig,
+    GRPOStageConfig,
+    RLOOStageConfig,
+    PPOStageConfig,
+    CompareConfig,
+]
 
 
 def jsonl(path, rows):
@@ -95,10 +102,14 @@ NOT_TEXT = [
     {"chosen": 5, "rejected": "no"},
     {"chosen": {"text": "yes"}, "rejected": "no"},
     {"chosen": [1, 2], "rejected": "no"},
-    {"chosen": [QUESTION, {"role": "assistant", "content": 5}],
-     "rejected": [QUESTION, {"role": "assistant", "content": "b"}]},
-    {"chosen": [{"role": "user", "content": 5}, {"role": "assistant", "content": "a"}],
-     "rejected": [{"role": "user", "content": 5}, {"role": "assistant", "content": "b"}]},
+    {
+        "chosen": [QUESTION, {"role": "assistant", "content": 5}],
+        "rejected": [QUESTION, {"role": "assistant", "content": "b"}],
+    },
+    {
+        "chosen": [{"role": "user", "content": 5}, {"role": "assistant", "content": "a"}],
+        "rejected": [{"role": "user", "content": 5}, {"role": "assistant", "content": "b"}],
+    },
     {"prompt": 5, "chosen": "yes", "rejected": "no"},
     {"prompt": [{"role": "user", "content": ["parts"]}], "chosen": "yes", "rejected": "no"},
 ]
@@ -130,15 +141,21 @@ def test_prepare_drops_pairs_and_chats_that_arent_text():
     rows = GOOD[:1] + [{"prompt": "q", **row} for row in NOT_TEXT]
     prepared = data.prepare(table(rows, ["prompt", "chosen", "rejected"]))
     assert len(prepared.rows) == 1 and prepared.dropped == {"not text": len(NOT_TEXT)}
-    chats = [{"messages": [QUESTION, {"role": "assistant", "content": "a"}]},
-             {"messages": [QUESTION, {"role": "assistant", "content": 5}]}]
+    chats = [
+        {"messages": [QUESTION, {"role": "assistant", "content": "a"}]},
+        {"messages": [QUESTION, {"role": "assistant", "content": 5}]},
+    ]
     prepared = data.prepare(table(chats, ["messages"]))
     assert len(prepared.rows) == 1 and prepared.dropped == {"not chat messages": 1}
 
 
 def test_implicit_pairs_that_arent_text_are_dropped():
-    rows = [{"chosen": [QUESTION, {"role": "assistant", "content": "a"}],
-             "rejected": [QUESTION, {"role": "assistant", "content": "b"}]}] + NOT_TEXT[:5]
+    rows = [
+        {
+            "chosen": [QUESTION, {"role": "assistant", "content": "a"}],
+            "rejected": [QUESTION, {"role": "assistant", "content": "b"}],
+        }
+    ] + NOT_TEXT[:5]
     prepared = data.prepare(table(rows, ["chosen", "rejected"]))
     assert len(prepared.rows) == 1 and prepared.dropped == {"not text": 5}
 
@@ -161,14 +178,19 @@ def test_every_seed_must_fit_in_32_bits(cls):
     assert from_dict(cls, {"seed": 0}).seed == 0 and from_dict(cls, {"seed": 2**32 - 1}).seed == 2**32 - 1
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["sft", "--num-epochs", "inf"], "The setting 'num_epochs' must be a finite number, not inf."),
-    (["reward", "--learning-rate", "nan"], "The setting 'learning_rate' must be a finite number, not nan."),
-    (["compare", "--temperature", "1e999"], "The setting 'temperature' must be a finite number, not inf."),
-    (["dpo", "--seed", "-1"], "The setting 'seed' must be a whole number from 0 to 4294967295, not -1."),
-    (["ppo", "--seed", "4294967296"],
-     "The setting 'seed' must be a whole number from 0 to 4294967295, not 4294967296."),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["sft", "--num-epochs", "inf"], "The setting 'num_epochs' must be a finite number, not inf."),
+        (["reward", "--learning-rate", "nan"], "The setting 'learning_rate' must be a finite number, not nan."),
+        (["compare", "--temperature", "1e999"], "The setting 'temperature' must be a finite number, not inf."),
+        (["dpo", "--seed", "-1"], "The setting 'seed' must be a whole number from 0 to 4294967295, not -1."),
+        (
+            ["ppo", "--seed", "4294967296"],
+            "The setting 'seed' must be a whole number from 0 to 4294967295, not 4294967296.",
+        ),
+    ],
+)
 def test_command_line_refuses_them_in_one_line(argv, message, capsys):
     assert main([*argv, "--dataset", "anything.jsonl"]) == 2
     assert error_line(capsys) == f"error: {message}"
@@ -192,10 +214,24 @@ def test_compare_out_in_a_folder_that_cant_exist_is_refused_before_the_compariso
     (tmp_path / "file.txt").write_text("not a folder", encoding="utf-8")
     with pytest.raises(UserError, match="isn't a folder"):
         compare_config(tiny_model_dir, tmp_path / "file.txt" / "results").validate()
-    assert main(["compare", "--base", str(tiny_model_dir), "--prompts-text", "hi",
-                 "--out", str(tmp_path / "file.txt" / "sub" / "results")]) == 2
-    assert error_line(capsys) == (f"error: out '{tmp_path / 'file.txt' / 'sub' / 'results'}' can't be written: "
-                                  f"{tmp_path / 'file.txt'} isn't a folder; pick another prefix.")
+    assert (
+        main(
+            [
+                "compare",
+                "--base",
+                str(tiny_model_dir),
+                "--prompts-text",
+                "hi",
+                "--out",
+                str(tmp_path / "file.txt" / "sub" / "results"),
+            ]
+        )
+        == 2
+    )
+    assert error_line(capsys) == (
+        f"error: out '{tmp_path / 'file.txt' / 'sub' / 'results'}' can't be written: "
+        f"{tmp_path / 'file.txt'} isn't a folder; pick another prefix."
+    )
 
 
 def test_compare_out_in_missing_folders_that_can_be_made_is_fine(tmp_path, tiny_model_dir):

@@ -32,14 +32,23 @@ def wait_for(check, timeout: float = 300.0, what: str = "condition"):
 @pytest.fixture
 def pairs_file(tmp_path):
     path = tmp_path / "pairs.jsonl"
-    path.write_text("".join(json.dumps({"prompt": f"hello {i}", "completion": " the quick brown fox"}) + "\n"
-                            for i in range(16)))
+    path.write_text(
+        "".join(json.dumps({"prompt": f"hello {i}", "completion": " the quick brown fox"}) + "\n" for i in range(16))
+    )
     return path
 
 
 def job_config(model, dataset, max_steps: int) -> SFTStageConfig:
-    return SFTStageConfig(model=str(model), dataset=str(dataset), max_steps=max_steps, batch_size=2,
-                          max_length=32, eval_prompts=1, max_new_tokens=4, load_in_4bit=False)
+    return SFTStageConfig(
+        model=str(model),
+        dataset=str(dataset),
+        max_steps=max_steps,
+        batch_size=2,
+        max_length=32,
+        eval_prompts=1,
+        max_new_tokens=4,
+        load_in_4bit=False,
+    )
 
 
 # ------------------------------------------------------------------ run folders (no processes)
@@ -96,7 +105,8 @@ def test_artifact_folder_appears_only_when_complete():
 def test_failures_are_named_in_one_line():
     assert describe_failure(MemoryError()).startswith("out of memory: MemoryError")
     assert describe_failure(RuntimeError("CUDA out of memory. Tried to allocate 2 GiB\nmore")).startswith(
-        "out of memory: RuntimeError: CUDA out of memory. Tried to allocate 2 GiB.")
+        "out of memory: RuntimeError: CUDA out of memory. Tried to allocate 2 GiB."
+    )
     assert describe_failure(OSError(errno.ENOSPC, "No space left on device")).startswith("disk full:")
     assert describe_failure(ValueError("bad\nthing")) == "ValueError: bad"
 
@@ -173,4 +183,3 @@ def test_killed_job_shows_as_failed(tiny_model_dir, pairs_file):
     status = wait_for(lambda: run.status()["state"] != "running" and run.status(), what="failed status")
     assert (status["state"], status["reason"]) == ("failed", DIED)
     assert not (run.artifacts / "adapter").exists()
-

@@ -16,8 +16,10 @@ def finished(stage, config, before, after, seconds, state="finished", reward="le
     run = create_run(stage, config)
     run.update_status(state=state, started=1000.0, ended=1000.0 + seconds, step=steps)
     if after is not None:
-        run.write_artifact_json("eval.json", {"held_out_prompts": 8, "reward_before": before, "reward_after": after,
-                                              "final_kl": None, "reward": reward})
+        run.write_artifact_json(
+            "eval.json",
+            {"held_out_prompts": 8, "reward_before": before, "reward_after": after, "final_kl": None, "reward": reward},
+        )
     return run
 
 
@@ -29,8 +31,9 @@ def runs():
         "rloo": finished("rloo", RLOOStageConfig(dataset="prompts", eval_prompts=8), 0.5, 0.6, 60),
         "dpo": finished("dpo", DPOStageConfig(dataset="pref", eval_dataset="prompts", eval_prompts=8), 0.5, 0.4, 30),
         # not comparable with the four above: another reward, another base, or no result
-        "other reward": finished("grpo", GRPOStageConfig(dataset="prompts", eval_prompts=8), 0.1, 0.2, 60,
-                                 reward="reward:rm"),
+        "other reward": finished(
+            "grpo", GRPOStageConfig(dataset="prompts", eval_prompts=8), 0.1, 0.2, 60, reward="reward:rm"
+        ),
         "other base": finished("ppo", PPOStageConfig(model="gpt2", dataset="prompts", eval_prompts=8), 0.0, 0.1, 60),
         "failed": finished("rloo", RLOOStageConfig(dataset="prompts"), 0.5, 0.9, 60, state="failed"),
         "no eval": finished("dpo", DPOStageConfig(dataset="pref"), None, None, 60),

@@ -63,21 +63,25 @@ def test_adapter_folder_names_its_base(adapter_dir, tiny_model_dir):
 
 
 def test_adapter_trained_on_the_bundled_model_elsewhere_points_at_default(tmp_path):
-    (tmp_path / "adapter_config.json").write_text(json.dumps(
-        {"base_model_name_or_path": "/home/someone/.cache/rlhf-playground/SmolLM2-135M-Instruct"}))
+    (tmp_path / "adapter_config.json").write_text(
+        json.dumps({"base_model_name_or_path": "/home/someone/.cache/rlhf-playground/SmolLM2-135M-Instruct"})
+    )
     ref = models.resolve(str(tmp_path))
     assert ref.adapter_of == models.DEFAULT_MODEL
     assert "SmolLM2-135M-Instruct" in ref.label
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda tmp: tmp / "missing", "No folder at"),
-    (lambda tmp: "./missing", "No folder at"),
-    (lambda tmp: "~/surely/not/here", "No folder at"),
-    (lambda tmp: "not a model name", "No folder at"),
-    (lambda tmp: tmp, "has no config.json"),
-    (lambda tmp: (tmp / "notes.txt").write_text("hi") and tmp / "notes.txt", "is a file"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda tmp: tmp / "missing", "No folder at"),
+        (lambda tmp: "./missing", "No folder at"),
+        (lambda tmp: "~/surely/not/here", "No folder at"),
+        (lambda tmp: "not a model name", "No folder at"),
+        (lambda tmp: tmp, "has no config.json"),
+        (lambda tmp: (tmp / "notes.txt").write_text("hi") and tmp / "notes.txt", "is a file"),
+    ],
+)
 def test_bad_references_say_what_is_wrong(tmp_path, make, message):
     with pytest.raises(UserError, match=message):
         models.resolve(str(make(tmp_path)))
@@ -96,7 +100,7 @@ def test_hub_id_while_offline_fails_fast_in_one_sentence(monkeypatch, name):
         models.load_causal_lm(name)
     message = str(caught.value)
     assert "can't be reached" in message and name in message
-    assert "Traceback" not in message and "File \"" not in message and "\n" not in message
+    assert "Traceback" not in message and 'File "' not in message and "\n" not in message
 
 
 def test_folder_without_tokenizer_or_safetensors_is_refused(tmp_path, tiny_model_dir):
@@ -234,7 +238,7 @@ def test_bundled_default_converts_once_and_answers(monkeypatch, tmp_path):
     model, tokenizer = models.load_causal_lm(ref)
     ids = tokenizer.apply_chat_template(PROMPT, add_generation_prompt=True, return_tensors="pt", return_dict=True)
     out = model.generate(**ids, max_new_tokens=20, do_sample=False)
-    answer = tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+    answer = tokenizer.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
     assert "Paris" in answer, answer
 
 

@@ -20,14 +20,23 @@ EVAL_KEYS = {"held_out_prompts", "reward_before", "reward_after", "final_kl", "r
 
 
 def prompts_file(path, n=16):
-    path.write_text("".join(json.dumps({"prompt": f"Tell me about {t}, part {i}."}) + "\n"
-                            for i, t in enumerate((TOPICS * 4)[:n])), encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps({"prompt": f"Tell me about {t}, part {i}."}) + "\n" for i, t in enumerate((TOPICS * 4)[:n])),
+        encoding="utf-8",
+    )
     return str(path)
 
 
 def small(cls, tiny_model_dir, dataset, **overrides):
-    settings = dict(model=str(tiny_model_dir), dataset=dataset, steps=3, batch_size=4, num_generations=2,
-                    max_new_tokens=6, eval_prompts=4)
+    settings = dict(
+        model=str(tiny_model_dir),
+        dataset=dataset,
+        steps=3,
+        batch_size=4,
+        num_generations=2,
+        max_new_tokens=6,
+        eval_prompts=4,
+    )
     return cls(**{**settings, **overrides})
 
 
@@ -64,7 +73,7 @@ class Fixed:
     name = "reward:somewhere"
 
     def score(self, prompts, responses):
-        return [1.0, float("nan")][:len(responses)]
+        return [1.0, float("nan")][: len(responses)]
 
 
 def test_reward_function_reads_chat_completions_and_turns_nan_into_none():
@@ -74,18 +83,23 @@ def test_reward_function_reads_chat_completions_and_turns_nan_into_none():
     answers = [[{"role": "assistant", "content": "Hello"}], " there "]
     assert reward(prompts=chat, completions=answers, trainer_state=None) == [1.0, None]
     assert reward.__name__ == "reward"
-    assert seen == [{"prompt": "Hi?", "response": "Hello", "reward": 1.0},
-                    {"prompt": "Plain prompt", "response": "there", "reward": None}]
+    assert seen == [
+        {"prompt": "Hi?", "response": "Hello", "reward": 1.0},
+        {"prompt": "Plain prompt", "response": "there", "reward": None},
+    ]
 
 
-@pytest.mark.parametrize("change,message", [
-    ({"num_generations": 1}, "num_generations must be at least 2"),
-    ({"batch_size": 6, "num_generations": 4}, "must be a multiple of num_generations"),
-    ({"reward": "sentiment"}, "Unknown reward"),
-    ({"reward": "reward:/nowhere/at/all"}, "doesn't exist"),
-    ({"batch_size": 40, "num_generations": 2}, "fewer than the 20 each step answers"),
-    ({"beta": -1.0}, "beta can't be negative"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"num_generations": 1}, "num_generations must be at least 2"),
+        ({"batch_size": 6, "num_generations": 4}, "must be a multiple of num_generations"),
+        ({"reward": "sentiment"}, "Unknown reward"),
+        ({"reward": "reward:/nowhere/at/all"}, "doesn't exist"),
+        ({"batch_size": 40, "num_generations": 2}, "fewer than the 20 each step answers"),
+        ({"beta": -1.0}, "beta can't be negative"),
+    ],
+)
 def test_impossible_settings_are_refused(change, message, tmp_path, tiny_model_dir):
     config = small(GRPOStageConfig, tiny_model_dir, prompts_file(tmp_path / "p.jsonl"), **change)
     with pytest.raises(UserError, match=message):
@@ -94,8 +108,10 @@ def test_impossible_settings_are_refused(change, message, tmp_path, tiny_model_d
 
 def test_a_preference_dataset_without_prompts_is_refused(tmp_path, tiny_model_dir):
     pairs = tmp_path / "pairs.jsonl"
-    pairs.write_text(json.dumps({"chosen": "Human: hi\n\nAssistant: hello", "rejected": "Human: hi\n\nAssistant: go"})
-                     + "\n", encoding="utf-8")
+    pairs.write_text(
+        json.dumps({"chosen": "Human: hi\n\nAssistant: hello", "rejected": "Human: hi\n\nAssistant: go"}) + "\n",
+        encoding="utf-8",
+    )
     with pytest.raises(UserError, match="RLOO needs prompts"):
         small(RLOOStageConfig, tiny_model_dir, str(pairs)).validate()
 
@@ -103,20 +119,31 @@ def test_a_preference_dataset_without_prompts_is_refused(tmp_path, tiny_model_di
 def test_cli_has_both_commands_and_refuses_bad_settings(tmp_path, tiny_model_dir, capsys):
     dataset = prompts_file(tmp_path / "p.jsonl")
     for command in ("grpo", "rloo"):
-        code = main([command, "--model", str(tiny_model_dir), "--dataset", dataset, "--num-generations", "3",
-                     "--batch-size", "4"])
+        code = main(
+            [
+                command,
+                "--model",
+                str(tiny_model_dir),
+                "--dataset",
+                dataset,
+                "--num-generations",
+                "3",
+                "--batch-size",
+                "4",
+            ]
+        )
         assert code == 2 and "must be a multiple of num_generations" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["grpo", "--help"])
     assert "--scale-rewards" in capsys.readouterr().out
 
 
-def test_a_run_started_from_an_sft_adapter_notes_it_so_compare_loads_it_right(tmp_path, tiny_model_dir,
-                                                                              fine_adapter):
+def test_a_run_started_from_an_sft_adapter_notes_it_so_compare_loads_it_right(tmp_path, tiny_model_dir, fine_adapter):
     from rlhf_playground.compare import resolve_tuned
 
-    config = small(GRPOStageConfig, tiny_model_dir, prompts_file(tmp_path / "p.jsonl"), steps=1,
-                   adapter=str(fine_adapter))
+    config = small(
+        GRPOStageConfig, tiny_model_dir, prompts_file(tmp_path / "p.jsonl"), steps=1, adapter=str(fine_adapter)
+    )
     run = create_run("grpo", config)
     outcome = online.run(config, run)
     note = json.loads((run.artifacts / "adapter" / "policy.json").read_text())

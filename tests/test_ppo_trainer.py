@@ -48,8 +48,7 @@ class TokenShareScorer:
         self.word = word
 
     def score(self, prompts, responses):
-        return [text.count(self.word) * len(self.word) / max(len(text), 1) if self.word else 0.0
-                for text in responses]
+        return [text.count(self.word) * len(self.word) / max(len(text), 1) if self.word else 0.0 for text in responses]
 
     def describe(self, prompts, responses):
         return [{"score": s, "label": None, "positive": None} for s in self.score(prompts, responses)]
@@ -70,8 +69,15 @@ class LengthScorer(TokenShareScorer):
 
 
 def tiny_config(tiny_model_dir, **overrides) -> PPOStageConfig:
-    settings = dict(model=str(tiny_model_dir), dataset="prompts.jsonl", steps=3, batch_size=8, mini_batch_size=4,
-                    max_new_tokens=6, eval_prompts=4)
+    settings = dict(
+        model=str(tiny_model_dir),
+        dataset="prompts.jsonl",
+        steps=3,
+        batch_size=8,
+        mini_batch_size=4,
+        max_new_tokens=6,
+        eval_prompts=4,
+    )
     return PPOStageConfig(**{**settings, **overrides})
 
 
@@ -100,17 +106,29 @@ def likeliest_word(trainer: PPOTrainer) -> str:
 
 def test_tiny_policy_learns_to_raise_the_reward(tiny_model_dir):
     scorer = TokenShareScorer()
-    trainer = make_trainer(tiny_model_dir, scorer, sharpen=10.0, steps=15, batch_size=32, mini_batch_size=16,
-                           learning_rate=3e-3, max_new_tokens=8, init_kl_coef=0.05, reward_scaling="whiten",
-                           seed=0)
+    trainer = make_trainer(
+        tiny_model_dir,
+        scorer,
+        sharpen=10.0,
+        steps=15,
+        batch_size=32,
+        mini_batch_size=16,
+        learning_rate=3e-3,
+        max_new_tokens=8,
+        init_kl_coef=0.05,
+        reward_scaling="whiten",
+        seed=0,
+    )
     scorer.word = likeliest_word(trainer)
     before = trainer.evaluate(HELD_OUT)  # greedy answers to prompts it never trains on
     seen = []
     history = trainer.train(on_step=seen.append)
     after = trainer.evaluate(HELD_OUT)
     rewards = [s["reward_mean"] for s in history]
-    print(f"word {scorer.word!r}; mean reward per step {[round(r, 2) for r in rewards]}; "
-          f"greedy held-out before {before:.3f} after {after:.3f}; kl {history[-1]['kl']:.2f}")
+    print(
+        f"word {scorer.word!r}; mean reward per step {[round(r, 2) for r in rewards]}; "
+        f"greedy held-out before {before:.3f} after {after:.3f}; kl {history[-1]['kl']:.2f}"
+    )
     assert seen == history and len(history) == 15
     assert sum(rewards[-3:]) / 3 > rewards[0] + 0.15
     assert after > before + 0.25
@@ -122,8 +140,19 @@ def test_tiny_policy_learns_to_raise_the_reward(tiny_model_dir):
 def test_step_reports_every_stat_and_the_samples(tiny_model_dir):
     trainer = make_trainer(tiny_model_dir, TokenShareScorer("the"))
     stats = trainer.step()
-    for key in ("reward_mean", "reward_min", "reward_max", "kl", "kl_coef", "entropy", "policy_loss",
-                "value_loss", "clipfrac", "approx_kl", "response_length_mean"):
+    for key in (
+        "reward_mean",
+        "reward_min",
+        "reward_max",
+        "kl",
+        "kl_coef",
+        "entropy",
+        "policy_loss",
+        "value_loss",
+        "clipfrac",
+        "approx_kl",
+        "response_length_mean",
+    ):
         assert math.isfinite(stats[key]), key
     assert stats["kl"] == pytest.approx(0.0, abs=1e-5)  # LoRA starts at zero: policy == reference
     assert stats["kl_coef"] == 0.05 and 1 <= stats["response_length_mean"] <= 6
@@ -170,8 +199,7 @@ def test_all_nan_rewards_fail_the_step(tiny_model_dir):
 
 
 def test_empty_answers_get_the_penalty_and_a_collapse_warning(tiny_model_dir):
-    trainer = make_trainer(tiny_model_dir, TokenShareScorer("the"), penalize_non_ending=True,
-                           non_ending_penalty=-2.0)
+    trainer = make_trainer(tiny_model_dir, TokenShareScorer("the"), penalize_non_ending=True, non_ending_penalty=-2.0)
     generate = trainer.generate
     trainer.generate = lambda prompts, greedy=False: replace(generate(prompts, greedy), responses=[""] * len(prompts))
     history = [trainer.step() for _ in range(3)]
@@ -189,8 +217,9 @@ def test_empty_answers_without_penalty_get_the_lowest_score(tiny_model_dir):
     trainer = make_trainer(tiny_model_dir, HalfEmpty())
     generate = trainer.generate
     blank = lambda texts: ["" if i % 2 else t or "x" for i, t in enumerate(texts)]  # noqa: E731
-    trainer.generate = lambda prompts, greedy=False: replace(b := generate(prompts, greedy),
-                                                             responses=blank(b.responses))
+    trainer.generate = lambda prompts, greedy=False: replace(
+        b := generate(prompts, greedy), responses=blank(b.responses)
+    )
     rewards = [s["reward"] for s in trainer.step()["samples"]]
     assert rewards == [1.0, 1.0, 3.0, 1.0, 5.0, 1.0, 7.0, 1.0]  # empty ones: the batch's lowest score
 
@@ -205,8 +234,17 @@ def test_non_ending_answers_get_the_penalty(tiny_model_dir):
 
 
 def test_adaptive_kl_running_scaling_and_k3(tiny_model_dir):
-    trainer = make_trainer(tiny_model_dir, LengthScorer(), adaptive_kl=True, target_kl=0.01, kl_horizon=10,
-                           reward_scaling="running", kl_estimator="k3", learning_rate=1e-2, steps=4)
+    trainer = make_trainer(
+        tiny_model_dir,
+        LengthScorer(),
+        adaptive_kl=True,
+        target_kl=0.01,
+        kl_horizon=10,
+        reward_scaling="running",
+        kl_estimator="k3",
+        learning_rate=1e-2,
+        steps=4,
+    )
     history = trainer.train()
     assert all(s["kl"] >= 0 for s in history)  # k3 is never negative
     assert history[-1]["kl"] > 0.01 and history[-1]["kl_coef"] > history[0]["kl_coef"]  # too much KL: beta rises
@@ -236,8 +274,13 @@ def test_reference_is_the_sft_model_and_save_round_trips(tiny_model_dir, tmp_pat
     assert not torch.allclose(policy_logits, sft_logits, atol=1e-4)  # and PPO moved the policy
 
     out = trainer.save(tmp_path / "ppo")
-    for name in ("adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "value_head.safetensors",
-                 "policy.json"):
+    for name in (
+        "adapter_config.json",
+        "adapter_model.safetensors",
+        "tokenizer.json",
+        "value_head.safetensors",
+        "policy.json",
+    ):
         assert (out / name).is_file(), name
     loaded, _ = load_policy(out)
     with torch.no_grad():
@@ -249,8 +292,17 @@ def test_reference_is_the_sft_model_and_save_round_trips(tiny_model_dir, tmp_pat
 @pytest.mark.parametrize("load_in_4bit", [False, True], ids=["lora", "qlora"])
 def test_build_trainer_from_a_config_with_the_lexicon_reward(tiny_model_dir, tmp_path, load_in_4bit):
     dataset = write_jsonl(tmp_path / "prompts.jsonl", [{"prompt": p} for p in PROMPTS[:12]])
-    config = PPOStageConfig(model=str(tiny_model_dir), dataset=dataset, reward="lexicon", steps=2, batch_size=4,
-                            mini_batch_size=2, max_new_tokens=4, eval_prompts=4, load_in_4bit=load_in_4bit)
+    config = PPOStageConfig(
+        model=str(tiny_model_dir),
+        dataset=dataset,
+        reward="lexicon",
+        steps=2,
+        batch_size=4,
+        mini_batch_size=2,
+        max_new_tokens=4,
+        eval_prompts=4,
+        load_in_4bit=load_in_4bit,
+    )
     trainer, held_out = build_trainer(config)
     assert len(held_out) == 4 and len(trainer.prompts) == 8 and not set(held_out) & set(trainer.prompts)
     assert any(type(m).__name__ == "Linear4bit" for m in trainer.model.modules()) == load_in_4bit
@@ -265,28 +317,31 @@ def write_jsonl(path, rows):
     return str(path)
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(learning_rate=0.0), "learning_rate must be above 0"),
-    (dict(batch_size=0), "batch_size must be at least 1"),
-    (dict(mini_batch_size=3), "must divide batch_size"),
-    (dict(mini_batch_size=16), "must divide batch_size"),
-    (dict(mini_batch_size=0), "must divide batch_size"),
-    (dict(temperature=0.0), "temperature must be above 0"),
-    (dict(clip_range=0.0), "clip_range and clip_range_value"),
-    (dict(clip_range_value=-1.0), "clip_range and clip_range_value"),
-    (dict(steps=0), "steps must be at least 1"),
-    (dict(ppo_epochs=0), "ppo_epochs"),
-    (dict(top_p=0.0), "top_p"),
-    (dict(max_new_tokens=0), "max_new_tokens"),
-    (dict(kl_estimator="k2"), "kl_estimator"),
-    (dict(reward_scaling="zscore"), "reward_scaling"),
-    (dict(lam=1.5), "gamma and lam"),
-    (dict(lora_dropout=1.0), "lora_dropout"),
-    (dict(reward=" "), "Choose a reward"),
-    (dict(reward="sentiment"), "Choose a reward"),
-    (dict(reward="reward:/no/such/folder"), "doesn't exist"),
-    (dict(dataset=""), "Choose a dataset"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(learning_rate=0.0), "learning_rate must be above 0"),
+        (dict(batch_size=0), "batch_size must be at least 1"),
+        (dict(mini_batch_size=3), "must divide batch_size"),
+        (dict(mini_batch_size=16), "must divide batch_size"),
+        (dict(mini_batch_size=0), "must divide batch_size"),
+        (dict(temperature=0.0), "temperature must be above 0"),
+        (dict(clip_range=0.0), "clip_range and clip_range_value"),
+        (dict(clip_range_value=-1.0), "clip_range and clip_range_value"),
+        (dict(steps=0), "steps must be at least 1"),
+        (dict(ppo_epochs=0), "ppo_epochs"),
+        (dict(top_p=0.0), "top_p"),
+        (dict(max_new_tokens=0), "max_new_tokens"),
+        (dict(kl_estimator="k2"), "kl_estimator"),
+        (dict(reward_scaling="zscore"), "reward_scaling"),
+        (dict(lam=1.5), "gamma and lam"),
+        (dict(lora_dropout=1.0), "lora_dropout"),
+        (dict(reward=" "), "Choose a reward"),
+        (dict(reward="sentiment"), "Choose a reward"),
+        (dict(reward="reward:/no/such/folder"), "doesn't exist"),
+        (dict(dataset=""), "Choose a dataset"),
+    ],
+)
 def test_validate_refuses_impossible_settings(tmp_path, change, message):
     dataset = write_jsonl(tmp_path / "prompts.jsonl", [{"prompt": p} for p in PROMPTS])
     with pytest.raises(UserError, match=message):

@@ -32,15 +32,28 @@ def long_pairs(tmp_path):
 
 
 def config(model, dataset, **overrides) -> SFTStageConfig:
-    settings = dict(model=str(model), dataset=str(dataset), max_steps=MAX_STEPS, save_steps=SAVE_STEPS,
-                    batch_size=4, grad_accum=8, max_length=256, eval_prompts=1, max_new_tokens=4,
-                    load_in_4bit=False, learning_rate=1e-2)
+    settings = dict(
+        model=str(model),
+        dataset=str(dataset),
+        max_steps=MAX_STEPS,
+        save_steps=SAVE_STEPS,
+        batch_size=4,
+        grad_accum=8,
+        max_length=256,
+        eval_prompts=1,
+        max_new_tokens=4,
+        load_in_4bit=False,
+        learning_rate=1e-2,
+    )
     return SFTStageConfig(**{**settings, **overrides})
 
 
 def wait_until_ended(run) -> dict:
-    return wait_for(lambda: run.status()["state"] not in ("queued", "running") and run.status(), timeout=600,
-                    what=f"run {run.id} to end")
+    return wait_for(
+        lambda: run.status()["state"] not in ("queued", "running") and run.status(),
+        timeout=600,
+        what=f"run {run.id} to end",
+    )
 
 
 def losses(run) -> list[tuple[int, float]]:
@@ -91,8 +104,9 @@ def test_stop_saves_a_checkpoint_and_the_command_line_resumes_the_run(tiny_model
 
 
 @pytest.mark.parametrize("where", ["mid-step", "mid-save"])
-def test_a_stop_that_interrupts_the_step_or_the_save_still_keeps_a_checkpoint(tiny_model_dir, long_pairs, monkeypatch,
-                                                                              where):
+def test_a_stop_that_interrupts_the_step_or_the_save_still_keeps_a_checkpoint(
+    tiny_model_dir, long_pairs, monkeypatch, where
+):
     """Stop interrupts a step that hasn't ended after ``runner.CLEAN_STOP_S`` (a real model, or a busy machine):
     the checkpoint of the last optimizer step is saved all the same, and the run resumes from it."""
     import transformers

@@ -25,8 +25,15 @@ def easy_pairs(path, n=120, extra=()):
         for _ in range(n):
             t = r.choice(topics)
             q = [{"role": "user", "content": f"What do you think of {t}?"}]
-            f.write(json.dumps({"chosen": q + [{"role": "assistant", "content": f"{t} are great, really great."}],
-                                "rejected": q + [{"role": "assistant", "content": f"{t} are awful, truly."}]}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "chosen": q + [{"role": "assistant", "content": f"{t} are great, really great."}],
+                        "rejected": q + [{"role": "assistant", "content": f"{t} are awful, truly."}],
+                    }
+                )
+                + "\n"
+            )
         for row in extra:
             f.write(json.dumps(row) + "\n")
     return str(path)
@@ -34,11 +41,19 @@ def easy_pairs(path, n=120, extra=()):
 
 @pytest.fixture
 def trained(tiny_model_dir, tmp_path):
-    bad = [{"prompt": "Hi", "chosen": "same", "rejected": "same"},
-           {"prompt": "Hi", "chosen": "", "rejected": "no"},
-           {"prompt": "Hi " * 300, "chosen": "long", "rejected": "longer"}]
-    config = reward.RewardStageConfig(model=str(tiny_model_dir), dataset=easy_pairs(tmp_path / "p.jsonl", extra=bad),
-                                      max_steps=30, learning_rate=3e-3, eval_steps=10, max_length=128)
+    bad = [
+        {"prompt": "Hi", "chosen": "same", "rejected": "same"},
+        {"prompt": "Hi", "chosen": "", "rejected": "no"},
+        {"prompt": "Hi " * 300, "chosen": "long", "rejected": "longer"},
+    ]
+    config = reward.RewardStageConfig(
+        model=str(tiny_model_dir),
+        dataset=easy_pairs(tmp_path / "p.jsonl", extra=bad),
+        max_steps=30,
+        learning_rate=3e-3,
+        eval_steps=10,
+        max_length=128,
+    )
     config.validate()
     run = create_run("reward", config)
     outcome = reward.run(config, run)
@@ -69,8 +84,9 @@ def test_the_score_head_is_trained_and_saved_with_the_adapter(trained):
 def test_saved_model_scores_and_prefers_like_training(trained):
     run, _ = trained
     scorer = make_scorer(f"reward:{run.path}")
-    verdict = reward.prefer(scorer, "What do you think of snow?", "snow are great, really great.",
-                            "snow are awful, truly.")
+    verdict = reward.prefer(
+        scorer, "What do you think of snow?", "snow are great, really great.", "snow are awful, truly."
+    )
     assert verdict["preferred"] == "A" and verdict["probability_a"] > 0.8
     assert verdict["margin"] == pytest.approx(verdict["score_a"] - verdict["score_b"])
 
@@ -85,8 +101,9 @@ def test_dataset_without_pairs_is_refused(tmp_path):
 
 
 def test_qlora_trains_the_score_head_on_cpu(tiny_model_dir, tmp_path):
-    config = reward.RewardStageConfig(model=str(tiny_model_dir), dataset=easy_pairs(tmp_path / "p.jsonl", n=20),
-                                      max_steps=2, load_in_4bit=True)
+    config = reward.RewardStageConfig(
+        model=str(tiny_model_dir), dataset=easy_pairs(tmp_path / "p.jsonl", n=20), max_steps=2, load_in_4bit=True
+    )
     run = create_run("reward", config)
     reward.run(config, run)
     assert json.loads((run.artifacts / "eval.json").read_text())["n_eval"] == 2
@@ -94,8 +111,10 @@ def test_qlora_trains_the_score_head_on_cpu(tiny_model_dir, tmp_path):
 
 def test_transcripts_are_split_at_the_last_reply_and_empty_replies_dropped(tmp_path):
     path = tmp_path / "transcripts.jsonl"
-    rows = [{"chosen": "\n\nHuman: hi\n\nAssistant: hello", "rejected": "\n\nHuman: hi\n\nAssistant: go away"},
-            {"chosen": "\n\nHuman: hi\n\nAssistant: hello there", "rejected": "\n\nHuman: hi\n\nAssistant:"}]
+    rows = [
+        {"chosen": "\n\nHuman: hi\n\nAssistant: hello", "rejected": "\n\nHuman: hi\n\nAssistant: go away"},
+        {"chosen": "\n\nHuman: hi\n\nAssistant: hello there", "rejected": "\n\nHuman: hi\n\nAssistant:"},
+    ]
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     pairs, dropped = read_pairs(str(path))
     assert pairs == [("\n\nHuman: hi\n\nAssistant:", " hello", " go away")]
@@ -103,8 +122,9 @@ def test_transcripts_are_split_at_the_last_reply_and_empty_replies_dropped(tmp_p
 
 
 def test_validate_counts_what_max_length_leaves_out(tiny_model_dir, tmp_path):
-    config = reward.RewardStageConfig(model=str(tiny_model_dir), dataset=easy_pairs(tmp_path / "p.jsonl", n=4),
-                                      max_length=16)
+    config = reward.RewardStageConfig(
+        model=str(tiny_model_dir), dataset=easy_pairs(tmp_path / "p.jsonl", n=4), max_length=16
+    )
     with pytest.raises(UserError, match=r"0 usable pair\(s\) \(dropped 4 pairs: longer than max_length 16 \(4\)\)"):
         config.validate()
     found = Counter({"empty response": 1, "chosen equals rejected": 2})
@@ -113,7 +133,22 @@ def test_validate_counts_what_max_length_leaves_out(tiny_model_dir, tmp_path):
 
 def test_cli_trains_a_reward_model(tiny_model_dir, tmp_path):
     data = easy_pairs(tmp_path / "p.jsonl", n=20)
-    done = subprocess.run([sys.executable, "-m", "rlhf_playground", "reward", "--model", str(tiny_model_dir),
-                           "--dataset", data, "--max-steps", "3"], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rlhf_playground",
+            "reward",
+            "--model",
+            str(tiny_model_dir),
+            "--dataset",
+            data,
+            "--max-steps",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "eval accuracy" in done.stdout

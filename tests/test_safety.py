@@ -67,8 +67,16 @@ def test_foreground_job_that_prints_and_fails_with_the_token(token, capsys):
 def test_detached_job_failing_with_the_token_keeps_it_out_of_the_run_folder(token, tiny_model_dir, tmp_path):
     dataset = tmp_path / "d.jsonl"
     dataset.write_text(json.dumps({"prompt": "hi", "completion": " there"}) + "\n")
-    config = SFTStageConfig(model=str(tiny_model_dir), dataset=str(dataset), max_steps=1, batch_size=1,
-                            max_length=32, eval_prompts=0, load_in_4bit=False, target_modules=TOKEN)
+    config = SFTStageConfig(
+        model=str(tiny_model_dir),
+        dataset=str(dataset),
+        max_steps=1,
+        batch_size=1,
+        max_length=32,
+        eval_prompts=0,
+        load_in_4bit=False,
+        target_modules=TOKEN,
+    )
     run = runner.start("sft", config)  # LoRA on a layer named like the token: fails once the model is loaded
     status = wait_for(lambda: run.status()["state"] == "failed" and run.status(), what="the job to fail")
     assert "target_modules" in status["reason"] and REDACTED in status["reason"]
@@ -77,7 +85,7 @@ def test_detached_job_failing_with_the_token_keeps_it_out_of_the_run_folder(toke
 
 
 # ------------------------------------------------------------------ trust_remote_code
-CUSTOM_CONFIG = '''
+CUSTOM_CONFIG = """
 from pathlib import Path
 from transformers import PretrainedConfig
 
@@ -86,7 +94,7 @@ Path("{marker}").touch()  # proof that the model's own code ran
 
 class CustomConfig(PretrainedConfig):
     model_type = "custom-remote"
-'''
+"""
 
 
 @pytest.fixture
@@ -138,8 +146,9 @@ def test_a_model_with_its_own_code_runs_it_only_after_opting_in(remote_code_mode
 
     folder, marker = remote_code_model
     monkeypatch.setenv(TRUST_REMOTE_CODE_ENV, "0")
-    with pytest.raises(UserError, match="runs its own Python code. Only if you trust its authors, allow it "
-                                        "with --trust-remote-code"):
+    with pytest.raises(
+        UserError, match="runs its own Python code. Only if you trust its authors, allow it with --trust-remote-code"
+    ):
         load_causal_lm(str(folder))
     assert not marker.exists()
     monkeypatch.setenv(TRUST_REMOTE_CODE_ENV, "1")

@@ -26,10 +26,19 @@ def save_classifier(folder, tiny_model_dir, num_labels: int, id2label: dict | No
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     labels = id2label or {i: f"LABEL_{i}" for i in range(num_labels)}
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=1,
-                         num_attention_heads=4, num_key_value_heads=4, num_labels=num_labels,
-                         id2label=labels, label2id={v: k for k, v in labels.items()},
-                         pad_token_id=tokenizer.pad_token_id, initializer_range=0.5)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        num_labels=num_labels,
+        id2label=labels,
+        label2id={v: k for k, v in labels.items()},
+        pad_token_id=tokenizer.pad_token_id,
+        initializer_range=0.5,
+    )
     torch.manual_seed(seed)
     LlamaForSequenceClassification(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -90,8 +99,10 @@ def test_classifier_picks_labels_by_name_index_and_default(sentiment_dir, binary
     by_index = ClassifierScorer(str(sentiment_dir), label="1")
     assert by_name.score(PROMPTS, RESPONSES) == pytest.approx(expected[:, 0].tolist(), abs=1e-5)
     assert by_index.label == "neutral"
-    total = [sum(col) for col in zip(*(ClassifierScorer(str(sentiment_dir), label=i).score(PROMPTS, RESPONSES)
-                                       for i in range(3)))]
+    total = [
+        sum(col)
+        for col in zip(*(ClassifierScorer(str(sentiment_dir), label=i).score(PROMPTS, RESPONSES) for i in range(3)))
+    ]
     assert total == pytest.approx([1.0] * 3, abs=1e-5)
     binary = ClassifierScorer(str(binary_dir))
     assert binary.label == "LABEL_1"
@@ -151,8 +162,10 @@ def test_reward_model_scores_the_chat_formatted_text(reward_run):
     assert text == "<|user|>\nHello?</s>\n<|assistant|>\nHi there.</s>\n"
     scores = scorer.score(PROMPTS, RESPONSES)
     with torch.no_grad():  # the in-memory model, one text at a time: same numbers, padding or not
-        expected = [model(**tokenizer(scorer.format(p, r), return_tensors="pt", add_special_tokens=False))
-                    .logits[0, 0].item() for p, r in zip(PROMPTS, RESPONSES)]
+        expected = [
+            model(**tokenizer(scorer.format(p, r), return_tensors="pt", add_special_tokens=False)).logits[0, 0].item()
+            for p, r in zip(PROMPTS, RESPONSES)
+        ]
     assert scores == pytest.approx(expected, abs=1e-4)
     assert len(set(round(s, 4) for s in scores)) == 3 and all(math.isfinite(s) for s in scores)
     assert [r["score"] for r in scorer.describe(PROMPTS, RESPONSES)] == pytest.approx(scores)

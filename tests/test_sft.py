@@ -30,14 +30,23 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 
 @pytest.fixture
 def pairs_file(tmp_path) -> Path:
-    rows = [{"prompt": f"hello {i} how are you", "completion": " the quick brown fox jumps over the dog"}
-            for i in range(24)]
+    rows = [
+        {"prompt": f"hello {i} how are you", "completion": " the quick brown fox jumps over the dog"} for i in range(24)
+    ]
     return write_jsonl(tmp_path / "pairs.jsonl", rows)
 
 
 def tiny_config(model, dataset, **overrides) -> SFTStageConfig:
-    settings = dict(model=str(model), dataset=str(dataset), max_steps=3, batch_size=4, max_length=64,
-                    eval_prompts=2, max_new_tokens=8, load_in_4bit=False)
+    settings = dict(
+        model=str(model),
+        dataset=str(dataset),
+        max_steps=3,
+        batch_size=4,
+        max_length=64,
+        eval_prompts=2,
+        max_new_tokens=8,
+        load_in_4bit=False,
+    )
     return SFTStageConfig(**{**settings, **overrides})
 
 
@@ -56,8 +65,9 @@ def sft_parser() -> argparse.ArgumentParser:
 def test_command_lists_only_changed_settings_and_parses_back():
     config = SFTStageConfig(dataset="my prompts.jsonl", lora_r=8, learning_rate=1e-4, load_in_4bit=False)
     command = to_command("sft", config)
-    assert command == ("python -m rlhf_playground sft --dataset 'my prompts.jsonl' --lora-r 8 "
-                       "--learning-rate 0.0001 --no-load-in-4bit")
+    assert command == (
+        "python -m rlhf_playground sft --dataset 'my prompts.jsonl' --lora-r 8 --learning-rate 0.0001 --no-load-in-4bit"
+    )
     assert to_accelerate_command("sft", config).startswith("accelerate launch -m rlhf_playground sft --dataset")
     args = sft_parser().parse_args(shlex.split(command)[4:])
     assert config_from_args(SFTStageConfig, args) == config
@@ -74,12 +84,26 @@ def test_config_file_is_read_and_flags_win(tmp_path):
 
 
 # ------------------------------------------------------------------ validate()
-@pytest.mark.parametrize("setting, value", [
-    ("learning_rate", 0.0), ("learning_rate", -1e-4), ("lora_r", 0), ("lora_alpha", 0),
-    ("lora_dropout", 1.0), ("batch_size", 0), ("grad_accum", 0), ("max_length", 4),
-    ("num_epochs", 0.0), ("eval_prompts", -1), ("max_new_tokens", 0), ("logging_steps", 0),
-    ("compute_dtype", "int3"), ("target_modules", " "), ("dataset", ""),
-])
+@pytest.mark.parametrize(
+    "setting, value",
+    [
+        ("learning_rate", 0.0),
+        ("learning_rate", -1e-4),
+        ("lora_r", 0),
+        ("lora_alpha", 0),
+        ("lora_dropout", 1.0),
+        ("batch_size", 0),
+        ("grad_accum", 0),
+        ("max_length", 4),
+        ("num_epochs", 0.0),
+        ("eval_prompts", -1),
+        ("max_new_tokens", 0),
+        ("logging_steps", 0),
+        ("compute_dtype", "int3"),
+        ("target_modules", " "),
+        ("dataset", ""),
+    ],
+)
 def test_impossible_settings_are_refused(setting, value, pairs_file):
     config = SFTStageConfig(**{"dataset": str(pairs_file), setting: value})
     with pytest.raises(UserError, match=setting):
@@ -156,10 +180,28 @@ def test_qlora_runs_on_cpu_and_merges(pairs_file, tiny_model_dir):
 
 def test_cli_trains_in_the_foreground_and_prints_the_run_folder(pairs_file, tiny_model_dir):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, "-m", "rlhf_playground", "sft", "--model", str(tiny_model_dir),
-                           "--dataset", str(pairs_file), "--max-steps", "3", "--eval-prompts", "1",
-                           "--max-new-tokens", "4"],
-                          capture_output=True, text=True, env=env, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rlhf_playground",
+            "sft",
+            "--model",
+            str(tiny_model_dir),
+            "--dataset",
+            str(pairs_file),
+            "--max-steps",
+            "3",
+            "--eval-prompts",
+            "1",
+            "--max-new-tokens",
+            "4",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     folder = Path(done.stdout.split("run folder: ", 1)[1].split()[0])
     assert (folder / "artifacts" / "adapter" / "adapter_model.safetensors").is_file()

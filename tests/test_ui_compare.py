@@ -91,13 +91,26 @@ def test_bad_comparisons_are_refused_with_a_reason(client):
 
 def test_try_models_generates_and_scores(client):
     c, model = client
-    message, table = c.predict("20260101-000000-sft-aaaa", "The weather", 3, 0.7, 50, 0.95, False, 2, 0,
-                               False, "lexicon", api_name="/explore_generate")
+    message, table = c.predict(
+        "20260101-000000-sft-aaaa",
+        "The weather",
+        3,
+        0.7,
+        50,
+        0.95,
+        False,
+        2,
+        0,
+        False,
+        "lexicon",
+        api_name="/explore_generate",
+    )
     assert message == ""
     assert [row[0] for row in table["data"]] == [" fine fine fine"] * 2
     assert [row[1] for row in table["data"]] == ["positive", "positive"]
-    message, table = c.predict(model, "  ", 3, 0.7, 50, 0.95, True, 1, 0, False, "lexicon",
-                               api_name="/explore_generate")
+    message, table = c.predict(
+        model, "  ", 3, 0.7, 50, 0.95, True, 1, 0, False, "lexicon", api_name="/explore_generate"
+    )
     assert message.startswith("**⚠️") and not table["data"]
     verdict = c.predict("What a dreadful, boring film.", "lexicon", api_name="/explore_sentiment")
     assert verdict.startswith("**negative**")

@@ -18,8 +18,7 @@ def client(tmp_path_factory):
         yield Client(url, verbose=False), workspace
 
 
-def load(client, source="Bundled sample", sample="prompts", upload=None, hub="", config="", split="train",
-         limit=100):
+def load(client, source="Bundled sample", sample="prompts", upload=None, hub="", config="", split="train", limit=100):
     return client.predict(source, sample, upload, hub, config, split, limit, api_name="/load_data")
 
 

@@ -24,16 +24,16 @@ def client(tmp_path_factory, tiny_model_dir):
     workspace.mkdir()
     texts = root / "texts.jsonl"
     words = ["cats", "dogs", "rain", "tea", "books", "trains", "music", "parks"]
-    texts.write_text("".join(json.dumps({"text": f"I like {w} and {v}."}) + "\n"
-                             for w in words for v in words), encoding="utf-8")
+    texts.write_text(
+        "".join(json.dumps({"text": f"I like {w} and {v}."}) + "\n" for w in words for v in words), encoding="utf-8"
+    )
     with running_app(workspace) as url:
         yield Client(url, verbose=False), str(tiny_model_dir), str(texts), workspace
 
 
 def start(c, **settings):
     """Press Start with the form holding the defaults plus ``settings`` (in the form's field order)."""
-    values = {**vars(SFTStageConfig()), "load_in_4bit": False, "eval_prompts": 2, "max_new_tokens": 6,
-              **settings}
+    values = {**vars(SFTStageConfig()), "load_in_4bit": False, "eval_prompts": 2, "max_new_tokens": 6, **settings}
     return c.predict(*[values[name] for name in FIELDS], api_name="/sft_start")
 
 

@@ -24,10 +24,17 @@ def client(tmp_path_factory, tiny_model_dir):
     workspace = root / "workspace"
     workspace.mkdir()
     prompts, pairs = root / "prompts.jsonl", root / "pairs.jsonl"
-    prompts.write_text("".join(json.dumps({"prompt": f"Tell me about {t}."}) + "\n" for t in TOPICS * 2),
-                       encoding="utf-8")
-    pairs.write_text("".join(json.dumps({"prompt": f"Tell me about {t}.", "chosen": f"{t} is lovely.",
-                                         "rejected": f"{t} is awful."}) + "\n" for t in TOPICS * 2), encoding="utf-8")
+    prompts.write_text(
+        "".join(json.dumps({"prompt": f"Tell me about {t}."}) + "\n" for t in TOPICS * 2), encoding="utf-8"
+    )
+    pairs.write_text(
+        "".join(
+            json.dumps({"prompt": f"Tell me about {t}.", "chosen": f"{t} is lovely.", "rejected": f"{t} is awful."})
+            + "\n"
+            for t in TOPICS * 2
+        ),
+        encoding="utf-8",
+    )
     with running_app(workspace) as url:
         yield Client(url, verbose=False), str(tiny_model_dir), str(prompts), str(pairs)
 
@@ -50,8 +57,18 @@ def wait(c, stage, timeout=600):
 
 def test_a_short_grpo_run_shows_rewards_and_answers(client):
     c, model, prompts, _ = client
-    assert "started" in start(c, "grpo", GRPOStageConfig, model=model, dataset=prompts, steps=2, batch_size=4,
-                              num_generations=2, max_new_tokens=6, eval_prompts=4)
+    assert "started" in start(
+        c,
+        "grpo",
+        GRPOStageConfig,
+        model=model,
+        dataset=prompts,
+        steps=2,
+        batch_size=4,
+        num_generations=2,
+        max_new_tokens=6,
+        eval_prompts=4,
+    )
     progress, reward, spread, kl, entropy, length, log, evaluation, samples = wait(c, "grpo")
     assert "finished: step 2/2" in progress, log
     assert [row[0] for row in reward["data"]] == [1, 2]
@@ -61,12 +78,26 @@ def test_a_short_grpo_run_shows_rewards_and_answers(client):
 
 def test_a_short_dpo_run_shows_loss_accuracy_and_margins(client):
     c, model, prompts, pairs = client
-    assert "started" in start(c, "dpo", DPOStageConfig, model=model, dataset=pairs, eval_dataset=prompts, steps=2,
-                              batch_size=4, max_new_tokens=6, eval_prompts=4, max_length=64)
+    assert "started" in start(
+        c,
+        "dpo",
+        DPOStageConfig,
+        model=model,
+        dataset=pairs,
+        eval_dataset=prompts,
+        steps=2,
+        batch_size=4,
+        max_new_tokens=6,
+        eval_prompts=4,
+        max_length=64,
+    )
     progress, loss, accuracy, margins, log, evaluation = wait(c, "dpo")
     assert "finished: step 2/2" in progress, log
     assert len(loss["data"]) == 2 and {row[2] for row in margins["data"]} == {
-        "rewards/margins", "rewards/chosen", "rewards/rejected"}
+        "rewards/margins",
+        "rewards/chosen",
+        "rewards/rejected",
+    }
     assert "before" in evaluation
 
 

@@ -22,15 +22,23 @@ def client(tmp_path_factory, tiny_model_dir):
     workspace.mkdir()
     prompts = root / "prompts.jsonl"
     topics = ["the sea", "a train ride", "winter", "a good book", "my garden", "a rainy day", "music", "tea"]
-    prompts.write_text("".join(json.dumps({"prompt": f"Tell me about {t}."}) + "\n" for t in topics * 2),
-                       encoding="utf-8")
+    prompts.write_text(
+        "".join(json.dumps({"prompt": f"Tell me about {t}."}) + "\n" for t in topics * 2), encoding="utf-8"
+    )
     with running_app(workspace) as url:
         yield Client(url, verbose=False), str(tiny_model_dir), str(prompts)
 
 
 def start(c, **settings):
-    values = {**vars(PPOStageConfig()), "steps": 3, "batch_size": 4, "mini_batch_size": 2, "max_new_tokens": 6,
-              "eval_prompts": 4, **settings}
+    values = {
+        **vars(PPOStageConfig()),
+        "steps": 3,
+        "batch_size": 4,
+        "mini_batch_size": 2,
+        "max_new_tokens": 6,
+        "eval_prompts": 4,
+        **settings,
+    }
     return c.predict(*[values[name] for name in FIELDS], api_name="/ppo_start")
 
 

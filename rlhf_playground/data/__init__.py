@@ -16,6 +16,25 @@ from .load import SAMPLES, load_file, load_hub, load_sample, load_source, max_fi
 from .prepare import Prepared, prepare
 from .store import dataset_path, list_datasets, read_dataset, save_dataset, write_prepared
 
-__all__ = ["SAMPLES", "Detection", "Extraction", "Prepared", "Table", "column_types", "dataset_path", "detect",
-           "extract_prompt", "extract_prompts", "list_datasets", "load_file", "load_hub", "load_sample",
-           "load_source", "max_file_bytes", "prepare", "read_dataset", "save_dataset", "write_prepared"]
+__all__ = [
+    "SAMPLES",
+    "Detection",
+    "Extraction",
+    "Prepared",
+    "Table",
+    "column_types",
+    "dataset_path",
+    "detect",
+    "extract_prompt",
+    "extract_prompts",
+    "list_datasets",
+    "load_file",
+    "load_hub",
+    "load_sample",
+    "load_source",
+    "max_file_bytes",
+    "prepare",
+    "read_dataset",
+    "save_dataset",
+    "write_prepared",
+]

@@ -10,10 +10,12 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("data", help="load, detect, extract prompts and save datasets")
     commands = parser.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
     prep = commands.add_parser(
-        "prepare", help="normalise a dataset into TRL's format",
+        "prepare",
+        help="normalise a dataset into TRL's format",
         description="Load SOURCE (a file, a bundled sample name or a Hub dataset), detect its kind, "
-                    "extract prompts and write DIR/data.jsonl and DIR/meta.json. "
-                    "Prints one JSON line with the summary.")
+        "extract prompts and write DIR/data.jsonl and DIR/meta.json. "
+        "Prints one JSON line with the summary.",
+    )
     prep.add_argument("source", metavar="SOURCE")
     prep.add_argument("--out", required=True, metavar="DIR", help="folder to write (replaced if it is a dataset)")
     prep.add_argument("--config", help="Hub dataset config")

@@ -19,8 +19,14 @@ class Detection:
 def _find(types: dict[str, str], role: str) -> str | None:
     """The first column named like ``role`` (case and spaces ignored); ``types`` maps column -> type."""
     by_name = {c.lower().strip(): c for c in types}
-    return next((by_name[a] for a in ALIASES[role] if a in by_name
-                 and (a not in INTEGER_ONLY or types[by_name[a]] == "integer")), None)
+    return next(
+        (
+            by_name[a]
+            for a in ALIASES[role]
+            if a in by_name and (a not in INTEGER_ONLY or types[by_name[a]] == "integer")
+        ),
+        None,
+    )
 
 
 def detect(table: Table) -> Detection:
@@ -38,25 +44,36 @@ def detect(table: Table) -> Detection:
         prompt = "explicit" if "prompt" in cols else "implicit"
         fmt = style("chosen")
         extra = ""
-        if fmt == "standard" and prompt == "implicit" and any(
-                "Assistant:" in str(r[cols["chosen"]]) for r in table.rows[:50]):
+        if (
+            fmt == "standard"
+            and prompt == "implicit"
+            and any("Assistant:" in str(r[cols["chosen"]]) for r in table.rows[:50])
+        ):
             extra = "; Human/Assistant transcripts"
-        return Detection("preference", fmt, prompt, cols,
-                         f"Preference pairs ({fmt}, {prompt} prompt{extra})")
+        return Detection("preference", fmt, prompt, cols, f"Preference pairs ({fmt}, {prompt} prompt{extra})")
     if "prompt" in found and "completion" in found:
-        return Detection("prompt_completion", style("prompt"), None,
-                         {"prompt": found["prompt"], "completion": found["completion"]},
-                         f"Prompt-completion pairs ({style('prompt')})")
+        return Detection(
+            "prompt_completion",
+            style("prompt"),
+            None,
+            {"prompt": found["prompt"], "completion": found["completion"]},
+            f"Prompt-completion pairs ({style('prompt')})",
+        )
     if "prompt" in found:
         return Detection("prompt", style("prompt"), None, {"prompt": found["prompt"]}, "Prompts only")
     if "messages" in found:
-        return Detection("conversation", "conversational", None, {"messages": found["messages"]},
-                         "Conversations (conversational)")
+        return Detection(
+            "conversation", "conversational", None, {"messages": found["messages"]}, "Conversations (conversational)"
+        )
     if "text" in found and "label" in found:
         n = len({str(r[found["label"]]) for r in table.rows if r[found["label"]] is not None})
-        return Detection("labelled_text", None, None, {"text": found["text"], "label": found["label"]},
-                         f"Labelled text ({n} label{'s' if n != 1 else ''})")
+        return Detection(
+            "labelled_text",
+            None,
+            None,
+            {"text": found["text"], "label": found["label"]},
+            f"Labelled text ({n} label{'s' if n != 1 else ''})",
+        )
     if "text" in found:
         return Detection("text", "standard", None, {"text": found["text"]}, "Plain text")
-    return Detection("unknown", None, None, {},
-                     f"Unknown layout: expected columns such as {EXPECTED}")
+    return Detection("unknown", None, None, {}, f"Unknown layout: expected columns such as {EXPECTED}")

@@ -42,7 +42,7 @@ def _find_start(text: str) -> tuple[int, str] | None:
 
 def _cut_at_end(text: str) -> str:
     end = _END.search(text)
-    return text[:end.start()] if end else text
+    return text[: end.start()] if end else text
 
 
 def _after_known_marker(text: str) -> str | None:
@@ -50,9 +50,9 @@ def _after_known_marker(text: str) -> str | None:
     found = _find_start(text)
     if found is None:
         return None
-    text = text[found[0] + len(found[1]):].lstrip()
+    text = text[found[0] + len(found[1]) :].lstrip()
     while (found := _find_start(text)) and found[0] == 0:
-        text = text[len(found[1]):].lstrip()
+        text = text[len(found[1]) :].lstrip()
     return _cut_at_end(text)
 
 
@@ -65,8 +65,10 @@ def compile_regex(regex: str) -> user_regex.Pattern:
 
 def _too_slow(row: int | None) -> UserError:
     where = f" on row {row}" if row is not None else ""
-    return UserError(f"This regex takes too long{where}: simplify it (nested repeats such as (a|a)+ can take "
-                     "forever) or use a plain marker.")
+    return UserError(
+        f"This regex takes too long{where}: simplify it (nested repeats such as (a|a)+ can take "
+        "forever) or use a plain marker."
+    )
 
 
 def first_user_turn(messages: list[dict]):
@@ -77,8 +79,9 @@ def first_user_turn(messages: list[dict]):
     return None
 
 
-def extract_prompt(value, *, marker: str | None = None, regex: str | None = None,
-                   row: int | None = None) -> tuple[str | None, str | None]:
+def extract_prompt(
+    value, *, marker: str | None = None, regex: str | None = None, row: int | None = None
+) -> tuple[str | None, str | None]:
     """``(prompt, None)`` or ``(None, why it was skipped)`` for one cell (``row``: its number, for errors).
 
     A regex gets ``RLHF_REGEX_SECONDS`` per cell; one that needs longer is refused.
@@ -161,8 +164,9 @@ def preference_prompt(chosen, rejected) -> tuple[str | list | None, str | None]:
     return (split[0], None) if split[0] else (None, "no user turn")
 
 
-def extract_prompts(table: Table, detection, *, column: str | None = None, marker: str | None = None,
-                    regex: str | None = None) -> Extraction:
+def extract_prompts(
+    table: Table, detection, *, column: str | None = None, marker: str | None = None, regex: str | None = None
+) -> Extraction:
     """Extract a prompt from every row: from ``column`` or the column the detection picked."""
     if regex:
         compile_regex(regex)
@@ -174,8 +178,7 @@ def extract_prompts(table: Table, detection, *, column: str | None = None, marke
     prompts, reasons, marked = [], {}, 0
     for number, row in enumerate(table.rows, 1):
         if column is None and implicit:
-            value, why = preference_prompt(row.get(detection.columns["chosen"]),
-                                           row.get(detection.columns["rejected"]))
+            value, why = preference_prompt(row.get(detection.columns["chosen"]), row.get(detection.columns["rejected"]))
             if value is None:
                 prompts.append(None)
                 reasons[why] = reasons.get(why, 0) + 1

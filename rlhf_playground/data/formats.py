@@ -52,8 +52,11 @@ def _value_type(value) -> str:
 
 def is_chat(value) -> bool:
     """A non-empty list of ``{"role", "content"}`` messages."""
-    return (isinstance(value, list) and bool(value)
-            and all(isinstance(m, dict) and "role" in m and "content" in m for m in value))
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(m, dict) and "role" in m and "content" in m for m in value)
+    )
 
 
 def is_text_chat(value) -> bool:
@@ -69,7 +72,8 @@ def column_types(table: Table) -> dict[str, str]:
         if set(seen) == {"integer", "number"}:
             seen = ["number"]
         if set(seen) == {"chat messages", "list"} and all(
-                not r[column] or is_chat(r[column]) for r in table.rows if r.get(column) is not None):
+            not r[column] or is_chat(r[column]) for r in table.rows if r.get(column) is not None
+        ):
             seen = ["chat messages"]  # empty lists next to chats
         types[column] = seen[0] if len(seen) == 1 else f"mixed ({', '.join(seen)})" if seen else "empty"
     return types

@@ -23,8 +23,19 @@ SAMPLES: dict[str, str] = {
     "preference-transcripts": "preference_transcripts.jsonl",
     "reviews": "reviews.csv",
 }
-SUPPORTED = (".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet", ".csv.gz", ".tsv.gz", ".json.gz",
-             ".jsonl.gz", ".ndjson.gz")
+SUPPORTED = (
+    ".csv",
+    ".tsv",
+    ".json",
+    ".jsonl",
+    ".ndjson",
+    ".parquet",
+    ".csv.gz",
+    ".tsv.gz",
+    ".json.gz",
+    ".jsonl.gz",
+    ".ndjson.gz",
+)
 HUB_DEFAULT_LIMIT = 1000
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -57,8 +68,10 @@ def _read_bytes(path: Path, gzipped: bool) -> bytes:
     limit = max_file_bytes()
     size = path.stat().st_size
     if size > limit:
-        raise UserError(f"'{path.name}' is {_size(size)}, over the {_size(limit)} limit: "
-                        "use a smaller file or raise RLHF_MAX_FILE_MB.")
+        raise UserError(
+            f"'{path.name}' is {_size(size)}, over the {_size(limit)} limit: "
+            "use a smaller file or raise RLHF_MAX_FILE_MB."
+        )
     data = path.read_bytes()
     if gzipped:
         import gzip
@@ -69,11 +82,13 @@ def _read_bytes(path: Path, gzipped: bool) -> bytes:
             with gzip.GzipFile(fileobj=io.BytesIO(data)) as f:
                 data = f.read(limit + 1)
         except (OSError, EOFError, zlib.error):
-            raise UserError(f"'{path.name}' isn't a readable gzip file: re-compress it or upload it "
-                            "uncompressed.") from None
+            raise UserError(
+                f"'{path.name}' isn't a readable gzip file: re-compress it or upload it uncompressed."
+            ) from None
         if len(data) > limit:
-            raise UserError(f"'{path.name}' unpacks to over the {_size(limit)} limit: "
-                            "use a smaller file or raise RLHF_MAX_FILE_MB.")
+            raise UserError(
+                f"'{path.name}' unpacks to over the {_size(limit)} limit: use a smaller file or raise RLHF_MAX_FILE_MB."
+            )
     return data
 
 
@@ -91,8 +106,10 @@ def _decode(data: bytes, name: str) -> str:
 
 def _check_row(row, number: int, name: str, unit: str = "line") -> dict:
     if not isinstance(row, dict):
-        raise UserError(f"'{name}', {unit} {number}, isn't a JSON object: each row must be an object "
-                        'such as {"prompt": "..."}.')
+        raise UserError(
+            f"'{name}', {unit} {number}, isn't a JSON object: each row must be an object "
+            'such as {"prompt": "..."}.'
+        )
     return row
 
 
@@ -110,8 +127,9 @@ def _json_loads(text: str, where: str):
             except UnicodeEncodeError:
                 raise json.JSONDecodeError("a \\u escape that is half a character", text, found.start()) from None
     except RecursionError:
-        raise UserError(f"{where} is nested too deeply to read: keep rows to a few levels of lists and "
-                        "objects.") from None
+        raise UserError(
+            f"{where} is nested too deeply to read: keep rows to a few levels of lists and objects."
+        ) from None
     return value
 
 
@@ -125,8 +143,9 @@ def _read_jsonl(text: str, name: str, limit: int | None) -> list[dict]:
         try:
             row = _json_loads(line, f"'{name}', line {number},")
         except ValueError:
-            raise UserError(f"'{name}', line {number}, isn't valid JSON: fix that line "
-                            "(each line must hold one JSON object).") from None
+            raise UserError(
+                f"'{name}', line {number}, isn't valid JSON: fix that line (each line must hold one JSON object)."
+            ) from None
         rows.append(_check_row(row, number, name))
     return rows
 
@@ -186,8 +205,10 @@ def _read_csv(text: str, name: str, limit: int | None, delimiter: str) -> list[d
             if not any(v.strip() for v in values):
                 continue
             if len(values) > len(header):
-                raise UserError(f"'{name}', line {reader.line_num}, has {len(values)} fields but the header "
-                                f"has {len(header)}: quote values that contain '{delimiter}'.")
+                raise UserError(
+                    f"'{name}', line {reader.line_num}, has {len(values)} fields but the header "
+                    f"has {len(header)}: quote values that contain '{delimiter}'."
+                )
             values += [""] * (len(header) - len(values))
             rows.append(dict(zip(header, values)))
     except csv.Error as exc:
@@ -274,20 +295,22 @@ def load_hub(name: str, *, config: str | None = None, split: str = "train", limi
         if is_offline_error(exc):
             raise UserError(f"Can't fetch '{name}': {OFFLINE_HINT}") from None
         if "scripts are no longer supported" in str(exc):
-            raise UserError(f"'{name}' is built by a loading script, which the installed datasets library "
-                            "no longer runs: pick a dataset stored as data files (Parquet, JSON, CSV).") from None
+            raise UserError(
+                f"'{name}' is built by a loading script, which the installed datasets library "
+                "no longer runs: pick a dataset stored as data files (Parquet, JSON, CSV)."
+            ) from None
         if not isinstance(exc, (ValueError, FileNotFoundError, datasets.exceptions.DatasetGenerationError)):
             raise
         # an unknown config or split, or no data files: datasets' first line names the valid ones
-        raise UserError(f"Can't load '{name}' (config {config or 'default'}, split '{split}'): "
-                        f"{str(exc).splitlines()[0][:300]}") from None
+        raise UserError(
+            f"Can't load '{name}' (config {config or 'default'}, split '{split}'): {str(exc).splitlines()[0][:300]}"
+        ) from None
     if not rows:
         raise UserError(f"The '{split}' split of '{name}' has no rows.")
     return _table(rows, f"hub:{name}" + (f"/{config}" if config else "") + f":{split}")
 
 
-def load_source(source: str, *, config: str | None = None, split: str = "train",
-                limit: int | None = None) -> Table:
+def load_source(source: str, *, config: str | None = None, split: str = "train", limit: int | None = None) -> Table:
     """A file path, a bundled sample name, or else a Hub dataset name."""
     from ..hosting import check_local_path
 

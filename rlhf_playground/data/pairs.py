@@ -44,14 +44,18 @@ def split_pair(row: dict) -> tuple[Any, str, str]:
         return chosen[:-1], _text(chosen), _text(rejected)
     if not isinstance(chosen, str) or not isinstance(rejected, str):
         return "", _text(chosen), _text(rejected)
-    head = chosen[:chosen.rfind(TRANSCRIPT_REPLY) + len(TRANSCRIPT_REPLY)] if TRANSCRIPT_REPLY in chosen else ""
+    head = chosen[: chosen.rfind(TRANSCRIPT_REPLY) + len(TRANSCRIPT_REPLY)] if TRANSCRIPT_REPLY in chosen else ""
     if head and rejected.startswith(head):
-        return head, chosen[len(head):], rejected[len(head):]
+        return head, chosen[len(head) :], rejected[len(head) :]
     return "", chosen, rejected
 
 
-def read_pairs(dataset: str, learner: str = "a reward model", *, rows: list[dict] | None = None,
-               ) -> tuple[list[tuple[Any, str, str]], Counter]:
+def read_pairs(
+    dataset: str,
+    learner: str = "a reward model",
+    *,
+    rows: list[dict] | None = None,
+) -> tuple[list[tuple[Any, str, str]], Counter]:
     """Usable (prompt, chosen, rejected) triples and the count of dropped rows by reason.
 
     ``learner`` names who needs the pairs in the message for a dataset that has none;
@@ -59,9 +63,11 @@ def read_pairs(dataset: str, learner: str = "a reward model", *, rows: list[dict
     """
     rows = read_rows(dataset) if rows is None else rows
     if rows and not all(k in rows[0] for k in ("chosen", "rejected")):
-        raise UserError(f"'{dataset}' has no chosen/rejected columns (it has {', '.join(rows[0])}): "
-                        f"{learner} learns from preference pairs. Pick a preference dataset; prompt datasets are "
-                        "for PPO, GRPO and RLOO.")
+        raise UserError(
+            f"'{dataset}' has no chosen/rejected columns (it has {', '.join(rows[0])}): "
+            f"{learner} learns from preference pairs. Pick a preference dataset; prompt datasets are "
+            "for PPO, GRPO and RLOO."
+        )
     pairs, dropped = [], Counter()
     for row in rows:
         if not all(_is_text(row.get(key)) for key in ("prompt", "chosen", "rejected")):

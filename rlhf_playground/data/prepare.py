@@ -10,8 +10,14 @@ from .extract import Extraction, extract_prompts, parse_transcript, shared_prefi
 from .formats import EXPECTED, Table, check_column, is_chat, is_text_chat
 
 # Which role a user-chosen column stands for, by detected kind.
-_COLUMN_ROLE = {"prompt": "prompt", "prompt_completion": "prompt", "preference": "prompt",
-                "conversation": "messages", "labelled_text": "text", "text": "text"}
+_COLUMN_ROLE = {
+    "prompt": "prompt",
+    "prompt_completion": "prompt",
+    "preference": "prompt",
+    "conversation": "messages",
+    "labelled_text": "text",
+    "text": "text",
+}
 
 
 @dataclass
@@ -28,10 +34,16 @@ class Prepared:
 
     def summary(self) -> dict:
         ext = self.extraction
-        return {"rows": len(self.rows), "source_rows": self.source_rows, "kind": self.kind,
-                "format": self.format, "prompts_extracted": ext.extracted if ext else None,
-                "skipped": ext.skipped if ext else 0, "skip_reasons": dict(ext.reasons) if ext else {},
-                "dropped": dict(self.dropped)}
+        return {
+            "rows": len(self.rows),
+            "source_rows": self.source_rows,
+            "kind": self.kind,
+            "format": self.format,
+            "prompts_extracted": ext.extracted if ext else None,
+            "skipped": ext.skipped if ext else 0,
+            "skip_reasons": dict(ext.reasons) if ext else {},
+            "dropped": dict(self.dropped),
+        }
 
 
 def _count(dropped: dict, why: str) -> None:
@@ -59,9 +71,11 @@ def _as_chat(row: dict) -> dict:
     """A standard (string) pair as a conversational one, so one dataset never mixes the two."""
     if isinstance(row["chosen"], list):
         return row
-    return {"prompt": [{"role": "user", "content": row["prompt"].strip()}],
-            "chosen": [{"role": "assistant", "content": row["chosen"].strip()}],
-            "rejected": [{"role": "assistant", "content": row["rejected"].strip()}]}
+    return {
+        "prompt": [{"role": "user", "content": row["prompt"].strip()}],
+        "chosen": [{"role": "assistant", "content": row["chosen"].strip()}],
+        "rejected": [{"role": "assistant", "content": row["rejected"].strip()}],
+    }
 
 
 def _pair(chosen, rejected, prompt, dropped: dict) -> dict | None:
@@ -80,7 +94,7 @@ def _pair(chosen, rejected, prompt, dropped: dict) -> dict | None:
             prompt = shared_prefix(chosen, rejected)
             if not prompt.strip():
                 return _count(dropped, "no shared prompt")
-            chosen, rejected = chosen[len(prompt):], rejected[len(prompt):]
+            chosen, rejected = chosen[len(prompt) :], rejected[len(prompt) :]
         elif a is None or b is None:
             return _count(dropped, "different prompts")
         else:
@@ -92,7 +106,7 @@ def _pair(chosen, rejected, prompt, dropped: dict) -> dict | None:
         if a[0] != b[0]:
             return _count(dropped, "different prompts")
         if a[0]:
-            starts_with_prompt = not is_chat(prompt) or a[0][:len(prompt)] == prompt
+            starts_with_prompt = not is_chat(prompt) or a[0][: len(prompt)] == prompt
             prompt = a[0] if starts_with_prompt else prompt + a[0]
         elif prompt is None:
             return _count(dropped, "no user turn")
@@ -125,14 +139,17 @@ def _labels(values: list) -> tuple[list[int | None], list[str] | None]:
     return [None if v is None or v == "" else index[str(v)] for v in values], names
 
 
-def prepare(table: Table, *, column: str | None = None, marker: str | None = None,
-            regex: str | None = None) -> Prepared:
+def prepare(
+    table: Table, *, column: str | None = None, marker: str | None = None, regex: str | None = None
+) -> Prepared:
     found = detect(table)
     if column:
         found = _with_column(table, found, column)
     if found.kind == "unknown":
-        raise UserError(f"Can't tell what this dataset holds (columns: {', '.join(table.columns)}). "
-                        f"Expected columns such as {EXPECTED}, or pick the text column.")
+        raise UserError(
+            f"Can't tell what this dataset holds (columns: {', '.join(table.columns)}). "
+            f"Expected columns such as {EXPECTED}, or pick the text column."
+        )
     cols, kind, fmt, names = found.columns, found.kind, found.style, None
     rows: list[dict] = []
     dropped: dict[str, int] = {}
@@ -192,4 +209,3 @@ def prepare(table: Table, *, column: str | None = None, marker: str | None = Non
         why = ", ".join(f"{k} ({n})" for k, n in reasons.items()) or "the table is empty"
         raise UserError(f"No usable rows: {why}. Check the column, marker or regex.")
     return Prepared(rows, kind, found, extraction, dropped, table.source, len(table.rows), names, fmt)
-

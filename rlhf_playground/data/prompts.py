@@ -44,8 +44,9 @@ def load_prompts(dataset: str) -> list[Prompt]:
     prompts = prompt_column(rows)
     if not prompts:
         columns = ", ".join(sorted(rows[0])) if rows else "none, it is empty"
-        raise UserError(f"The dataset '{dataset}' has no prompts: PPO needs a 'prompt' column "
-                        f"(its columns: {columns}).")
+        raise UserError(
+            f"The dataset '{dataset}' has no prompts: PPO needs a 'prompt' column (its columns: {columns})."
+        )
     return prompts
 
 
@@ -56,9 +57,11 @@ def read_prompts(dataset: str, method: str) -> list[Prompt]:
     except UserError as exc:
         if "no prompts" not in str(exc):
             raise
-        raise UserError(f"'{dataset}' has no 'prompt' column, and {method} needs prompts to answer. Pick a "
-                        "prompt dataset, or a preference dataset with an explicit prompt (save it from the "
-                        "Data tab, which extracts prompts).") from None
+        raise UserError(
+            f"'{dataset}' has no 'prompt' column, and {method} needs prompts to answer. Pick a "
+            "prompt dataset, or a preference dataset with an explicit prompt (save it from the "
+            "Data tab, which extracts prompts)."
+        ) from None
 
 
 def prompt_text(prompt: Prompt) -> str:

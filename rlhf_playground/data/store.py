@@ -20,9 +20,16 @@ from .prepare import Prepared
 
 def _meta(prepared: Prepared, name: str) -> dict:
     columns = list(dict.fromkeys(k for row in prepared.rows for k in row))
-    meta = {"name": name, "kind": prepared.kind, "format": prepared.format, "rows": len(prepared.rows),
-            "source": prepared.source, "created": datetime.now(timezone.utc).isoformat(),
-            "columns": columns, "summary": prepared.summary()}
+    meta = {
+        "name": name,
+        "kind": prepared.kind,
+        "format": prepared.format,
+        "rows": len(prepared.rows),
+        "source": prepared.source,
+        "created": datetime.now(timezone.utc).isoformat(),
+        "columns": columns,
+        "summary": prepared.summary(),
+    }
     if prepared.label_names:
         meta["label_names"] = prepared.label_names
     return meta
@@ -39,8 +46,9 @@ def write_prepared(prepared: Prepared, out_dir) -> Path:
         with open(tmp / "data.jsonl", "w", encoding="utf-8") as f:
             for row in prepared.rows:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        (tmp / "meta.json").write_text(json.dumps(_meta(prepared, out_dir.name), indent=2, ensure_ascii=False),
-                                       encoding="utf-8")
+        (tmp / "meta.json").write_text(
+            json.dumps(_meta(prepared, out_dir.name), indent=2, ensure_ascii=False), encoding="utf-8"
+        )
         if out_dir.exists():
             old = out_dir.with_name(f"{tmp.name}.old")
             out_dir.rename(old)

@@ -39,19 +39,26 @@ class RunCallback(TrainerCallback):
         if any(key in logs for key in SUMMARY_KEYS):
             self.run.update_status(train_summary=logs)
             return
-        row = {"step": state.global_step, "epoch": state.epoch, **logs,
-               "time": time.time(), "elapsed_s": round(time.monotonic() - self.began, 3)}
+        row = {
+            "step": state.global_step,
+            "epoch": state.epoch,
+            **logs,
+            "time": time.time(),
+            "elapsed_s": round(time.monotonic() - self.began, 3),
+        }
         self.run.append_metrics(row)
-        shown = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                         for k, v in row.items() if k not in ("time",))
+        shown = " ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items() if k not in ("time",)
+        )
         print(shown, flush=True)
 
     def on_step_end(self, args, state, control, **kwargs):
         done = state.global_step - self.first_step
         left = state.max_steps - state.global_step
         eta = (time.monotonic() - self.began) / done * left if done > 0 else None
-        self.run.update_status(step=state.global_step, total_steps=state.max_steps,
-                               eta_s=round(eta, 1) if eta is not None else None)
+        self.run.update_status(
+            step=state.global_step, total_steps=state.max_steps, eta_s=round(eta, 1) if eta is not None else None
+        )
         self._check_stop(args, control)
 
     def on_substep_end(self, args, state, control, **kwargs):
@@ -66,8 +73,12 @@ class RunCallback(TrainerCallback):
 
 def checkpoint_args(run: Run, save_steps: int) -> dict:
     """Trainer arguments that keep the last checkpoint in ``run.checkpoints`` every ``save_steps`` steps (0: none)."""
-    return {"output_dir": str(run.checkpoints), "save_strategy": "steps" if save_steps > 0 else "no",
-            "save_steps": max(save_steps, 1), "save_total_limit": 1}
+    return {
+        "output_dir": str(run.checkpoints),
+        "save_strategy": "steps" if save_steps > 0 else "no",
+        "save_steps": max(save_steps, 1),
+        "save_total_limit": 1,
+    }
 
 
 def train_resumably(trainer, run: Run) -> None:

@@ -83,8 +83,12 @@ def describe_failure(exc: BaseException) -> str:
     summary = f"{type(first).__name__}: {summary}" if summary else type(first).__name__
     for e in chain:
         text = str(e).lower()
-        if (isinstance(e, MemoryError) or type(e).__name__ == "OutOfMemoryError"
-                or "out of memory" in text or "can't allocate memory" in text):
+        if (
+            isinstance(e, MemoryError)
+            or type(e).__name__ == "OutOfMemoryError"
+            or "out of memory" in text
+            or "can't allocate memory" in text
+        ):
             return redact(f"out of memory: {summary}. Try a smaller batch size or max length, or 4-bit loading.")
         if (isinstance(e, OSError) and e.errno == errno.ENOSPC) or "no space left on device" in text:
             return redact(f"disk full: {summary}. Free space under {workspace_dir()} and start again.")
@@ -135,8 +139,7 @@ def quiet_known_warnings() -> None:
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 
-def run_stage(stage: str, config, run_fn: Callable[[Any, Run], dict | None],
-              run_dir: str | Path | None = None) -> int:
+def run_stage(stage: str, config, run_fn: Callable[[Any, Run], dict | None], run_dir: str | Path | None = None) -> int:
     """Run ``run_fn(config, run)`` as a job and return the exit code.
 
     With ``run_dir`` (the runner's detached child) the folder exists and output
@@ -200,9 +203,12 @@ def register_stage(subparsers, name: str, config_cls, run_fn, help: str) -> None
 
     parser = subparsers.add_parser(name, help=help, description=help)
     add_config_arguments(parser, config_cls)
-    parser.add_argument("--run-dir", metavar="DIR",
-                        help="use this existing run folder (how the app starts jobs); without it a new "
-                             "run folder is made and the job runs in the foreground")
+    parser.add_argument(
+        "--run-dir",
+        metavar="DIR",
+        help="use this existing run folder (how the app starts jobs); without it a new "
+        "run folder is made and the job runs in the foreground",
+    )
 
     def command(args) -> int:
         try:

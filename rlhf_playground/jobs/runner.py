@@ -32,8 +32,16 @@ STOP_TIMEOUT_S = 4.0  # then the process group gets SIGTERM, and SIGKILL half a 
 
 
 def job_command(stage: str, run: Run) -> list[str]:
-    return [sys.executable, "-m", "rlhf_playground", stage,
-            "--config", str(run.config_path), "--run-dir", str(run.path)]
+    return [
+        sys.executable,
+        "-m",
+        "rlhf_playground",
+        stage,
+        "--config",
+        str(run.config_path),
+        "--run-dir",
+        str(run.path),
+    ]
 
 
 def start(stage: str, config, *, child: bool = False) -> Run:
@@ -57,8 +65,10 @@ def check_job_limit() -> None:
     cap = int(setting(*MAX_JOBS))
     active = active_runs()
     if len(active) >= cap:
-        raise UserError(f"You already have {len(active)} jobs running or waiting, the most one person may have "
-                        "in this shared app: wait for one to end, or stop one, and start again.")
+        raise UserError(
+            f"You already have {len(active)} jobs running or waiting, the most one person may have "
+            "in this shared app: wait for one to end, or stop one, and start again."
+        )
 
 
 def resume(run: Run) -> Run:
@@ -80,8 +90,17 @@ def resume(run: Run) -> Run:
     run.drop_metrics_after(step)
     run.clear_stop()
     run.log(f"--- resuming from {checkpoint.name} ---")
-    run.update_status(state="queued", reason=f"queued: resuming from step {step}", step=step, eta_s=None,
-                      ended=None, pid=None, pid_start=None, pgid=None, resumed_from_step=step)
+    run.update_status(
+        state="queued",
+        reason=f"queued: resuming from step {step}",
+        step=step,
+        eta_s=None,
+        ended=None,
+        pid=None,
+        pid_start=None,
+        pgid=None,
+        resumed_from_step=step,
+    )
     return _launch(stage, run)
 
 
@@ -89,13 +108,23 @@ def _launch(stage: str, run: Run) -> Run:
     """Start the job process for ``run`` (the stage reads its config.json) in the background."""
     if stage not in UNQUEUED and running_run() is not None:
         run.update_status(reason=waiting_reason(run))
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "RLHF_WORKSPACE": str(workspace_dir()),
-           SHARED_ROOT_ENV: str(shared_root()),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")]))}
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "RLHF_WORKSPACE": str(workspace_dir()),
+        SHARED_ROOT_ENV: str(shared_root()),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")])),
+    }
     with open(run.log_path, "ab") as log:
         try:
-            proc = subprocess.Popen(job_command(stage, run), stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+            proc = subprocess.Popen(
+                job_command(stage, run),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
         except OSError as exc:
             run.finish("failed", f"could not start the job: {exc}")
             return run
@@ -143,8 +172,11 @@ def stop(run: Run) -> dict:
             _signal_job(status, signal.SIGKILL, group=True)
             if not trained:
                 return run.finish("stopped", "stopped before it started")
-            return run.finish("stopped", f"the job didn't stop within {STOP_TIMEOUT_S:.0f} s and was killed; "
-                                         "nothing from the unfinished part was saved")
+            return run.finish(
+                "stopped",
+                f"the job didn't stop within {STOP_TIMEOUT_S:.0f} s and was killed; "
+                "nothing from the unfinished part was saved",
+            )
         if waited > CLEAN_STOP_S and not interrupted and started():
             # Only a running job has its handler for this signal installed; by default it kills.
             _signal_job(status, INTERRUPT_SIGNAL, group=False)

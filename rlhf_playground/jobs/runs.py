@@ -126,8 +126,11 @@ class Run:
     def status(self) -> dict[str, Any]:
         """The status, with a job whose process vanished without a word reported as failed."""
         status = read_json(self.path / "status.json", {})
-        if status.get("state") in ACTIVE and status.get("pid") and not process_alive(
-                status["pid"], status.get("pid_start")):
+        if (
+            status.get("state") in ACTIVE
+            and status.get("pid")
+            and not process_alive(status["pid"], status.get("pid_start"))
+        ):
             try:
                 status = self.finish("failed", DIED)
             except OSError:  # a full disk: say it here, write it when there is room again
@@ -149,8 +152,11 @@ class Run:
 
     def latest_checkpoint(self) -> Path | None:
         """The newest complete trainer checkpoint: one a killed save left half-written has no trainer state."""
-        done = [p for p in self.checkpoints.glob("checkpoint-*")
-                if p.name.removeprefix("checkpoint-").isdigit() and (p / "trainer_state.json").is_file()]
+        done = [
+            p
+            for p in self.checkpoints.glob("checkpoint-*")
+            if p.name.removeprefix("checkpoint-").isdigit() and (p / "trainer_state.json").is_file()
+        ]
         return max(done, key=checkpoint_step, default=None)
 
     def drop_incomplete_checkpoints(self) -> None:
@@ -176,12 +182,20 @@ class Run:
         status, config = self.status(), self.config()
         losses = [m["loss"] for m in self.metrics() if "loss" in m]
         return {
-            "id": self.id, "stage": status.get("stage"), "state": status.get("state"),
-            "reason": status.get("reason", ""), "model": config.get("model"),
-            "dataset": config.get("dataset"), "step": status.get("step", 0),
-            "total_steps": status.get("total_steps"), "first_loss": losses[0] if losses else None,
-            "last_loss": losses[-1] if losses else None, "created": status.get("created"),
-            "started": status.get("started"), "ended": status.get("ended"), "path": str(self.path),
+            "id": self.id,
+            "stage": status.get("stage"),
+            "state": status.get("state"),
+            "reason": status.get("reason", ""),
+            "model": config.get("model"),
+            "dataset": config.get("dataset"),
+            "step": status.get("step", 0),
+            "total_steps": status.get("total_steps"),
+            "first_loss": losses[0] if losses else None,
+            "last_loss": losses[-1] if losses else None,
+            "created": status.get("created"),
+            "started": status.get("started"),
+            "ended": status.get("ended"),
+            "path": str(self.path),
         }
 
     # --------------------------------------------------------------- writing
@@ -275,9 +289,18 @@ def create_run(stage: str, config) -> Run:
     run.path.mkdir(parents=True)
     write_json_atomic(run.config_path, to_dict(config))
     run.log_path.touch()
-    run.update_status(state="queued", reason="queued: waiting to start", stage=stage,
-                      created=time.time(), pid=None, started=None, ended=None,
-                      step=0, total_steps=None, eta_s=None)
+    run.update_status(
+        state="queued",
+        reason="queued: waiting to start",
+        stage=stage,
+        created=time.time(),
+        pid=None,
+        started=None,
+        ended=None,
+        step=0,
+        total_steps=None,
+        eta_s=None,
+    )
     return run
 
 

@@ -32,12 +32,15 @@ class PPOStageConfig(settings.OnlineRLSettings):
     clip_range: float = settings.setting(0.2, "policy ratio clip epsilon")
     clip_range_value: float = settings.setting(0.2, "value clip epsilon")
     vf_coef: float = settings.setting(0.1, "weight of the value loss")
-    reward_scaling: str = settings.setting("none",
-        "'none', 'whiten' (per batch) or 'running' (scale only); scale small scores up, or the KL penalty wins")
-    penalize_non_ending: bool = settings.setting(False,
-        "give answers that never end (no EOS within max_new_tokens) the score non_ending_penalty")
-    non_ending_penalty: float = settings.setting(-1.0,
-        "the score for non-ending answers (with penalize_non_ending) and for empty answers")
+    reward_scaling: str = settings.setting(
+        "none", "'none', 'whiten' (per batch) or 'running' (scale only); scale small scores up, or the KL penalty wins"
+    )
+    penalize_non_ending: bool = settings.setting(
+        False, "give answers that never end (no EOS within max_new_tokens) the score non_ending_penalty"
+    )
+    non_ending_penalty: float = settings.setting(
+        -1.0, "the score for non-ending answers (with penalize_non_ending) and for empty answers"
+    )
     seed: int = settings.setting(42, "random seed (LoRA init, prompt order, sampling)")
     eval_prompts: int = settings.setting(16, "prompts held out to measure mean reward before/after")
     max_prompt_length: int = settings.setting(128, "prompts longer than this keep their last tokens")
@@ -47,8 +50,10 @@ class PPOStageConfig(settings.OnlineRLSettings):
         rules = [
             (self.steps > 0, f"steps must be at least 1 (got {self.steps})."),
             (self.batch_size > 0, f"batch_size must be at least 1 (got {self.batch_size})."),
-            (0 < self.mini_batch_size <= self.batch_size and self.batch_size % max(self.mini_batch_size, 1) == 0,
-             f"mini_batch_size ({self.mini_batch_size}) must divide batch_size ({self.batch_size})."),
+            (
+                0 < self.mini_batch_size <= self.batch_size and self.batch_size % max(self.mini_batch_size, 1) == 0,
+                f"mini_batch_size ({self.mini_batch_size}) must divide batch_size ({self.batch_size}).",
+            ),
             (self.ppo_epochs > 0, f"ppo_epochs must be at least 1 (got {self.ppo_epochs})."),
             (self.learning_rate > 0, f"learning_rate must be above 0 (got {self.learning_rate})."),
             (self.learning_rate < 1, f"learning_rate {self.learning_rate} is far too high; try 1e-5."),
@@ -60,8 +65,10 @@ class PPOStageConfig(settings.OnlineRLSettings):
             (0 <= self.gamma <= 1 and 0 <= self.lam <= 1, "gamma and lam must be in [0, 1]."),
             (self.clip_range > 0 and self.clip_range_value > 0, "clip_range and clip_range_value must be above 0."),
             (self.vf_coef >= 0, f"vf_coef can't be negative (got {self.vf_coef})."),
-            (self.reward_scaling in ("none", "whiten", "running"),
-             f"reward_scaling must be 'none', 'whiten' or 'running' (got {self.reward_scaling!r})."),
+            (
+                self.reward_scaling in ("none", "whiten", "running"),
+                f"reward_scaling must be 'none', 'whiten' or 'running' (got {self.reward_scaling!r}).",
+            ),
             (self.eval_prompts >= 0, f"eval_prompts can't be negative (got {self.eval_prompts})."),
             (self.max_prompt_length > 0, f"max_prompt_length must be at least 1 (got {self.max_prompt_length})."),
         ]

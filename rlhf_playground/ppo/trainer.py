@@ -63,13 +63,28 @@ class Rollout:
         """The rows where ``keep`` is true."""
         idx = keep.nonzero().flatten()
         pick = lambda t: t[idx] if isinstance(t, torch.Tensor) else [t[i] for i in idx.tolist()]  # noqa: E731
-        return Rollout(*(pick(getattr(self, name)) for name in
-                         ("prompts", "responses", "input_ids", "attention_mask", "mask", "ended",
-                          "logprobs", "ref_logprobs", "values")), entropy=self.entropy)
+        return Rollout(
+            *(
+                pick(getattr(self, name))
+                for name in (
+                    "prompts",
+                    "responses",
+                    "input_ids",
+                    "attention_mask",
+                    "mask",
+                    "ended",
+                    "logprobs",
+                    "ref_logprobs",
+                    "values",
+                )
+            ),
+            entropy=self.entropy,
+        )
 
 
-def generate_rollout(model, tokenizer, prompts: list, max_new_tokens: int, max_prompt_length: int,
-                     sampling: dict | None = None) -> Rollout:
+def generate_rollout(
+    model, tokenizer, prompts: list, max_new_tokens: int, max_prompt_length: int, sampling: dict | None = None
+) -> Rollout:
     """Answer ``prompts`` in one left-padded batch, greedy unless ``sampling`` is given; each ends at its first EOS."""
     ids = [encode_prompt(tokenizer, p, max_length=max_prompt_length) for p in prompts]
     out = generate(model, tokenizer, ids, max_new_tokens, sampling, eos_ids=stop_ids(model, tokenizer))
@@ -86,16 +101,24 @@ class PPOTrainer:
         self.config, self.tokenizer, self.scorer, self.prompts = config, tokenizer, scorer, list(prompts)
         torch.manual_seed(config.seed)
         model = prepare_base(model)
-        lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                          target_modules="all-linear", task_type="CAUSAL_LM")
+        lora = LoraConfig(
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout,
+            target_modules="all-linear",
+            task_type="CAUSAL_LM",
+        )
         self.model = get_peft_model(model, lora)
         hidden = model.config.get_text_config().hidden_size
         self.value_head = torch.nn.Linear(hidden, 1).to(self.model.device)  # V(s_t) from the last hidden state
         torch.nn.init.zeros_(self.value_head.weight), torch.nn.init.zeros_(self.value_head.bias)
         self.params = [p for p in self.model.parameters() if p.requires_grad] + list(self.value_head.parameters())
         self.optimizer = torch.optim.Adam(self.params, lr=config.learning_rate)
-        self.kl_ctl = (core.AdaptiveKLController(config.init_kl_coef, config.target_kl, config.kl_horizon)
-                       if config.adaptive_kl else core.FixedKLController(config.init_kl_coef))
+        self.kl_ctl = (
+            core.AdaptiveKLController(config.init_kl_coef, config.target_kl, config.kl_horizon)
+            if config.adaptive_kl
+            else core.FixedKLController(config.init_kl_coef)
+        )
         self.running = core.RunningMoments()
         self._order: list[int] = []
         self._rng = random.Random(config.seed)
@@ -106,8 +129,9 @@ class PPOTrainer:
         """Answer ``prompts`` in one batch, sampling with the config's settings unless ``greedy``."""
         cfg = self.config
         sampling = None if greedy else sampling_args(cfg.temperature, cfg.top_p, cfg.top_k)
-        return generate_rollout(self.model, self.tokenizer, prompts, cfg.max_new_tokens, cfg.max_prompt_length,
-                                sampling)
+        return generate_rollout(
+            self.model, self.tokenizer, prompts, cfg.max_new_tokens, cfg.max_prompt_length, sampling
+        )
 
     def forward(self, rollout: Rollout, idx=None, with_values: bool = True):
         """Log-probs of the answer tokens (at ``temperature``), values ``V(s_t)`` and the logits.
@@ -121,13 +145,19 @@ class PPOTrainer:
             input_ids, attn = input_ids[idx], attn[idx]
         T = rollout.mask.shape[1]
         position_ids = (attn.cumsum(1) - 1).clamp_min(0)  # as generate() numbers left-padded rows
-        out = self.model(input_ids=input_ids, attention_mask=attn, position_ids=position_ids,
-                         output_hidden_states=with_values, logits_to_keep=T + 1, use_cache=False)
+        out = self.model(
+            input_ids=input_ids,
+            attention_mask=attn,
+            position_ids=position_ids,
+            output_hidden_states=with_values,
+            logits_to_keep=T + 1,
+            use_cache=False,
+        )
         logits = out.logits[:, :-1].float() / self.config.temperature
         logprobs = core.logprobs_from_logits(logits, input_ids[:, -T:])
         values = None
         if with_values:
-            hidden = out.hidden_states[-1][:, -T - 1:-1].float()
+            hidden = out.hidden_states[-1][:, -T - 1 : -1].float()
             values = self.value_head(hidden).squeeze(-1)
         return logprobs, values, logits
 
@@ -155,8 +185,10 @@ class PPOTrainer:
             raise ValueError(f"{self.scorer.name} returned {len(raw)} scores for {n} answers")
         keep = torch.isfinite(raw)
         if not keep.any():
-            raise UserError(f"The reward '{self.scorer.name}' gave NaN or infinite scores for every answer in "
-                            "this batch; check the reward model (or its dtype) before training on it.")
+            raise UserError(
+                f"The reward '{self.scorer.name}' gave NaN or infinite scores for every answer in "
+                "this batch; check the reward model (or its dtype) before training on it."
+            )
         if not keep.all():
             warnings.append(f"dropped {int((~keep).sum())} of {n} answers whose reward was NaN or infinite")
         scores = raw.clone()
@@ -194,8 +226,9 @@ class PPOTrainer:
 
         # rewards per token, advantages and value targets (no gradients here)
         scaled = core.scale_scores(scores, cfg.reward_scaling, self.running)
-        rewards, kl = core.per_token_rewards(scaled, batch.logprobs, batch.ref_logprobs, batch.mask,
-                                             self.kl_ctl.value, cfg.kl_estimator)
+        rewards, kl = core.per_token_rewards(
+            scaled, batch.logprobs, batch.ref_logprobs, batch.mask, self.kl_ctl.value, cfg.kl_estimator
+        )
         advantages, returns = core.gae(rewards, batch.values, batch.mask, cfg.gamma, cfg.lam)
         advantages = core.masked_whiten(advantages, batch.mask)
 
@@ -206,20 +239,27 @@ class PPOTrainer:
             for idx in torch.randperm(len(scores)).split(cfg.mini_batch_size):
                 logprobs, values, _ = self.forward(batch, idx)
                 mask = batch.mask[idx]
-                pg_loss, pg_stats = core.policy_loss(logprobs, batch.logprobs[idx], advantages[idx], mask,
-                                                     cfg.clip_range)
+                pg_loss, pg_stats = core.policy_loss(
+                    logprobs, batch.logprobs[idx], advantages[idx], mask, cfg.clip_range
+                )
                 vf_loss, _ = core.value_loss(values, batch.values[idx], returns[idx], mask, cfg.clip_range_value)
                 loss = pg_loss + cfg.vf_coef * vf_loss
                 if not torch.isfinite(loss):
-                    raise UserError(f"The PPO loss became {loss.item()} at step {self.step_count + 1}; "
-                                    "lower the learning rate (or check the rewards) and start again.")
+                    raise UserError(
+                        f"The PPO loss became {loss.item()} at step {self.step_count + 1}; "
+                        "lower the learning rate (or check the rewards) and start again."
+                    )
                 self.optimizer.zero_grad()
                 loss.backward()
                 if cfg.max_grad_norm > 0:
                     torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm)
                 self.optimizer.step()
-                for key, value in (("policy_loss", pg_loss.item()), ("value_loss", vf_loss.item()),
-                                   ("clipfrac", pg_stats["clipfrac"]), ("approx_kl", pg_stats["approx_kl"])):
+                for key, value in (
+                    ("policy_loss", pg_loss.item()),
+                    ("value_loss", vf_loss.item()),
+                    ("clipfrac", pg_stats["clipfrac"]),
+                    ("approx_kl", pg_stats["approx_kl"]),
+                ):
                     logs[key].append(value)
 
         kl_per_answer = (kl * batch.mask).sum(1).mean().item()
@@ -227,19 +267,27 @@ class PPOTrainer:
         self.kl_ctl.update(kl_per_answer, len(scores))
         self.step_count += 1
         return {
-            "step": self.step_count, "reward_mean": scores.mean().item(), "reward_min": scores.min().item(),
-            "reward_max": scores.max().item(), "kl": kl_per_answer, "kl_coef": kl_coef, "entropy": full.entropy,
+            "step": self.step_count,
+            "reward_mean": scores.mean().item(),
+            "reward_min": scores.min().item(),
+            "reward_max": scores.max().item(),
+            "kl": kl_per_answer,
+            "kl_coef": kl_coef,
+            "entropy": full.entropy,
             **{key: sum(vals) / len(vals) for key, vals in logs.items()},
             "response_length_mean": full.mask.sum(1).float().mean().item(),
             "empty_share": sum(not r for r in full.responses) / len(full.responses),
-            "dropped": len(full.responses) - len(batch.responses), "step_time_s": time.time() - started,
+            "dropped": len(full.responses) - len(batch.responses),
+            "step_time_s": time.time() - started,
             "warnings": warnings,
-            "samples": [{"prompt": p, "response": r, "reward": s}
-                        for p, r, s in zip(full.prompts, full.responses, shown)],
+            "samples": [
+                {"prompt": p, "response": r, "reward": s} for p, r, s in zip(full.prompts, full.responses, shown)
+            ],
         }
 
-    def train(self, on_step: Callable[[dict], None] | None = None,
-              should_stop: Callable[[], bool] | None = None) -> list[dict]:
+    def train(
+        self, on_step: Callable[[dict], None] | None = None, should_stop: Callable[[], bool] | None = None
+    ) -> list[dict]:
         """Run ``config.steps`` iterations; ``on_step(stats)`` after each; stop early when ``should_stop()``."""
         history = []
         while self.step_count < self.config.steps and not (should_stop and should_stop()):
@@ -252,8 +300,9 @@ class PPOTrainer:
     def answer(self, prompts: list) -> list[str]:
         """Greedy answers (deterministic, so before/after compare the same decoding)."""
         cfg = self.config
-        return greedy_answers(self.model, self.tokenizer, prompts, cfg.max_new_tokens, cfg.max_prompt_length,
-                              cfg.batch_size)
+        return greedy_answers(
+            self.model, self.tokenizer, prompts, cfg.max_new_tokens, cfg.max_prompt_length, cfg.batch_size
+        )
 
     def evaluate(self, prompts: list) -> float:
         """Mean score of greedy answers to ``prompts`` (NaN/inf scores left out)."""
@@ -265,8 +314,10 @@ class PPOTrainer:
         out.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(out)
         self.tokenizer.save_pretrained(out)
-        save_file({k: v.detach().cpu().contiguous() for k, v in self.value_head.state_dict().items()},
-                  str(out / "value_head.safetensors"))
+        save_file(
+            {k: v.detach().cpu().contiguous() for k, v in self.value_head.state_dict().items()},
+            str(out / "value_head.safetensors"),
+        )
         write_policy_info(out, self.config.model, self.config.adapter)
         return out
 
@@ -278,6 +329,5 @@ def build_trainer(config: PPOStageConfig) -> tuple[PPOTrainer, list]:
     ``config`` has been validated already: by the app before the job started, or by the job itself.
     """
     train, held_out = split_prompts(load_prompts(config.dataset), config.eval_prompts, config.seed)
-    model, tokenizer = load_causal_lm(config.model, load_in_4bit=config.load_in_4bit,
-                                      adapter=config.adapter or None)
+    model, tokenizer = load_causal_lm(config.model, load_in_4bit=config.load_in_4bit, adapter=config.adapter or None)
     return PPOTrainer(config, model, tokenizer, make_scorer(config.reward), train), held_out

@@ -25,8 +25,13 @@ def lora_config(config, task_type: str = "CAUSAL_LM"):
     """peft's LoraConfig from a stage config's lora_r, lora_alpha, lora_dropout (and target_modules)."""
     from peft import LoraConfig
 
-    return LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                      target_modules=lora_targets(getattr(config, "target_modules", "auto")), task_type=task_type)
+    return LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=lora_targets(getattr(config, "target_modules", "auto")),
+        task_type=task_type,
+    )
 
 
 def trainer_precision(compute_dtype: str) -> dict[str, bool]:
@@ -43,10 +48,20 @@ def trainer_args(config, run: Run) -> dict[str, Any]:
     """The TrainingArguments GRPO, RLOO and DPO share: steps, seed, logging each step, no checkpoints, CPU-friendly."""
     import torch
 
-    return dict(output_dir=str(run.path / "trainer"), max_steps=config.steps, learning_rate=config.learning_rate,
-                per_device_train_batch_size=config.batch_size, seed=config.seed, logging_steps=1,
-                save_strategy="no", report_to="none", disable_tqdm=True, use_cpu=not torch.cuda.is_available(),
-                activation_checkpointing=False, **trainer_precision("auto"))  # TRL turns checkpointing on: slow
+    return dict(
+        output_dir=str(run.path / "trainer"),
+        max_steps=config.steps,
+        learning_rate=config.learning_rate,
+        per_device_train_batch_size=config.batch_size,
+        seed=config.seed,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        use_cpu=not torch.cuda.is_available(),
+        activation_checkpointing=False,
+        **trainer_precision("auto"),
+    )  # TRL turns checkpointing on: slow
 
 
 def quiet_progress_bars() -> None:
@@ -69,8 +84,9 @@ def make_trainer(trainer_cls, run: Run, target_modules: str = "auto", **kwargs):
         trainer = trainer_cls(**kwargs, callbacks=[RunCallback(run)])
     except ValueError as exc:
         if "Target module" in str(exc) or "target_modules" in str(exc):
-            raise UserError(f"target_modules '{target_modules}' doesn't match this model's layers "
-                            "(use 'auto').") from None
+            raise UserError(
+                f"target_modules '{target_modules}' doesn't match this model's layers (use 'auto')."
+            ) from None
         raise
     trainer.remove_callback(PrinterCallback)
     return trainer
@@ -84,8 +100,9 @@ def load_base(model_ref: str, adapter: str, load_in_4bit: bool, double_quant: bo
     from ..models import load_causal_lm
     from ..policy import prepare_base
 
-    model, tokenizer = load_causal_lm(model_ref, load_in_4bit=load_in_4bit, double_quant=double_quant,
-                                      adapter=adapter or None)
+    model, tokenizer = load_causal_lm(
+        model_ref, load_in_4bit=load_in_4bit, double_quant=double_quant, adapter=adapter or None
+    )
     model = prepare_base(model)
     if getattr(model, "is_loaded_in_4bit", False):
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
@@ -122,20 +139,29 @@ def evaluate_before(model, tokenizer, scorer, held_out: list, max_new_tokens: in
     if not held_out:
         return None
     before = held_out_reward(model, tokenizer, scorer, held_out, max_new_tokens, len(held_out))
-    print(f"mean reward of greedy answers to {len(held_out)} held-out prompts before training: {before:.4f}",
-          flush=True)
+    print(
+        f"mean reward of greedy answers to {len(held_out)} held-out prompts before training: {before:.4f}", flush=True
+    )
     return before
 
 
 def write_evaluation(run: Run, held_out: list, before: float, after: float, reward: str) -> Path:
     """eval.json, the same keys for every RL method: what :mod:`rlhf_playground.methods` compares."""
     kl = [m["kl"] for m in run.metrics() if isinstance(m.get("kl"), (int, float))]
-    return run.write_eval({"held_out_prompts": len(held_out), "reward_before": before, "reward_after": after,
-                           "final_kl": kl[-1] if kl else None, "reward": reward})
+    return run.write_eval(
+        {
+            "held_out_prompts": len(held_out),
+            "reward_before": before,
+            "reward_after": after,
+            "final_kl": kl[-1] if kl else None,
+            "reward": reward,
+        }
+    )
 
 
-def train_and_evaluate(run: Run, config, trainer, tokenizer, scorer, held_out: list, before: float | None,
-                       reward: str) -> dict[str, Any]:
+def train_and_evaluate(
+    run: Run, config, trainer, tokenizer, scorer, held_out: list, before: float | None, reward: str
+) -> dict[str, Any]:
     """Train (stoppable), save the adapter with a note of what it sits on (``config.model`` and
     ``config.adapter``), and write eval.json with the keys PPO writes."""
     from ..jobs.execute import interruptible

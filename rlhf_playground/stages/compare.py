@@ -38,5 +38,10 @@ def register(subparsers) -> None:
     """``python -m rlhf_playground compare ...``: a job like the training stages, with a run folder."""
     from ..jobs.execute import register_stage
 
-    register_stage(subparsers, STAGE, CompareConfig, run,
-                   help="answer prompts with the base and tuned models, score and compare the answers")
+    register_stage(
+        subparsers,
+        STAGE,
+        CompareConfig,
+        run,
+        help="answer prompts with the base and tuned models, score and compare the answers",
+    )

@@ -48,11 +48,25 @@ def stage_configs(config: DemoConfig) -> dict[str, Any]:
     from ..registry import config_class
 
     return {
-        "sft": config_class("sft")(model=config.model, dataset=PAIRS, max_steps=config.sft_steps, batch_size=4,
-                              max_length=256, load_in_4bit=config.load_in_4bit, eval_prompts=4,
-                              max_new_tokens=config.max_new_tokens),
-        "reward": config_class("reward")(model=config.model, dataset=PAIRS, max_steps=config.reward_steps, batch_size=8,
-                                    max_length=256, load_in_4bit=config.load_in_4bit, eval_steps=10),
+        "sft": config_class("sft")(
+            model=config.model,
+            dataset=PAIRS,
+            max_steps=config.sft_steps,
+            batch_size=4,
+            max_length=256,
+            load_in_4bit=config.load_in_4bit,
+            eval_prompts=4,
+            max_new_tokens=config.max_new_tokens,
+        ),
+        "reward": config_class("reward")(
+            model=config.model,
+            dataset=PAIRS,
+            max_steps=config.reward_steps,
+            batch_size=8,
+            max_length=256,
+            load_in_4bit=config.load_in_4bit,
+            eval_steps=10,
+        ),
     }
 
 
@@ -104,17 +118,36 @@ def run(config: DemoConfig, run: Run) -> dict[str, Any]:
     sft = step("sft", configs["sft"], 1)
     reward = step("reward", configs["reward"], 2)
     reward_spec = f"reward:{reward.id}" if config.reward == "reward-model" else "lexicon"
-    ppo_config = PPOStageConfig(model=config.model, adapter=str(sft.adapter), dataset=PROMPTS,
-                                reward=reward_spec, steps=config.ppo_steps, batch_size=8, mini_batch_size=4,
-                                max_new_tokens=config.max_new_tokens, learning_rate=1e-4, reward_scaling="whiten",
-                                eval_prompts=config.compare_prompts, load_in_4bit=config.load_in_4bit)
+    ppo_config = PPOStageConfig(
+        model=config.model,
+        adapter=str(sft.adapter),
+        dataset=PROMPTS,
+        reward=reward_spec,
+        steps=config.ppo_steps,
+        batch_size=8,
+        mini_batch_size=4,
+        max_new_tokens=config.max_new_tokens,
+        learning_rate=1e-4,
+        reward_scaling="whiten",
+        eval_prompts=config.compare_prompts,
+        load_in_4bit=config.load_in_4bit,
+    )
     ppo = step("ppo", ppo_config, 3)
     # The comparison answers the prompts PPO held out: never trained on.
     _, held_out = split_prompts(load_prompts(PROMPTS), ppo_config.eval_prompts, ppo_config.seed)
     prompts = "\n".join(" ".join(prompt_text(p).split()) for p in held_out)
-    compare = step("compare", CompareConfig(base=config.model, tuned=f"{sft.id},{ppo.id}", prompts_text=prompts,
-                                            max_new_tokens=config.max_new_tokens, scorer="lexicon",
-                                            reward=f"reward:{reward.id}"), 4)
+    compare = step(
+        "compare",
+        CompareConfig(
+            base=config.model,
+            tuned=f"{sft.id},{ppo.id}",
+            prompts_text=prompts,
+            max_new_tokens=config.max_new_tokens,
+            scorer="lexicon",
+            reward=f"reward:{reward.id}",
+        ),
+        4,
+    )
     run.update_status(step=4, total_steps=4)
     return {"children": started, "comparison": str(compare.artifacts / "results.json")}
 
@@ -122,5 +155,10 @@ def run(config: DemoConfig, run: Run) -> dict[str, Any]:
 def register(subparsers) -> None:
     from ..jobs.execute import register_stage
 
-    register_stage(subparsers, STAGE, DemoConfig, run,
-                   help="the whole workshop demo: datasets, SFT, reward model, PPO and a comparison, one after another")
+    register_stage(
+        subparsers,
+        STAGE,
+        DemoConfig,
+        run,
+        help="the whole workshop demo: datasets, SFT, reward model, PPO and a comparison, one after another",
+    )

@@ -67,8 +67,10 @@ class DPOStageConfig:
             (self.batch_size > 0, f"batch_size must be at least 1 (got {self.batch_size})."),
             (0 < self.learning_rate < 1, f"learning_rate must be in (0, 1) (got {self.learning_rate})."),
             (self.beta > 0, f"beta must be above 0 (got {self.beta})."),
-            (self.loss_type in LOSS_TYPES,
-             f"loss_type must be one of {', '.join(LOSS_TYPES)} (got {self.loss_type!r})."),
+            (
+                self.loss_type in LOSS_TYPES,
+                f"loss_type must be one of {', '.join(LOSS_TYPES)} (got {self.loss_type!r}).",
+            ),
             (self.max_length >= 16, f"max_length must be at least 16 tokens (got {self.max_length})."),
             *settings.lora_rules(self),
             (self.eval_prompts >= 0, f"eval_prompts can't be negative (got {self.eval_prompts})."),
@@ -93,8 +95,9 @@ class DPOStageConfig:
         """``(training pairs, held-out prompts, dropped rows by reason)``; pairs are (prompt, chosen, rejected)."""
         pairs, dropped = read_preference_pairs(self.dataset)
         if self.eval_dataset.strip():
-            _, held_out = split_prompts(read_prompts(self.eval_dataset, "DPO's evaluation"), self.eval_prompts,
-                                        self.seed)
+            _, held_out = split_prompts(
+                read_prompts(self.eval_dataset, "DPO's evaluation"), self.eval_prompts, self.seed
+            )
             return pairs, held_out, dropped
         train, held_pairs = split_prompts(pairs, self.eval_prompts, self.seed)
         return train, [prompt for prompt, _, _ in held_pairs], dropped
@@ -110,8 +113,10 @@ def read_preference_pairs(dataset: str) -> tuple[list[tuple], Counter]:
     if len(usable) < len(pairs):
         dropped["no prompt"] += len(pairs) - len(usable)
     if not usable:
-        raise UserError(f"'{dataset}' has no usable pairs with a prompt (dropped: {dict(dropped)}). DPO compares "
-                        "two answers to the same prompt: save the dataset from the Data tab to extract prompts.")
+        raise UserError(
+            f"'{dataset}' has no usable pairs with a prompt (dropped: {dict(dropped)}). DPO compares "
+            "two answers to the same prompt: save the dataset from the Data tab to extract prompts."
+        )
     return usable, dropped
 
 
@@ -130,11 +135,19 @@ def build_trainer(config: DPOStageConfig, model, tokenizer, pairs: list[tuple], 
     from datasets import Dataset
     from trl import DPOConfig, DPOTrainer
 
-    args = DPOConfig(**common.trainer_args(config, run), beta=config.beta, loss_type=[config.loss_type],
-                     max_length=config.max_length)
-    return common.make_trainer(DPOTrainer, run, config.target_modules, model=model, args=args,
-                               train_dataset=Dataset.from_list(trainer_rows(pairs, tokenizer)),
-                               processing_class=tokenizer, peft_config=common.lora_config(config))
+    args = DPOConfig(
+        **common.trainer_args(config, run), beta=config.beta, loss_type=[config.loss_type], max_length=config.max_length
+    )
+    return common.make_trainer(
+        DPOTrainer,
+        run,
+        config.target_modules,
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(trainer_rows(pairs, tokenizer)),
+        processing_class=tokenizer,
+        peft_config=common.lora_config(config),
+    )
 
 
 def run(config: DPOStageConfig, run: Run) -> dict[str, Any]:
@@ -146,8 +159,11 @@ def run(config: DPOStageConfig, run: Run) -> dict[str, Any]:
     common.quiet_progress_bars()
     set_seed(config.seed)
     train, held_out, dropped = config.split()
-    print(f"DPO: {describe_dropped(dropped)}; {len(train)} pairs for training, {len(held_out)} held-out prompts "
-          f"scored with {config.eval_reward}", flush=True)
+    print(
+        f"DPO: {describe_dropped(dropped)}; {len(train)} pairs for training, {len(held_out)} held-out prompts "
+        f"scored with {config.eval_reward}",
+        flush=True,
+    )
     run.update_status(dropped=dict(dropped))
     scorer = make_scorer(config.eval_reward)
     model, tokenizer = common.load_base(config.model, config.adapter, config.load_in_4bit, config.double_quant)
@@ -159,5 +175,10 @@ def run(config: DPOStageConfig, run: Run) -> dict[str, Any]:
 def register(subparsers) -> None:
     from ..jobs.execute import register_stage
 
-    register_stage(subparsers, STAGE, DPOStageConfig, run,
-                   help="DPO (TRL) on chosen/rejected pairs with a LoRA policy; the reference is the adapter off")
+    register_stage(
+        subparsers,
+        STAGE,
+        DPOStageConfig,
+        run,
+        help="DPO (TRL) on chosen/rejected pairs with a LoRA policy; the reference is the adapter off",
+    )

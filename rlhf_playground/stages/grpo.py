@@ -19,8 +19,9 @@ STAGE = "grpo"
 
 @dataclass
 class GRPOStageConfig(OnlineStageConfig):
-    scale_rewards: str = settings.setting("group",
-        "divide advantages by the std of rewards in the 'group', the whole 'batch', or 'none' (Dr. GRPO)")
+    scale_rewards: str = settings.setting(
+        "group", "divide advantages by the std of rewards in the 'group', the whole 'batch', or 'none' (Dr. GRPO)"
+    )
 
     method = "GRPO"
 
@@ -41,5 +42,10 @@ class GRPOStageConfig(OnlineStageConfig):
 def register(subparsers) -> None:
     from ..jobs.execute import register_stage
 
-    register_stage(subparsers, STAGE, GRPOStageConfig, run,
-                   help="GRPO (TRL): group-relative advantages, no value model, LoRA policy, any reward")
+    register_stage(
+        subparsers,
+        STAGE,
+        GRPOStageConfig,
+        run,
+        help="GRPO (TRL): group-relative advantages, no value model, LoRA policy, any reward",
+    )

@@ -30,16 +30,19 @@ from . import common
 @dataclass
 class OnlineStageConfig(settings.OnlineRLSettings):
     steps: int = settings.setting(20, "optimizer steps; each samples batch_size answers")
-    batch_size: int = settings.setting(8,
-        "answers per step: batch_size / num_generations prompts, num_generations answers each")
-    num_generations: int = settings.setting(4,
-        "answers sampled per prompt (the group that is its own baseline); at least 2, must divide batch_size")
+    batch_size: int = settings.setting(
+        8, "answers per step: batch_size / num_generations prompts, num_generations answers each"
+    )
+    num_generations: int = settings.setting(
+        4, "answers sampled per prompt (the group that is its own baseline); at least 2, must divide batch_size"
+    )
     learning_rate: float = settings.setting(1e-4, "AdamW learning rate for the LoRA weights")
     beta: float = settings.setting(0.05, "KL coefficient to the reference (adapter off); 0 skips it")
     num_iterations: int = settings.setting(1, "optimisation passes over each batch of answers")
     epsilon: float = settings.setting(0.2, "policy ratio clip epsilon")
-    eval_prompts: int = settings.setting(16,
-        "prompts held out to measure mean reward before/after (the same split as PPO with the same seed)")
+    eval_prompts: int = settings.setting(
+        16, "prompts held out to measure mean reward before/after (the same split as PPO with the same seed)"
+    )
     seed: int = settings.setting(42, "random seed (LoRA init, prompt order, sampling, held-out split)")
 
     method = "online"  # GRPO or RLOO, in messages
@@ -57,11 +60,16 @@ class OnlineStageConfig(settings.OnlineRLSettings):
         n, batch = self.num_generations, self.batch_size
         rules = [
             (self.steps > 0, f"steps must be at least 1 (got {self.steps})."),
-            (n >= 2, f"num_generations must be at least 2 (got {n}): {self.method} compares each answer with the "
-                     "other answers to the same prompt."),
-            (batch > 0 and batch % max(n, 1) == 0,
-             f"batch_size ({batch}) must be a multiple of num_generations ({n}): each step answers "
-             f"batch_size / num_generations prompts, num_generations times each. Try batch_size {max(n, 1) * 2}."),
+            (
+                n >= 2,
+                f"num_generations must be at least 2 (got {n}): {self.method} compares each answer with the "
+                "other answers to the same prompt.",
+            ),
+            (
+                batch > 0 and batch % max(n, 1) == 0,
+                f"batch_size ({batch}) must be a multiple of num_generations ({n}): each step answers "
+                f"batch_size / num_generations prompts, num_generations times each. Try batch_size {max(n, 1) * 2}.",
+            ),
             (0 < self.learning_rate < 1, f"learning_rate must be in (0, 1) (got {self.learning_rate})."),
             (self.beta >= 0, f"beta can't be negative (got {self.beta})."),
             (self.num_iterations > 0, f"num_iterations must be at least 1 (got {self.num_iterations})."),
@@ -79,8 +87,10 @@ class OnlineStageConfig(settings.OnlineRLSettings):
         train, _ = self.prompts()
         per_step = self.batch_size // self.num_generations
         if len(train) < per_step:
-            raise UserError(f"'{self.dataset}' leaves {len(train)} training prompt(s), fewer than the {per_step} "
-                            "each step answers: lower batch_size, lower eval_prompts or add prompts.")
+            raise UserError(
+                f"'{self.dataset}' leaves {len(train)} training prompt(s), fewer than the {per_step} "
+                "each step answers: lower batch_size, lower eval_prompts or add prompts."
+            )
         settings.check_reward_source(self.reward)
         check_4bit(self.load_in_4bit)
 
@@ -103,13 +113,18 @@ def reward_function(scorer, on_scored: Callable[[list[dict]], None] | None = Non
     ``on_scored`` gets the batch as ``{prompt, response, reward}`` rows (for the live table).
     The function's ``__name__`` is the reward's kind, which TRL logs as ``rewards/<name>/mean``.
     """
+
     def reward(prompts, completions, **kwargs) -> list[float]:
         shown = [prompt_text(p) for p in prompts]
         answers = [completion_text(c).strip() for c in completions]
         scores = [float(s) for s in scorer.score(shown, answers)]
         if on_scored:
-            on_scored([{"prompt": p, "response": a, "reward": s if math.isfinite(s) else None}
-                       for p, a, s in zip(shown, answers, scores)])
+            on_scored(
+                [
+                    {"prompt": p, "response": a, "reward": s if math.isfinite(s) else None}
+                    for p, a, s in zip(shown, answers, scores)
+                ]
+            )
         return [s if math.isfinite(s) else None for s in scores]  # TRL leaves None (NaN) out of the mean
 
     reward.__name__ = scorer.name.partition(":")[0]
@@ -121,16 +136,31 @@ def build_trainer(config: OnlineStageConfig, model, tokenizer, scorer, train: li
     """TRL's GRPOTrainer or RLOOTrainer for ``config``, with a fresh LoRA adapter and our reward function."""
     from datasets import Dataset
 
-    shared = dict(**common.trainer_args(config, run), num_generations=config.num_generations,
-                  max_completion_length=config.max_new_tokens, temperature=config.temperature, top_k=config.top_k,
-                  top_p=config.top_p, beta=config.beta, num_iterations=config.num_iterations,
-                  epsilon=config.epsilon, **config.method_args())
+    shared = dict(
+        **common.trainer_args(config, run),
+        num_generations=config.num_generations,
+        max_completion_length=config.max_new_tokens,
+        temperature=config.temperature,
+        top_k=config.top_k,
+        top_p=config.top_p,
+        beta=config.beta,
+        num_iterations=config.num_iterations,
+        epsilon=config.epsilon,
+        **config.method_args(),
+    )
     TrainerCls, ArgsCls = config.trl_classes()
     samples = lambda rows: run.write_artifact_json("samples.json", rows)  # noqa: E731
     dataset = Dataset.from_list([{"prompt": common.as_chat(p, tokenizer)} for p in train])
-    return common.make_trainer(TrainerCls, run, model=model, reward_funcs=reward_function(scorer, samples),
-                               args=ArgsCls(**shared), train_dataset=dataset, processing_class=tokenizer,
-                               peft_config=common.lora_config(config))
+    return common.make_trainer(
+        TrainerCls,
+        run,
+        model=model,
+        reward_funcs=reward_function(scorer, samples),
+        args=ArgsCls(**shared),
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=common.lora_config(config),
+    )
 
 
 def run(config: OnlineStageConfig, run: Run) -> dict[str, Any]:
@@ -142,9 +172,11 @@ def run(config: OnlineStageConfig, run: Run) -> dict[str, Any]:
     common.quiet_progress_bars()
     set_seed(config.seed)
     train, held_out = config.prompts()
-    print(f"{config.method}: {len(train)} training prompts, {len(held_out)} held out; reward: {config.reward}; "
-          f"{config.batch_size // config.num_generations} prompts x {config.num_generations} answers per step",
-          flush=True)
+    print(
+        f"{config.method}: {len(train)} training prompts, {len(held_out)} held out; reward: {config.reward}; "
+        f"{config.batch_size // config.num_generations} prompts x {config.num_generations} answers per step",
+        flush=True,
+    )
     scorer = make_scorer(config.reward)
     model, tokenizer = common.load_base(config.model, config.adapter, config.load_in_4bit)
     before = common.evaluate_before(model, tokenizer, scorer, held_out, config.max_new_tokens)

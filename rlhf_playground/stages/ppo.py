@@ -41,8 +41,11 @@ def run(config: PPOStageConfig, run: Run) -> dict[str, Any]:
         run.write_artifact_json("samples.json", stats["samples"])
         eta = (time.monotonic() - began) / step * (config.steps - step)
         run.update_status(step=step, total_steps=config.steps, eta_s=round(eta, 1))
-        print(f"step {step}/{config.steps} reward={stats['reward_mean']:.4f} kl={stats['kl']:.4f} "
-              f"entropy={stats['entropy']:.3f} len={stats['response_length_mean']:.1f}", flush=True)
+        print(
+            f"step {step}/{config.steps} reward={stats['reward_mean']:.4f} kl={stats['kl']:.4f} "
+            f"entropy={stats['entropy']:.3f} len={stats['response_length_mean']:.1f}",
+            flush=True,
+        )
 
     with interruptible(run):
         trainer.train(on_step=on_step, should_stop=run.stop_requested)
@@ -59,5 +62,10 @@ def run(config: PPOStageConfig, run: Run) -> dict[str, Any]:
 def register(subparsers) -> None:
     from ..jobs.execute import register_stage
 
-    register_stage(subparsers, STAGE, PPOStageConfig, run,
-                   help="PPO against a reward (lexicon, text classifier or reward model) with a LoRA policy")
+    register_stage(
+        subparsers,
+        STAGE,
+        PPOStageConfig,
+        run,
+        help="PPO against a reward (lexicon, text classifier or reward model) with a LoRA policy",
+    )

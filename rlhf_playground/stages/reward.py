@@ -72,8 +72,7 @@ def encode(tokenizer, prompt, answer: str) -> list[int]:
     """Token ids of prompt + answer: the chat template when the tokenizer has one, else text + EOS."""
     if getattr(tokenizer, "chat_template", None):
         messages = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
-        text = tokenizer.apply_chat_template([*messages, {"role": "assistant", "content": answer}],
-                                             tokenize=False)
+        text = tokenizer.apply_chat_template([*messages, {"role": "assistant", "content": answer}], tokenize=False)
         return tokenizer(text, add_special_tokens=False)["input_ids"]
     prompt_text = " ".join(m.get("content", "") for m in prompt) if isinstance(prompt, list) else prompt
     return tokenizer(prompt_text + answer + (tokenizer.eos_token or ""))["input_ids"]
@@ -96,9 +95,11 @@ def prepare_pairs(config: RewardStageConfig, tokenizer) -> tuple[list[dict], lis
     rows = tokenize_pairs(tokenizer, pairs, config.max_length, dropped)
     n_eval = max(1, round(len(rows) * config.eval_fraction))
     if len(rows) - n_eval < 1:
-        raise UserError(f"'{config.dataset}' has {len(rows)} usable pair(s) ({describe_dropped(dropped)}); a "
-                        "reward model needs at least 2 (one to train on, one to evaluate): raise max_length "
-                        "or add pairs.")
+        raise UserError(
+            f"'{config.dataset}' has {len(rows)} usable pair(s) ({describe_dropped(dropped)}); a "
+            "reward model needs at least 2 (one to train on, one to evaluate): raise max_length "
+            "or add pairs."
+        )
     random.Random(config.seed).shuffle(rows)
     return rows[n_eval:], rows[:n_eval], dropped
 
@@ -115,15 +116,33 @@ def build_trainer(config: RewardStageConfig, model, tokenizer, train, evaluation
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     args = RewardConfig(
         per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.batch_size, gradient_accumulation_steps=config.grad_accum,
-        learning_rate=config.learning_rate, num_train_epochs=config.num_epochs, max_steps=config.max_steps,
-        max_length=config.max_length, seed=config.seed, logging_steps=config.logging_steps,
-        eval_strategy="steps", eval_steps=config.eval_steps, report_to="none",
-        **checkpoint_args(run, config.save_steps), disable_tqdm=True, use_cpu=str(model.device) == "cpu",
-        **trainer_precision(config.compute_dtype))
-    trainer = make_trainer(RewardTrainer, run, config.target_modules, model=model, args=args,
-                           train_dataset=Dataset.from_list(train), eval_dataset=Dataset.from_list(evaluation),
-                           processing_class=tokenizer, peft_config=lora_config(config, task_type="SEQ_CLS"))
+        per_device_eval_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.num_epochs,
+        max_steps=config.max_steps,
+        max_length=config.max_length,
+        seed=config.seed,
+        logging_steps=config.logging_steps,
+        eval_strategy="steps",
+        eval_steps=config.eval_steps,
+        report_to="none",
+        **checkpoint_args(run, config.save_steps),
+        disable_tqdm=True,
+        use_cpu=str(model.device) == "cpu",
+        **trainer_precision(config.compute_dtype),
+    )
+    trainer = make_trainer(
+        RewardTrainer,
+        run,
+        config.target_modules,
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(train),
+        eval_dataset=Dataset.from_list(evaluation),
+        processing_class=tokenizer,
+        peft_config=lora_config(config, task_type="SEQ_CLS"),
+    )
     if getattr(model, "is_loaded_in_4bit", False):
         # TRL casts a 4-bit model's trainable weights to bfloat16; LoRA layers cast their input to match,
         # but the plain score head doesn't, so it must compute in the dtype the hidden states come in.
@@ -142,7 +161,7 @@ def margins(model, tokenizer, rows: list[dict], batch_size: int) -> list[float]:
     def scores(sequences):
         out = []
         for start in range(0, len(sequences), batch_size):
-            chunk = sequences[start:start + batch_size]
+            chunk = sequences[start : start + batch_size]
             batch = tokenizer.pad({"input_ids": chunk}, return_tensors="pt").to(model.device)
             out += model(**batch).logits.float()[:, 0].tolist()
         return out
@@ -166,12 +185,18 @@ def run(config: RewardStageConfig, run: Run) -> dict[str, Any]:
     quiet_progress_bars()
     set_seed(config.seed)  # the score head starts random: the same seed gives the same head
     with suppress_seqcls_warning():  # a freshly initialised score head is the point, not a problem
-        model, tokenizer = load_sequence_classifier(config.model, num_labels=1, load_in_4bit=config.load_in_4bit,
-                                                    compute_dtype=config.compute_dtype,
-                                                    double_quant=config.double_quant)
+        model, tokenizer = load_sequence_classifier(
+            config.model,
+            num_labels=1,
+            load_in_4bit=config.load_in_4bit,
+            compute_dtype=config.compute_dtype,
+            double_quant=config.double_quant,
+        )
     train, evaluation, dropped = prepare_pairs(config, tokenizer)
-    print(f"{describe_dropped(dropped)}; {len(train)} pairs for training, {len(evaluation)} held out for "
-          "evaluation", flush=True)
+    print(
+        f"{describe_dropped(dropped)}; {len(train)} pairs for training, {len(evaluation)} held out for evaluation",
+        flush=True,
+    )
     run.update_status(dropped=dict(dropped))
     trainer = build_trainer(config, model, tokenizer, train, evaluation, run)
     run.update_status(model_info=describe(trainer.model))
@@ -180,19 +205,31 @@ def run(config: RewardStageConfig, run: Run) -> dict[str, Any]:
     if not run.stop_requested():
         found = margins(trainer.model, tokenizer, evaluation, config.batch_size)
         accuracy = sum(m > 0 for m in found) / len(found)
-        report = {"accuracy": accuracy, "mean_margin": sum(found) / len(found), "margins": found,
-                  "n_eval": len(found), "n_train": len(train), "dropped": dict(dropped)}
+        report = {
+            "accuracy": accuracy,
+            "mean_margin": sum(found) / len(found),
+            "margins": found,
+            "n_eval": len(found),
+            "n_train": len(train),
+            "dropped": dict(dropped),
+        }
         outcome["eval"] = str(run.write_eval(report))
-        print(f"eval accuracy {accuracy:.3f}, mean margin {report['mean_margin']:.3f} on {len(found)} pairs",
-              flush=True)
+        print(
+            f"eval accuracy {accuracy:.3f}, mean margin {report['mean_margin']:.3f} on {len(found)} pairs", flush=True
+        )
     return outcome
 
 
 def register(subparsers) -> None:
     from ..jobs.execute import register_stage
 
-    register_stage(subparsers, STAGE, RewardStageConfig, run,
-                   help="train a reward model (one-output head + LoRA) on chosen/rejected pairs")
+    register_stage(
+        subparsers,
+        STAGE,
+        RewardStageConfig,
+        run,
+        help="train a reward model (one-output head + LoRA) on chosen/rejected pairs",
+    )
 
 
 def prefer(scorer, prompt: str, response_a: str, response_b: str) -> dict[str, Any]:
@@ -201,6 +238,10 @@ def prefer(scorer, prompt: str, response_a: str, response_b: str) -> dict[str, A
 
     score_a, score_b = scorer.score([prompt, prompt], [response_a, response_b])
     margin = score_a - score_b
-    return {"score_a": score_a, "score_b": score_b, "margin": margin,
-            "preferred": "A" if margin > 0 else "B" if margin < 0 else "neither",
-            "probability_a": 1 / (1 + math.exp(-max(-60.0, min(60.0, margin))))}
+    return {
+        "score_a": score_a,
+        "score_b": score_b,
+        "margin": margin,
+        "preferred": "A" if margin > 0 else "B" if margin < 0 else "neither",
+        "probability_a": 1 / (1 + math.exp(-max(-60.0, min(60.0, margin)))),
+    }

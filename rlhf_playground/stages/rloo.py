@@ -17,8 +17,9 @@ STAGE = "rloo"
 
 @dataclass
 class RLOOStageConfig(OnlineStageConfig):
-    normalize_advantages: bool = settings.setting(False,
-        "whiten the leave-one-out advantages over each batch (mean 0, std 1)")
+    normalize_advantages: bool = settings.setting(
+        False, "whiten the leave-one-out advantages over each batch (mean 0, std 1)"
+    )
 
     method = "RLOO"
 
@@ -34,5 +35,10 @@ class RLOOStageConfig(OnlineStageConfig):
 def register(subparsers) -> None:
     from ..jobs.execute import register_stage
 
-    register_stage(subparsers, STAGE, RLOOStageConfig, run,
-                   help="RLOO (TRL): leave-one-out REINFORCE baseline, no value model, LoRA policy, any reward")
+    register_stage(
+        subparsers,
+        STAGE,
+        RLOOStageConfig,
+        run,
+        help="RLOO (TRL): leave-one-out REINFORCE baseline, no value model, LoRA policy, any reward",
+    )

@@ -27,8 +27,11 @@ STAGE = "sft"
 @dataclass
 class SFTStageConfig:
     model: str = settings.base_model()
-    dataset: str = settings.setting("", "a dataset saved in the workspace (its name) or a .jsonl file with 'text', "
-                "'prompt'+'completion', 'messages' or 'prompt'+'chosen' rows")
+    dataset: str = settings.setting(
+        "",
+        "a dataset saved in the workspace (its name) or a .jsonl file with 'text', "
+        "'prompt'+'completion', 'messages' or 'prompt'+'chosen' rows",
+    )
     lora_r: int = settings.lora_r()
     lora_alpha: int = settings.lora_alpha()
     lora_dropout: float = settings.lora_dropout(0.05)
@@ -80,12 +83,20 @@ class SFTStageConfig:
         examples = load_examples(self.dataset)
         check_4bit(self.load_in_4bit)
         tokenizer = load_tokenizer(self.model)
-        longest = max((len(encode_prompt(tokenizer, ex["prompt"], chat=isinstance(ex["prompt"], list)))
-                       for ex in examples.samples if ex["prompt"]), default=0)
+        longest = max(
+            (
+                len(encode_prompt(tokenizer, ex["prompt"], chat=isinstance(ex["prompt"], list)))
+                for ex in examples.samples
+                if ex["prompt"]
+            ),
+            default=0,
+        )
         if self.max_length < longest + 1:
-            raise UserError(f"max_length {self.max_length} is too short: the longest prompt in "
-                            f"'{self.dataset}' is {longest} tokens, so no answer token would fit. "
-                            f"Use max_length of at least {longest + 1} (better {longest + 64}).")
+            raise UserError(
+                f"max_length {self.max_length} is too short: the longest prompt in "
+                f"'{self.dataset}' is {longest} tokens, so no answer token would fit. "
+                f"Use max_length of at least {longest + 1} (better {longest + 64})."
+            )
 
 
 # ------------------------------------------------------------------ data
@@ -103,7 +114,7 @@ def _example(row: dict[str, Any]) -> tuple[str, dict, dict] | None:
     if row.get("messages"):
         messages = row["messages"]
         answers = [i for i, m in enumerate(messages) if m.get("role") == "assistant"]
-        prompt = messages[:answers[-1]] if answers and answers[-1] > 0 else None
+        prompt = messages[: answers[-1]] if answers and answers[-1] > 0 else None
         return "messages", {"messages": messages}, {"prompt": prompt, "shown": prompt_text(prompt or messages)}
     completion = row.get("completion", row.get("chosen"))
     if row.get("prompt") and completion:
@@ -113,7 +124,7 @@ def _example(row: dict[str, Any]) -> tuple[str, dict, dict] | None:
     text = row.get("text") or (row.get("chosen") if isinstance(row.get("chosen"), str) else None)
     if text:
         words = text.split()
-        opening = " ".join(words[:min(16, max(3, len(words) // 3))])
+        opening = " ".join(words[: min(16, max(3, len(words) // 3))])
         return "text", {"text": text}, {"prompt": opening, "shown": opening}
     if isinstance(row.get("chosen"), list):
         return _example({"messages": row["chosen"]})
@@ -127,13 +138,16 @@ def load_examples(dataset: str) -> Examples:
         raise UserError(f"The dataset '{dataset}' is empty.")
     converted = [ex for ex in map(_example, rows) if ex]
     if not converted:
-        raise UserError(f"The dataset '{dataset}' has nothing to learn from: SFT needs rows with 'text', "
-                        f"'prompt' and 'completion', 'messages', or 'prompt' and 'chosen' (its rows have "
-                        f"{', '.join(sorted(rows[0]))}). Prompt-only datasets are for PPO.")
+        raise UserError(
+            f"The dataset '{dataset}' has nothing to learn from: SFT needs rows with 'text', "
+            f"'prompt' and 'completion', 'messages', or 'prompt' and 'chosen' (its rows have "
+            f"{', '.join(sorted(rows[0]))}). Prompt-only datasets are for PPO."
+        )
     kinds = {fmt for fmt, _, _ in converted}
     if len(kinds) > 1:
-        raise UserError(f"The dataset '{dataset}' mixes row formats ({', '.join(sorted(kinds))}); "
-                        "use one format for every row.")
+        raise UserError(
+            f"The dataset '{dataset}' mixes row formats ({', '.join(sorted(kinds))}); use one format for every row."
+        )
     return Examples(kinds.pop(), [r for _, r, _ in converted], [s for _, _, s in converted])
 
 
@@ -162,15 +176,30 @@ def build_trainer(config: SFTStageConfig, model, tokenizer, train_rows: list[dic
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=config.gradient_checkpointing)
     args = SFTConfig(
         per_device_train_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.grad_accum, learning_rate=config.learning_rate,
-        num_train_epochs=config.num_epochs, max_steps=config.max_steps, max_length=config.max_length,
-        seed=config.seed, logging_steps=config.logging_steps, report_to="none",
-        **checkpoint_args(run, config.save_steps), disable_tqdm=True,
+        gradient_accumulation_steps=config.grad_accum,
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.num_epochs,
+        max_steps=config.max_steps,
+        max_length=config.max_length,
+        seed=config.seed,
+        logging_steps=config.logging_steps,
+        report_to="none",
+        **checkpoint_args(run, config.save_steps),
+        disable_tqdm=True,
         activation_checkpointing=config.gradient_checkpointing,
-        use_cpu=str(model.device) == "cpu", **trainer_precision(config.compute_dtype))
-    return make_trainer(SFTTrainer, run, config.target_modules, model=model, args=args,
-                        train_dataset=Dataset.from_list(train_rows), processing_class=tokenizer,
-                        peft_config=lora_config(config))
+        use_cpu=str(model.device) == "cpu",
+        **trainer_precision(config.compute_dtype),
+    )
+    return make_trainer(
+        SFTTrainer,
+        run,
+        config.target_modules,
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(train_rows),
+        processing_class=tokenizer,
+        peft_config=lora_config(config),
+    )
 
 
 def run(config: SFTStageConfig, run: Run) -> dict[str, Any]:
@@ -182,16 +211,26 @@ def run(config: SFTStageConfig, run: Run) -> dict[str, Any]:
     quiet_progress_bars()
     examples = load_examples(config.dataset)
     train_rows, samples = split_held_out(examples, config.eval_prompts, config.seed)
-    print(f"dataset '{config.dataset}': {len(examples.rows)} {examples.format} rows, "
-          f"{len(train_rows)} for training, {sum(s['held_out'] for s in samples)} held out", flush=True)
-    model, tokenizer = load_causal_lm(config.model, load_in_4bit=config.load_in_4bit,
-                                      compute_dtype=config.compute_dtype, double_quant=config.double_quant)
+    print(
+        f"dataset '{config.dataset}': {len(examples.rows)} {examples.format} rows, "
+        f"{len(train_rows)} for training, {sum(s['held_out'] for s in samples)} held out",
+        flush=True,
+    )
+    model, tokenizer = load_causal_lm(
+        config.model,
+        load_in_4bit=config.load_in_4bit,
+        compute_dtype=config.compute_dtype,
+        double_quant=config.double_quant,
+    )
     trainer = build_trainer(config, model, tokenizer, train_rows, run)
     info = describe(trainer.model)
     run.update_status(model_info=info)
-    print(f"model '{config.model}': {info['parameters']:,} parameters, {info['trainable']:,} trainable "
-          f"({info['trainable_percent']}%), {info['dtype']}{', 4-bit' if info['load_in_4bit'] else ''}, "
-          f"on {info['device']}", flush=True)
+    print(
+        f"model '{config.model}': {info['parameters']:,} parameters, {info['trainable']:,} trainable "
+        f"({info['trainable_percent']}%), {info['dtype']}{', 4-bit' if info['load_in_4bit'] else ''}, "
+        f"on {info['device']}",
+        flush=True,
+    )
     train_resumably(trainer, run)
     model = trainer.model
     adapter = save_adapter(run, model, tokenizer)
@@ -214,8 +253,10 @@ def write_samples(run: Run, model, tokenizer, samples: list[dict], max_new_token
         with model.disable_adapter():
             base = answer(model, tokenizer, ids, max_new_tokens, len(ids))
         tuned = answer(model, tokenizer, ids, max_new_tokens, len(ids))
-        rows = [{"prompt": s["shown"], "base": b, "tuned": t, "held_out": s["held_out"]}
-                for s, b, t in zip(samples, base, tuned)]
+        rows = [
+            {"prompt": s["shown"], "base": b, "tuned": t, "held_out": s["held_out"]}
+            for s, b, t in zip(samples, base, tuned)
+        ]
         return run.write_artifact_json("samples.json", rows)
     return None
 
@@ -240,5 +281,10 @@ def save_merged(run: Run, config: SFTStageConfig, model, tokenizer, adapter: Pat
 def register(subparsers) -> None:
     from ..jobs.execute import register_stage
 
-    register_stage(subparsers, STAGE, SFTStageConfig, run,
-                   help="supervised fine-tuning with LoRA / QLoRA on a saved dataset or a .jsonl file")
+    register_stage(
+        subparsers,
+        STAGE,
+        SFTStageConfig,
+        run,
+        help="supervised fine-tuning with LoRA / QLoRA on a saved dataset or a .jsonl file",
+    )

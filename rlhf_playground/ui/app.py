@@ -83,5 +83,6 @@ def launch(app: gr.Blocks | None = None, **kwargs) -> None:
 
         hosted = {"head": COOKIE_SCRIPT, "app_kwargs": {"middleware": [Middleware(DownloadGuard)]}}
         threading.Thread(target=_sweep_forever, name="sweep-sessions", daemon=True).start()
-    app.launch(theme=gr.themes.Soft(), ssr_mode=False, run_history=False, max_file_size=max_file_bytes(),
-               **hosted, **kwargs)
+    app.launch(
+        theme=gr.themes.Soft(), ssr_mode=False, run_history=False, max_file_size=max_file_bytes(), **hosted, **kwargs
+    )

@@ -20,8 +20,9 @@ def dataset_choices(kinds) -> list[str]:
 
 def adapter_choices() -> list[tuple[str, str]]:
     """SFT runs that left an adapter, as (label, run id): PPO can start from them (a run id names its adapter)."""
-    return [("(none)", "")] + [(f"sft · {r['id']}", r["id"]) for r in list_runs("sft")
-                               if r.get("state") in ("finished", "stopped")]
+    return [("(none)", "")] + [
+        (f"sft · {r['id']}", r["id"]) for r in list_runs("sft") if r.get("state") in ("finished", "stopped")
+    ]
 
 
 def reward_choices() -> list[str]:

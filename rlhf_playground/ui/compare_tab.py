@@ -72,8 +72,7 @@ def summary_markdown(result) -> str:
             text += f", wins **{entry['win_rate']:.0%}** of prompts against the base"
         parts.append(text)
     reward = f" and reward `{summary['reward']}`" if summary["reward"] else ""
-    return (f"{summary['n_prompts']} prompts, scored with `{summary['scorer']}`{reward}.\n\n- "
-            + "\n- ".join(parts))
+    return f"{summary['n_prompts']} prompts, scored with `{summary['scorer']}`{reward}.\n\n- " + "\n- ".join(parts)
 
 
 def _fmt(value) -> str:
@@ -86,40 +85,91 @@ def results(run) -> list:
         return ["", None, None, None, None]
     result = load_result(path)
     summary = result.summary_frame().round(3)
-    return [summary_markdown(result), summary, score_distribution(result), display_frame(result),
-            offer_download(run.artifacts / "table.csv")]
+    return [
+        summary_markdown(result),
+        summary,
+        score_distribution(result),
+        display_frame(result),
+        offer_download(run.artifacts / "table.csv"),
+    ]
 
 
 def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
     gr.Markdown(INTRO)
     custom = {
-        "base": gr.Dropdown(["default"], value="default", label="base", allow_custom_value=True, render=False,
-                            info="the model the runs were tuned from: 'default' (bundled SmolLM2), a folder "
-                                 "or a Hub name"),
-        "tuned": gr.Dropdown(tuned_choices(), value=[], multiselect=True, label="tuned", allow_custom_value=True,
-                             render=False, info="finished runs (SFT, PPO, DPO, GRPO, RLOO), or adapter folders"),
-        "prompts_text": gr.Textbox(label="prompts", lines=4, render=False,
-                                   placeholder="one prompt per line (or leave empty and pick a dataset)"),
-        "dataset": gr.Dropdown([""] + dataset_choices(["prompt"]), value="", label="dataset",
-                               allow_custom_value=True, render=False,
-                               info="a prompt dataset from the Data tab, used when no prompts are typed"),
-        "sample": gr.Radio(["first", "random"], value="first", label="sample", render=False,
-                           info="the dataset's first prompts, or a random pick with the seed"),
-        "scorer": gr.Dropdown(SCORERS, value="lexicon", label="scorer", allow_custom_value=True,
-                              render=False, info="sentiment: lexicon (VADER, offline) or classifier:<model>"),
-        "reward": gr.Dropdown([""] + [c for c in reward_choices() if c.startswith("reward:")], value="",
-                              label="reward", allow_custom_value=True, render=False,
-                              info="optional: a reward model run, shown as an extra column"),
+        "base": gr.Dropdown(
+            ["default"],
+            value="default",
+            label="base",
+            allow_custom_value=True,
+            render=False,
+            info="the model the runs were tuned from: 'default' (bundled SmolLM2), a folder or a Hub name",
+        ),
+        "tuned": gr.Dropdown(
+            tuned_choices(),
+            value=[],
+            multiselect=True,
+            label="tuned",
+            allow_custom_value=True,
+            render=False,
+            info="finished runs (SFT, PPO, DPO, GRPO, RLOO), or adapter folders",
+        ),
+        "prompts_text": gr.Textbox(
+            label="prompts",
+            lines=4,
+            render=False,
+            placeholder="one prompt per line (or leave empty and pick a dataset)",
+        ),
+        "dataset": gr.Dropdown(
+            [""] + dataset_choices(["prompt"]),
+            value="",
+            label="dataset",
+            allow_custom_value=True,
+            render=False,
+            info="a prompt dataset from the Data tab, used when no prompts are typed",
+        ),
+        "sample": gr.Radio(
+            ["first", "random"],
+            value="first",
+            label="sample",
+            render=False,
+            info="the dataset's first prompts, or a random pick with the seed",
+        ),
+        "scorer": gr.Dropdown(
+            SCORERS,
+            value="lexicon",
+            label="scorer",
+            allow_custom_value=True,
+            render=False,
+            info="sentiment: lexicon (VADER, offline) or classifier:<model>",
+        ),
+        "reward": gr.Dropdown(
+            [""] + [c for c in reward_choices() if c.startswith("reward:")],
+            value="",
+            label="reward",
+            allow_custom_value=True,
+            render=False,
+            info="optional: a reward model run, shown as an extra column",
+        ),
     }
-    form = ConfigForm(CompareConfig, STAGE, GROUPS, custom=custom, accelerate=False, open_groups=2,
-                      defaults={"max_new_tokens": 40, "n_prompts": 8})
+    form = ConfigForm(
+        CompareConfig,
+        STAGE,
+        GROUPS,
+        custom=custom,
+        accelerate=False,
+        open_groups=2,
+        defaults={"max_new_tokens": 40, "n_prompts": 8},
+    )
     command = gr.Code(label="The same comparison from a terminal", language="shell", interactive=False)
     summary = gr.Markdown(render=False, elem_id="compare-summary")
     summary_table = gr.Dataframe(label="Summary per model", interactive=False, render=False)
-    chart = gr.ScatterPlot(x="model", y="score", color="model", label="Scores of every answer, per model",
-                           height=260, render=False)
-    answers = gr.Dataframe(label="Answers side by side", interactive=False, wrap=True, render=False,
-                           elem_id="compare-table")
+    chart = gr.ScatterPlot(
+        x="model", y="score", color="model", label="Scores of every answer, per model", height=260, render=False
+    )
+    answers = gr.Dataframe(
+        label="Answers side by side", interactive=False, wrap=True, render=False, elem_id="compare-table"
+    )
     csv = gr.File(label="The table as CSV", render=False)
     monitor = RunMonitor(STAGE, [], [summary, summary_table, chart, answers, csv], results, start_label="Compare")
     summary.render()
@@ -132,8 +182,11 @@ def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
 
     def refresh():
         rewards = [c for c in reward_choices() if c.startswith("reward:")]
-        return (gr.update(choices=tuned_choices()), gr.update(choices=[""] + dataset_choices(["prompt"])),
-                gr.update(choices=[""] + rewards))
+        return (
+            gr.update(choices=tuned_choices()),
+            gr.update(choices=[""] + dataset_choices(["prompt"])),
+            gr.update(choices=[""] + rewards),
+        )
 
     outputs = [custom["tuned"], custom["dataset"], custom["reward"]]
     app.load(refresh, None, outputs, api_visibility="private")

@@ -23,8 +23,16 @@ Load one, check what was detected, pull the prompts out of its text (chat turns 
 """
 
 
-def load(source: str, sample: str, upload, hub_name: str, hub_config: str, hub_split: str, hub_limit,
-         previous: str | None = None):
+def load(
+    source: str,
+    sample: str,
+    upload,
+    hub_name: str,
+    hub_config: str,
+    hub_split: str,
+    hub_limit,
+    previous: str | None = None,
+):
     """Load the chosen source; returns the table (a draft's path, for the state, replacing ``previous``),
     a summary, column types and the first rows."""
     drafts.forget(previous)  # the state holds the new draft, or none after an error
@@ -37,8 +45,12 @@ def load(source: str, sample: str, upload, hub_name: str, hub_config: str, hub_s
             if not (hub_name or "").strip():
                 raise UserError("Type a dataset name from the Hub, e.g. 'imdb' or 'owner/name'.")
             limit = int(hub_limit) if hub_limit else None
-            loaded = data.load_hub(hub_name.strip(), config=(hub_config or "").strip() or None,
-                                   split=(hub_split or "").strip() or "train", limit=limit)
+            loaded = data.load_hub(
+                hub_name.strip(),
+                config=(hub_config or "").strip() or None,
+                split=(hub_split or "").strip() or "train",
+                limit=limit,
+            )
         else:
             loaded = data.load_sample(sample)
     except UserError as exc:
@@ -48,10 +60,16 @@ def load(source: str, sample: str, upload, hub_name: str, hub_config: str, hub_s
     import pandas as pd
 
     columns = pd.DataFrame({"column": list(types), "type": list(types.values())})
-    summary = (f"**{len(loaded.rows)} rows** from `{loaded.source}` · detected: **{found.description}**")
+    summary = f"**{len(loaded.rows)} rows** from `{loaded.source}` · detected: **{found.description}**"
     name = default_name(loaded.source)
-    return (drafts.keep(loaded), summary, columns, table(loaded.rows, loaded.columns),
-            gr.update(choices=["(auto)", *loaded.columns], value="(auto)"), name)
+    return (
+        drafts.keep(loaded),
+        summary,
+        columns,
+        table(loaded.rows, loaded.columns),
+        gr.update(choices=["(auto)", *loaded.columns], value="(auto)"),
+        name,
+    )
 
 
 def default_name(source: str) -> str:
@@ -72,8 +90,12 @@ def prepare(draft: str | None, column: str, marker: str, regex: str, previous: s
     if loaded is None:
         return None, problem(UserError("Load a dataset first.")), None
     try:
-        result = data.prepare(loaded, column=None if column in (None, "", "(auto)") else column,
-                              marker=(marker or None), regex=(regex or None))
+        result = data.prepare(
+            loaded,
+            column=None if column in (None, "", "(auto)") else column,
+            marker=(marker or None),
+            regex=(regex or None),
+        )
     except UserError as exc:
         return None, problem(exc), None
     preview = table(result.rows, list(result.rows[0]) if result.rows else [])
@@ -81,8 +103,10 @@ def prepare(draft: str | None, column: str, marker: str, regex: str, previous: s
 
 
 def stats_text(summary: dict) -> str:
-    lines = [f"**{summary['rows']} rows** ready in TRL's *{summary.get('format') or summary['kind']}* format "
-             f"(from {summary['source_rows']})."]
+    lines = [
+        f"**{summary['rows']} rows** ready in TRL's *{summary.get('format') or summary['kind']}* format "
+        f"(from {summary['source_rows']})."
+    ]
     if summary.get("prompts_extracted") is not None:
         lines.append(f"Prompts extracted: **{summary['prompts_extracted']}**, skipped: **{summary['skipped']}**.")
     reasons = {**summary.get("skip_reasons", {}), **summary.get("dropped", {})}
@@ -100,15 +124,19 @@ def save(draft: str | None, name: str):
         path = data.save_dataset(result, name)
     except UserError as exc:
         return problem(exc), None, saved_table()
-    return (f"Saved **{path.name}** ({len(result.rows)} rows). The next tabs list it in their dataset menus.",
-            offer_download(path / "data.jsonl"), saved_table())
+    return (
+        f"Saved **{path.name}** ({len(result.rows)} rows). The next tabs list it in their dataset menus.",
+        offer_download(path / "data.jsonl"),
+        saved_table(),
+    )
 
 
 def saved_table():
     import pandas as pd
 
-    rows = [[m.get("name"), m.get("kind"), m.get("format"), m.get("rows"), m.get("source")]
-            for m in data.list_datasets()]
+    rows = [
+        [m.get("name"), m.get("kind"), m.get("format"), m.get("rows"), m.get("source")] for m in data.list_datasets()
+    ]
     return pd.DataFrame(rows, columns=["name", "kind", "format", "rows", "source"])
 
 
@@ -152,12 +180,24 @@ def build() -> gr.Dataframe:
     download = gr.File(label="Download (JSON Lines)", interactive=False, height=80)
     saved = gr.Dataframe(label="Datasets in the workspace", interactive=False)
 
-    source.change(lambda s: (gr.update(visible=s == SOURCES[0]), gr.update(visible=s == SOURCES[1]),
-                             gr.update(visible=s == SOURCES[2])),
-                  source, [sample, upload, hub_box], api_visibility="private")
-    load_btn.click(load, [source, sample, upload, hub_name, hub_config, hub_split, hub_limit, loaded],
-                   [loaded, summary, columns, rows, column, name], api_name="load_data")
-    prepare_btn.click(prepare, [loaded, column, marker, regex, prepared], [prepared, stats, normalised],
-                      api_name="prepare_data")
+    source.change(
+        lambda s: (
+            gr.update(visible=s == SOURCES[0]),
+            gr.update(visible=s == SOURCES[1]),
+            gr.update(visible=s == SOURCES[2]),
+        ),
+        source,
+        [sample, upload, hub_box],
+        api_visibility="private",
+    )
+    load_btn.click(
+        load,
+        [source, sample, upload, hub_name, hub_config, hub_split, hub_limit, loaded],
+        [loaded, summary, columns, rows, column, name],
+        api_name="load_data",
+    )
+    prepare_btn.click(
+        prepare, [loaded, column, marker, regex, prepared], [prepared, stats, normalised], api_name="prepare_data"
+    )
     save_btn.click(save, [prepared, name], [save_status, download, saved], api_name="save_data")
     return saved

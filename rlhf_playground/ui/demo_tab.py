@@ -20,8 +20,21 @@ the base, SFT and PPO models on prompts PPO never trained on. Each step is an or
 watch it live. On a laptop CPU with the bundled SmolLM2-135M it takes about a quarter of an hour.
 """
 
-GROUPS = [("Demo settings", ["model", "reward", "sft_steps", "reward_steps", "ppo_steps", "compare_prompts",
-                             "max_new_tokens", "load_in_4bit"])]
+GROUPS = [
+    (
+        "Demo settings",
+        [
+            "model",
+            "reward",
+            "sft_steps",
+            "reward_steps",
+            "ppo_steps",
+            "compare_prompts",
+            "max_new_tokens",
+            "load_in_4bit",
+        ],
+    )
+]
 STEPS = ["sft", "reward", "ppo", "compare"]
 
 
@@ -33,8 +46,10 @@ def results(run) -> list:
             lines.append(f"- {stage}: waiting")
             continue
         status = open_run(children[stage]).status()
-        lines.append(f"- {stage}: run `{children[stage]}` {status.get('state')} "
-                     f"(step {status.get('step') or 0}/{status.get('total_steps') or '?'})")
+        lines.append(
+            f"- {stage}: run `{children[stage]}` {status.get('state')} "
+            f"(step {status.get('step') or 0}/{status.get('total_steps') or '?'})"
+        )
     text = "\n".join(lines)
     if "compare" in children:
         path = open_run(children["compare"]).artifacts / "results.json"
@@ -45,8 +60,13 @@ def results(run) -> list:
 
 def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
     gr.Markdown(INTRO)
-    reward = gr.Radio(["reward-model", "lexicon"], value="reward-model", label="reward", render=False,
-                      info="what PPO maximises: the demo's reward model, or VADER sentiment")
+    reward = gr.Radio(
+        ["reward-model", "lexicon"],
+        value="reward-model",
+        label="reward",
+        render=False,
+        info="what PPO maximises: the demo's reward model, or VADER sentiment",
+    )
     form = ConfigForm(DemoConfig, STAGE, GROUPS, custom={"reward": reward}, accelerate=False)
     command = gr.Code(label="The same demo from a terminal", language="shell", interactive=False)
     steps = gr.Markdown(render=False, elem_id="demo-steps")

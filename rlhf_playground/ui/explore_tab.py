@@ -35,38 +35,78 @@ def _model_ref(choice: str) -> str:
     return str(adapter) if adapter is not None else choice
 
 
-def pipeline_code(model: str, text: str, max_new_tokens, temperature, top_k, top_p, do_sample, num_return_sequences,
-                  use_chat_template, scorer: str) -> str:
+def pipeline_code(
+    model: str,
+    text: str,
+    max_new_tokens,
+    temperature,
+    top_k,
+    top_p,
+    do_sample,
+    num_return_sequences,
+    use_chat_template,
+    scorer: str,
+) -> str:
     """The same two steps with plain ``transformers`` pipelines, as a workshop attendee would type them."""
     classifier = scorer.split(":", 1)[1].rsplit(":", 1)[0] if scorer.startswith("classifier:") else None
     prompt = '[{"role": "user", "content": prompt}]' if use_chat_template else "prompt"
     text = json.dumps(text or "", ensure_ascii=False)
-    sampling = f"do_sample=True, temperature={temperature}, top_k={int(top_k or 0)}, top_p={top_p}" if do_sample \
+    sampling = (
+        f"do_sample=True, temperature={temperature}, top_k={int(top_k or 0)}, top_p={top_p}"
+        if do_sample
         else "do_sample=False"
-    lines = ["from transformers import pipeline", "",
-             f'generator = pipeline("text-generation", model="{_model_ref(model)}")',
-             f"prompt = {text}",
-             f"outputs = generator({prompt}, max_new_tokens={int(max_new_tokens or 0)}, {sampling},",
-             f"                    num_return_sequences={int(num_return_sequences or 1)})"]
+    )
+    lines = [
+        "from transformers import pipeline",
+        "",
+        f'generator = pipeline("text-generation", model="{_model_ref(model)}")',
+        f"prompt = {text}",
+        f"outputs = generator({prompt}, max_new_tokens={int(max_new_tokens or 0)}, {sampling},",
+        f"                    num_return_sequences={int(num_return_sequences or 1)})",
+    ]
     if classifier:
-        lines += [f'classifier = pipeline("sentiment-analysis", model="{classifier}")',
-                  'print(classifier([o["generated_text"] for o in outputs]))']
+        lines += [
+            f'classifier = pipeline("sentiment-analysis", model="{classifier}")',
+            'print(classifier([o["generated_text"] for o in outputs]))',
+        ]
     else:
-        lines += ["# the lexicon scorer is VADER: pip install vaderSentiment",
-                  "from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer",
-                  "print([SentimentIntensityAnalyzer().polarity_scores(o['generated_text']) for o in outputs])"]
+        lines += [
+            "# the lexicon scorer is VADER: pip install vaderSentiment",
+            "from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer",
+            "print([SentimentIntensityAnalyzer().polarity_scores(o['generated_text']) for o in outputs])",
+        ]
     return "\n".join(lines)
 
 
-def generate(model, prompt, max_new_tokens, temperature, top_k, top_p, do_sample, num_return_sequences, seed,
-             use_chat_template, scorer):
+def generate(
+    model,
+    prompt,
+    max_new_tokens,
+    temperature,
+    top_k,
+    top_p,
+    do_sample,
+    num_return_sequences,
+    seed,
+    use_chat_template,
+    scorer,
+):
     """The continuations of ``prompt``, each with its sentiment, as a table (or a message saying what's wrong)."""
     import pandas as pd
 
     try:
-        texts = generate_text(_model_ref(model), prompt, max_new_tokens=int(max_new_tokens), temperature=temperature,
-                              top_k=int(top_k), top_p=top_p, do_sample=do_sample, seed=int(seed),
-                              num_return_sequences=int(num_return_sequences), use_chat_template=use_chat_template)
+        texts = generate_text(
+            _model_ref(model),
+            prompt,
+            max_new_tokens=int(max_new_tokens),
+            temperature=temperature,
+            top_k=int(top_k),
+            top_p=top_p,
+            do_sample=do_sample,
+            seed=int(seed),
+            num_return_sequences=int(num_return_sequences),
+            use_chat_template=use_chat_template,
+        )
         moods = [analyse_sentiment(text, scorer) if text.strip() else None for text in texts]
     except UserError as exc:
         return problem(exc), None
@@ -86,10 +126,20 @@ def sentiment(text: str, scorer: str) -> str:
 def build(app: gr.Blocks, tab: gr.Tab) -> None:
     gr.Markdown(INTRO)
     with gr.Row():
-        model = gr.Dropdown(model_choices(), value="default", label="Model", allow_custom_value=True,
-                            info="'default' (bundled SmolLM2), a Hub name, a folder, or one of your runs")
-        scorer = gr.Dropdown(SCORERS, value="lexicon", label="Sentiment scorer", allow_custom_value=True,
-                             info="lexicon (VADER, offline), classifier:<model>[:<label>] or reward:<run>")
+        model = gr.Dropdown(
+            model_choices(),
+            value="default",
+            label="Model",
+            allow_custom_value=True,
+            info="'default' (bundled SmolLM2), a Hub name, a folder, or one of your runs",
+        )
+        scorer = gr.Dropdown(
+            SCORERS,
+            value="lexicon",
+            label="Sentiment scorer",
+            allow_custom_value=True,
+            info="lexicon (VADER, offline), classifier:<model>[:<label>] or reward:<run>",
+        )
     prompt = gr.Textbox(label="Prompt", value="This movie was", lines=2, elem_id="explore-prompt")
     with gr.Accordion("Generation settings", open=False):
         with gr.Row():
@@ -100,16 +150,25 @@ def build(app: gr.Blocks, tab: gr.Tab) -> None:
             top_p = gr.Number(value=0.95, label="top p")
             num_return_sequences = gr.Number(value=3, precision=0, label="answers")
             seed = gr.Number(value=0, precision=0, label="seed")
-            use_chat_template = gr.Checkbox(value=False, label="chat template",
-                                            info="send the prompt as a user message (instruct models)")
+            use_chat_template = gr.Checkbox(
+                value=False, label="chat template", info="send the prompt as a user message (instruct models)"
+            )
     generate_btn = gr.Button("Generate", variant="primary")
     message = gr.Markdown()
-    outputs = gr.Dataframe(headers=["generated text", "sentiment", "score"], label="Generated text",
-                           interactive=False, wrap=True, elem_id="explore-outputs")
+    outputs = gr.Dataframe(
+        headers=["generated text", "sentiment", "score"],
+        label="Generated text",
+        interactive=False,
+        wrap=True,
+        elem_id="explore-outputs",
+    )
     settings = [max_new_tokens, temperature, top_k, top_p, do_sample, num_return_sequences]
     generate_btn.click(
-        generate, [model, prompt, *settings, seed, use_chat_template, scorer], [message, outputs],
-        api_name="explore_generate")
+        generate,
+        [model, prompt, *settings, seed, use_chat_template, scorer],
+        [message, outputs],
+        api_name="explore_generate",
+    )
     code = gr.Code(label="The same in Python", language="python", interactive=False)
     code_inputs = [model, prompt, *settings, use_chat_template, scorer]
     for widget in code_inputs:

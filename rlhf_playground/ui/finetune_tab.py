@@ -26,8 +26,20 @@ its own process: watch the loss fall, stop it at any time, and compare answers b
 GROUPS = [
     ("Model and data", ["model", "dataset", "max_length"]),
     ("LoRA", ["lora_r", "lora_alpha", "lora_dropout", "target_modules"]),
-    ("Training", ["learning_rate", "num_epochs", "max_steps", "batch_size", "grad_accum", "seed",
-                  "logging_steps", "gradient_checkpointing", "save_steps"]),
+    (
+        "Training",
+        [
+            "learning_rate",
+            "num_epochs",
+            "max_steps",
+            "batch_size",
+            "grad_accum",
+            "seed",
+            "logging_steps",
+            "gradient_checkpointing",
+            "save_steps",
+        ],
+    ),
     ("4-bit (QLoRA) and saving", ["load_in_4bit", "double_quant", "compute_dtype", "merge"]),
     ("Samples at the end", ["eval_prompts", "max_new_tokens"]),
 ]
@@ -43,14 +55,29 @@ def samples_table(run):
 
 def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
     gr.Markdown(INTRO)
-    dataset = gr.Dropdown(dataset_choices(SFT_KINDS), label="dataset", allow_custom_value=True,
-                          info="a dataset saved in the Data tab (text, prompt/completion, chat or "
-                               "preference), or a path to a .jsonl file", render=False)
-    form = ConfigForm(SFTStageConfig, STAGE, GROUPS, custom={"dataset": dataset},
-                      defaults={"load_in_4bit": gpu_present(), "max_steps": 30})
+    dataset = gr.Dropdown(
+        dataset_choices(SFT_KINDS),
+        label="dataset",
+        allow_custom_value=True,
+        info="a dataset saved in the Data tab (text, prompt/completion, chat or "
+        "preference), or a path to a .jsonl file",
+        render=False,
+    )
+    form = ConfigForm(
+        SFTStageConfig,
+        STAGE,
+        GROUPS,
+        custom={"dataset": dataset},
+        defaults={"load_in_4bit": gpu_present(), "max_steps": 30},
+    )
     command = gr.Code(label="The same run from a terminal", language="shell", interactive=False)
-    samples = gr.Dataframe(headers=["prompt", "base", "tuned"], label="Answers before (base) and after (tuned)",
-                           interactive=False, wrap=True, render=False)
+    samples = gr.Dataframe(
+        headers=["prompt", "base", "tuned"],
+        label="Answers before (base) and after (tuned)",
+        interactive=False,
+        wrap=True,
+        render=False,
+    )
     monitor = RunMonitor(STAGE, [["loss"], ["mean_token_accuracy"]], [samples], lambda run: [samples_table(run)])
     samples.render()
 

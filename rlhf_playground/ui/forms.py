@@ -29,8 +29,16 @@ def field_widget(f: dataclasses.Field, kind: type, value, elem_id: str):
 class ConfigForm:
     """Lays out the fields of ``cls`` in groups and turns widget values back into a config."""
 
-    def __init__(self, cls, stage: str, groups: list[tuple[str, list[str]]], custom: dict | None = None,
-                 defaults: dict | None = None, accelerate: bool = True, open_groups: int = 1):
+    def __init__(
+        self,
+        cls,
+        stage: str,
+        groups: list[tuple[str, list[str]]],
+        custom: dict | None = None,
+        defaults: dict | None = None,
+        accelerate: bool = True,
+        open_groups: int = 1,
+    ):
         """Widgets get the element id ``<stage>-<field>`` (for browser tests and custom CSS).
         ``accelerate``: also show the ``accelerate launch`` form of the command (training stages).
         ``open_groups``: how many groups, from the first, start unfolded."""

@@ -55,8 +55,10 @@ GROUPS = {
         ("Policy and preference pairs", ["model", "adapter", "dataset", "steps", "batch_size"]),
         ("DPO", ["learning_rate", "beta", "loss_type", "max_length"]),
         ("LoRA and 4-bit", ["lora_r", "lora_alpha", "lora_dropout", "target_modules", "load_in_4bit", "double_quant"]),
-        ("Evaluation (for the method comparison)", ["eval_reward", "eval_dataset", "eval_prompts", "max_new_tokens",
-                                                    "seed"]),
+        (
+            "Evaluation (for the method comparison)",
+            ["eval_reward", "eval_dataset", "eval_prompts", "max_new_tokens", "seed"],
+        ),
     ],
 }
 CONFIGS = {DPO: DPOStageConfig, GRPO: GRPOStageConfig, RLOO: RLOOStageConfig}
@@ -65,9 +67,11 @@ METRICS = {
     GRPO: [["reward"], ["reward_std", "frac_reward_zero_std"], ["kl"], ["entropy"], ["completions/mean_length"]],
 }
 METRICS[RLOO] = METRICS[GRPO]
-DEFAULTS = {GRPO: {"steps": 10, "max_new_tokens": 24, "eval_prompts": 8},
-            RLOO: {"steps": 10, "max_new_tokens": 24, "eval_prompts": 8},
-            DPO: {"steps": 10, "eval_prompts": 8, "max_new_tokens": 24}}
+DEFAULTS = {
+    GRPO: {"steps": 10, "max_new_tokens": 24, "eval_prompts": 8},
+    RLOO: {"steps": 10, "max_new_tokens": 24, "eval_prompts": 8},
+    DPO: {"steps": 10, "eval_prompts": 8, "max_new_tokens": 24},
+}
 PROMPT_KINDS = ["prompt", "preference"]  # a saved preference dataset keeps its extracted prompts
 
 
@@ -75,14 +79,17 @@ def evaluation_summary(run) -> str:
     e = run.read_eval()
     if e is None:
         return ""
-    return (f"**Held-out prompts ({e['held_out_prompts']}), mean {e['reward']} reward of greedy answers:** "
-            f"{e['reward_before']:.3f} before → **{e['reward_after']:.3f}** after.")
+    return (
+        f"**Held-out prompts ({e['held_out_prompts']}), mean {e['reward']} reward of greedy answers:** "
+        f"{e['reward_before']:.3f} before → **{e['reward_after']:.3f}** after."
+    )
 
 
 def online_results(run) -> list:
     path = run.artifacts / "samples.json"
-    samples = table(json.loads(path.read_text(encoding="utf-8")), ["prompt", "response", "reward"]) \
-        if path.exists() else None
+    samples = (
+        table(json.loads(path.read_text(encoding="utf-8")), ["prompt", "response", "reward"]) if path.exists() else None
+    )
     return [evaluation_summary(run), samples]
 
 
@@ -96,34 +103,72 @@ def method_panel(stage: str, app: gr.Blocks, timer: gr.Timer, tabs: tuple[gr.Tab
     gr.Markdown(EXPLAIN[stage])
     online = stage != DPO
     kinds = PROMPT_KINDS if online else ["preference"]
-    menus = {"dataset": (gr.Dropdown(dataset_choices(kinds), label="dataset", allow_custom_value=True, render=False,
-                                     info="a prompt dataset saved in the Data tab, or a .jsonl file with a 'prompt' "
-                                          "column" if online else
-                                     "a preference dataset saved in the Data tab, or a .jsonl file with "
-                                     "chosen/rejected"),
-                         lambda: dataset_choices(kinds)),
-             "adapter": (gr.Dropdown(adapter_choices(), value="", label="adapter", allow_custom_value=True,
-                                     render=False, info="start from a fine-tuned (SFT) run's adapter, or leave empty"),
-                         adapter_choices)}
+    menus = {
+        "dataset": (
+            gr.Dropdown(
+                dataset_choices(kinds),
+                label="dataset",
+                allow_custom_value=True,
+                render=False,
+                info="a prompt dataset saved in the Data tab, or a .jsonl file with a 'prompt' column"
+                if online
+                else "a preference dataset saved in the Data tab, or a .jsonl file with chosen/rejected",
+            ),
+            lambda: dataset_choices(kinds),
+        ),
+        "adapter": (
+            gr.Dropdown(
+                adapter_choices(),
+                value="",
+                label="adapter",
+                allow_custom_value=True,
+                render=False,
+                info="start from a fine-tuned (SFT) run's adapter, or leave empty",
+            ),
+            adapter_choices,
+        ),
+    }
     reward_field = "reward" if online else "eval_reward"
-    menus[reward_field] = (gr.Dropdown(reward_choices(), value="lexicon", label=reward_field.replace("_", " "),
-                                       allow_custom_value=True, render=False,
-                                       info="lexicon (VADER, offline), reward:<reward run>, "
-                                            "classifier:<model>[:<label>]"), reward_choices)
+    menus[reward_field] = (
+        gr.Dropdown(
+            reward_choices(),
+            value="lexicon",
+            label=reward_field.replace("_", " "),
+            allow_custom_value=True,
+            render=False,
+            info="lexicon (VADER, offline), reward:<reward run>, classifier:<model>[:<label>]",
+        ),
+        reward_choices,
+    )
     if not online:
-        menus["eval_dataset"] = (gr.Dropdown([""] + dataset_choices(["prompt"]), value="", label="eval dataset",
-                                             allow_custom_value=True, render=False,
-                                             info="the prompt dataset PPO/GRPO/RLOO used, for the same held-out "
-                                                  "prompts; empty: prompts of held-out pairs"),
-                                 lambda: [""] + dataset_choices(["prompt"]))
-    form = ConfigForm(CONFIGS[stage], stage, GROUPS[stage], custom={k: w for k, (w, _) in menus.items()},
-                      defaults=DEFAULTS[stage])
+        menus["eval_dataset"] = (
+            gr.Dropdown(
+                [""] + dataset_choices(["prompt"]),
+                value="",
+                label="eval dataset",
+                allow_custom_value=True,
+                render=False,
+                info="the prompt dataset PPO/GRPO/RLOO used, for the same held-out "
+                "prompts; empty: prompts of held-out pairs",
+            ),
+            lambda: [""] + dataset_choices(["prompt"]),
+        )
+    form = ConfigForm(
+        CONFIGS[stage], stage, GROUPS[stage], custom={k: w for k, (w, _) in menus.items()}, defaults=DEFAULTS[stage]
+    )
     command = gr.Code(label="The same run from a terminal", language="shell", interactive=False)
     evaluation = gr.Markdown(render=False)
     results = [evaluation]
     if online:
-        results.append(gr.Dataframe(headers=["prompt", "response", "reward"], label="Latest answers and rewards",
-                                    interactive=False, wrap=True, render=False))
+        results.append(
+            gr.Dataframe(
+                headers=["prompt", "response", "reward"],
+                label="Latest answers and rewards",
+                interactive=False,
+                wrap=True,
+                render=False,
+            )
+        )
     monitor = RunMonitor(stage, METRICS[stage], results, online_results if online else dpo_results)
     for widget in results:
         widget.render()
@@ -139,11 +184,20 @@ def comparison_view(group: str | None):
     found = methods.compare(group)
     rows = found["rows"]
     frame = pd.DataFrame([{k: r[k] for k in methods.COLUMNS} for r in rows], columns=methods.COLUMNS)
-    chart = pd.DataFrame([{"run": f"{r['method']} · {r['run'][-4:]}", "reward": r[key], "when": label}
-                          for r in rows for key, label in (("reward before", "before"), ("reward after", "after"))
-                          if r[key] is not None], columns=["run", "reward", "when"])
-    note = (f"{len(rows)} finished run(s) with base model, held-out prompts and reward **{found['group']}**."
-            if rows else "No finished PPO, GRPO, RLOO or DPO run with a held-out evaluation yet.")
+    chart = pd.DataFrame(
+        [
+            {"run": f"{r['method']} · {r['run'][-4:]}", "reward": r[key], "when": label}
+            for r in rows
+            for key, label in (("reward before", "before"), ("reward after", "after"))
+            if r[key] is not None
+        ],
+        columns=["run", "reward", "when"],
+    )
+    note = (
+        f"{len(rows)} finished run(s) with base model, held-out prompts and reward **{found['group']}**."
+        if rows
+        else "No finished PPO, GRPO, RLOO or DPO run with a held-out evaluation yet."
+    )
     return gr.update(choices=found["groups"], value=found["group"]), note, frame, chart
 
 
@@ -157,15 +211,16 @@ def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
                 menus += found
                 sources += choices
 
-    gr.Markdown("### Method comparison\nRuns compare only when they share the base model, the held-out prompts "
-                "(dataset, count, seed) and the reward that scored them; pick such a group. Wall clock covers "
-                "loading, both evaluations and training; *gain per minute* is the reward gained per minute of it.")
+    gr.Markdown(
+        "### Method comparison\nRuns compare only when they share the base model, the held-out prompts "
+        "(dataset, count, seed) and the reward that scored them; pick such a group. Wall clock covers "
+        "loading, both evaluations and training; *gain per minute* is the reward gained per minute of it."
+    )
     group = gr.Dropdown([], label="base model · held-out prompts · reward", allow_custom_value=True)
     refresh = gr.Button("Refresh", size="sm")
     note = gr.Markdown()
     frame = gr.Dataframe(headers=methods.COLUMNS, label="Held-out reward reached by each run", interactive=False)
-    chart = gr.BarPlot(x="run", y="reward", color="when", label="Mean held-out reward before and after",
-                       height=260)
+    chart = gr.BarPlot(x="run", y="reward", color="when", label="Mean held-out reward before and after", height=260)
     outputs = [group, note, frame, chart]
     refresh.click(comparison_view, group, outputs, api_name="methods_table")
     group.input(comparison_view, group, outputs, api_visibility="private")

@@ -36,8 +36,13 @@ def progress_html(status: dict) -> str:
     reason = status.get("reason")
     if reason:
         text += f" · {html.escape(reason)}"
-    bar = f'<progress value="{step}" max="{total}" style="width:100%"></progress>' if total else \
-        '<progress style="width:100%"></progress>' if state in ACTIVE else ""
+    bar = (
+        f'<progress value="{step}" max="{total}" style="width:100%"></progress>'
+        if total
+        else '<progress style="width:100%"></progress>'
+        if state in ACTIVE
+        else ""
+    )
     return f'<div class="run-progress">{bar}<div>{text}</div></div>'
 
 
@@ -48,8 +53,7 @@ def metric_frame(rows: list[dict], metrics: list[str]):
     """
     import pandas as pd
 
-    rows = [(int(m["step"]), float(m[k]), k) for m in rows for k in metrics
-            if isinstance(m.get(k), (int, float))]
+    rows = [(int(m["step"]), float(m[k]), k) for m in rows for k in metrics if isinstance(m.get(k), (int, float))]
     return pd.DataFrame(rows, columns=["step", "value", "metric"]) if rows else None
 
 
@@ -58,8 +62,10 @@ def runs_frame(stage: str | None):
 
     import pandas as pd
 
-    rows = [{**r, "artifacts": ", ".join(sorted(p.name for p in (Path(r["path"]) / "artifacts").glob("[!.]*")))}
-            for r in list_runs(stage)]
+    rows = [
+        {**r, "artifacts": ", ".join(sorted(p.name for p in (Path(r["path"]) / "artifacts").glob("[!.]*")))}
+        for r in list_runs(stage)
+    ]
     rows = [{k: r.get(k) for k in RUN_COLUMNS} for r in rows]
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
@@ -67,8 +73,14 @@ def runs_frame(stage: str | None):
 class RunMonitor:
     """The run-watching widgets of one stage's tab, refreshed by the app's timer."""
 
-    def __init__(self, stage: str, metrics: list[list[str]], results: list | None = None, results_fn=None,
-                 start_label: str = "Start training"):
+    def __init__(
+        self,
+        stage: str,
+        metrics: list[list[str]],
+        results: list | None = None,
+        results_fn=None,
+        start_label: str = "Start training",
+    ):
         """``metrics``: groups of metric names, one live plot per group (similar scales together).
         ``results``: widgets the tab placed for the run's outcome, filled by ``results_fn(run)`` (a list),
         re-sent like the plots only when a metrics row or the state changed."""
@@ -83,8 +95,10 @@ class RunMonitor:
         self.message = gr.Markdown()
         self.progress = gr.HTML()
         with gr.Row(visible=bool(metrics)):
-            self.plots = [gr.LinePlot(x="step", y="value", color="metric", label=" · ".join(group), height=220,
-                                      min_width=300) for group in metrics]
+            self.plots = [
+                gr.LinePlot(x="step", y="value", color="metric", label=" · ".join(group), height=220, min_width=300)
+                for group in metrics
+            ]
         self.log = gr.Textbox(label="Last log lines", lines=8, max_lines=8, autoscroll=True)
         with gr.Accordion("Runs", open=False):
             self.runs = gr.Dataframe(label="Runs in the workspace", interactive=False)
@@ -164,13 +178,20 @@ class RunMonitor:
 
     def wire(self, timer: gr.Timer, app: gr.Blocks, *tabs: gr.Tab) -> None:
         """Poll on ``timer``; opening any of ``tabs`` (the tab, and a sub-tab it sits in) follows runs."""
-        timer.tick(self.poll, [self.run_id, self.seen], [*self.outputs, self.seen], api_name=f"{self.stage}_poll",
-                   api_visibility="undocumented", show_progress="hidden")
+        timer.tick(
+            self.poll,
+            [self.run_id, self.seen],
+            [*self.outputs, self.seen],
+            api_name=f"{self.stage}_poll",
+            api_visibility="undocumented",
+            show_progress="hidden",
+        )
         self.stop_btn.click(self.stop, self.run_id, self.message, api_name=f"{self.stage}_stop")
         self.resume_btn.click(self.resume, self.run_id, self.message, api_name=f"{self.stage}_resume")
         self.refresh.click(lambda: runs_frame(self.stage), None, self.runs, api_visibility="private")
-        app.load(lambda: (self.latest(), runs_frame(self.stage)), None, [self.run_id, self.runs],
-                 api_visibility="private")
+        app.load(
+            lambda: (self.latest(), runs_frame(self.stage)), None, [self.run_id, self.runs], api_visibility="private"
+        )
         self.run_id.change(lambda: runs_frame(self.stage), None, self.runs, api_visibility="private")
         for tab in tabs:
             tab.select(self.follow, self.run_id, self.run_id, api_visibility="private")

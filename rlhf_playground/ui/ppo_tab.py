@@ -26,12 +26,34 @@ sentiment lexicon (positive answers score high); a reward model from step 3 or a
 GROUPS = [
     ("Policy, prompts and reward", ["model", "adapter", "dataset", "reward", "steps"]),
     ("Sampling", ["batch_size", "max_new_tokens", "temperature", "top_k", "top_p", "max_prompt_length"]),
-    ("PPO", ["mini_batch_size", "ppo_epochs", "learning_rate", "clip_range", "clip_range_value", "vf_coef",
-             "gamma", "lam", "max_grad_norm"]),
-    ("KL penalty and reward shaping", ["init_kl_coef", "adaptive_kl", "target_kl", "kl_horizon", "kl_estimator",
-                                       "reward_scaling", "penalize_non_ending", "non_ending_penalty"]),
-    ("LoRA, 4-bit and evaluation", ["lora_r", "lora_alpha", "lora_dropout", "load_in_4bit", "eval_prompts",
-                                    "seed"]),
+    (
+        "PPO",
+        [
+            "mini_batch_size",
+            "ppo_epochs",
+            "learning_rate",
+            "clip_range",
+            "clip_range_value",
+            "vf_coef",
+            "gamma",
+            "lam",
+            "max_grad_norm",
+        ],
+    ),
+    (
+        "KL penalty and reward shaping",
+        [
+            "init_kl_coef",
+            "adaptive_kl",
+            "target_kl",
+            "kl_horizon",
+            "kl_estimator",
+            "reward_scaling",
+            "penalize_non_ending",
+            "non_ending_penalty",
+        ],
+    ),
+    ("LoRA, 4-bit and evaluation", ["lora_r", "lora_alpha", "lora_dropout", "load_in_4bit", "eval_prompts", "seed"]),
 ]
 
 
@@ -42,36 +64,85 @@ def results(run) -> list:
         samples = table(json.loads(samples_path.read_text(encoding="utf-8")), ["prompt", "response", "reward"])
     summary = ""
     if e is not None:
-        summary = (f"**Held-out prompts ({e['held_out_prompts']}), mean reward of greedy answers:** "
-                   f"{e['reward_before']:.3f} before → **{e['reward_after']:.3f}** after "
-                   f"(final KL to the reference {e['final_kl']:.2f} nats per answer).")
+        summary = (
+            f"**Held-out prompts ({e['held_out_prompts']}), mean reward of greedy answers:** "
+            f"{e['reward_before']:.3f} before → **{e['reward_after']:.3f}** after "
+            f"(final KL to the reference {e['final_kl']:.2f} nats per answer)."
+        )
     return [summary, samples]
 
 
 def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
     gr.Markdown(INTRO)
-    dataset = gr.Dropdown(dataset_choices(["prompt"]), label="dataset", allow_custom_value=True, render=False,
-                          info="a prompt dataset saved in the Data tab, or a .jsonl file with a 'prompt' column")
-    adapter = gr.Dropdown(adapter_choices(), value="", label="adapter", allow_custom_value=True, render=False,
-                          info="start from a fine-tuned (SFT) run's adapter, or leave empty for the base model")
-    reward = gr.Dropdown(reward_choices(), value="lexicon", label="reward", allow_custom_value=True, render=False,
-                         info="lexicon (VADER, offline), reward:<reward run>, classifier:<model>[:<label>]")
-    form = ConfigForm(PPOStageConfig, STAGE, GROUPS, custom={"dataset": dataset, "adapter": adapter, "reward": reward},
-                      defaults={"steps": 10, "batch_size": 8, "mini_batch_size": 4, "max_new_tokens": 24,
-                                "learning_rate": 1e-4, "reward_scaling": "whiten", "eval_prompts": 8})
+    dataset = gr.Dropdown(
+        dataset_choices(["prompt"]),
+        label="dataset",
+        allow_custom_value=True,
+        render=False,
+        info="a prompt dataset saved in the Data tab, or a .jsonl file with a 'prompt' column",
+    )
+    adapter = gr.Dropdown(
+        adapter_choices(),
+        value="",
+        label="adapter",
+        allow_custom_value=True,
+        render=False,
+        info="start from a fine-tuned (SFT) run's adapter, or leave empty for the base model",
+    )
+    reward = gr.Dropdown(
+        reward_choices(),
+        value="lexicon",
+        label="reward",
+        allow_custom_value=True,
+        render=False,
+        info="lexicon (VADER, offline), reward:<reward run>, classifier:<model>[:<label>]",
+    )
+    form = ConfigForm(
+        PPOStageConfig,
+        STAGE,
+        GROUPS,
+        custom={"dataset": dataset, "adapter": adapter, "reward": reward},
+        defaults={
+            "steps": 10,
+            "batch_size": 8,
+            "mini_batch_size": 4,
+            "max_new_tokens": 24,
+            "learning_rate": 1e-4,
+            "reward_scaling": "whiten",
+            "eval_prompts": 8,
+        },
+    )
     command = gr.Code(label="The same run from a terminal", language="shell", interactive=False)
     evaluation = gr.Markdown(render=False)
-    samples = gr.Dataframe(headers=["prompt", "response", "reward"], label="Latest answers and their rewards",
-                           interactive=False, wrap=True, render=False)
-    monitor = RunMonitor(STAGE, [["reward_mean", "reward_min", "reward_max"], ["kl"], ["entropy"],
-                                 ["value_loss", "clipfrac"], ["response_length_mean"]], [evaluation, samples], results)
+    samples = gr.Dataframe(
+        headers=["prompt", "response", "reward"],
+        label="Latest answers and their rewards",
+        interactive=False,
+        wrap=True,
+        render=False,
+    )
+    monitor = RunMonitor(
+        STAGE,
+        [
+            ["reward_mean", "reward_min", "reward_max"],
+            ["kl"],
+            ["entropy"],
+            ["value_loss", "clipfrac"],
+            ["response_length_mean"],
+        ],
+        [evaluation, samples],
+        results,
+    )
     evaluation.render()
     samples.render()
     monitor.wire_form(form, command, app)
 
     def refresh():
-        return (gr.update(choices=dataset_choices(["prompt"])), gr.update(choices=adapter_choices()),
-                gr.update(choices=reward_choices()))
+        return (
+            gr.update(choices=dataset_choices(["prompt"])),
+            gr.update(choices=adapter_choices()),
+            gr.update(choices=reward_choices()),
+        )
 
     app.load(refresh, None, [dataset, adapter, reward], api_visibility="private")
     tab.select(refresh, None, [dataset, adapter, reward], api_visibility="private")

@@ -24,10 +24,24 @@ margin is how far apart it puts them. A trained reward model becomes a reward fo
 
 GROUPS = [
     ("Model and data", ["model", "dataset", "eval_fraction", "max_length"]),
-    ("LoRA and 4-bit", ["lora_r", "lora_alpha", "lora_dropout", "target_modules", "load_in_4bit", "double_quant",
-                        "compute_dtype"]),
-    ("Training", ["learning_rate", "num_epochs", "max_steps", "batch_size", "grad_accum", "eval_steps",
-                  "logging_steps", "seed", "save_steps"]),
+    (
+        "LoRA and 4-bit",
+        ["lora_r", "lora_alpha", "lora_dropout", "target_modules", "load_in_4bit", "double_quant", "compute_dtype"],
+    ),
+    (
+        "Training",
+        [
+            "learning_rate",
+            "num_epochs",
+            "max_steps",
+            "batch_size",
+            "grad_accum",
+            "eval_steps",
+            "logging_steps",
+            "seed",
+            "save_steps",
+        ],
+    ),
 ]
 
 
@@ -40,8 +54,10 @@ def results(run) -> list:
     if report is None:
         return ["", None]
     dropped = ", ".join(f"{why} ({n})" for why, n in report["dropped"].items()) or "none"
-    text = (f"**Eval accuracy {report['accuracy']:.3f}** on {report['n_eval']} held-out pairs · mean margin "
-            f"{report['mean_margin']:.3f} · trained on {report['n_train']} pairs · dropped: {dropped}")
+    text = (
+        f"**Eval accuracy {report['accuracy']:.3f}** on {report['n_eval']} held-out pairs · mean margin "
+        f"{report['mean_margin']:.3f} · trained on {report['n_train']} pairs · dropped: {dropped}"
+    )
     import pandas as pd
 
     return [text, pd.DataFrame({"margin": report["margins"]})]
@@ -59,22 +75,41 @@ def try_pair(run_id: str, prompt: str, answer_a: str, answer_b: str) -> str:
         verdict = prefer(scorer, prompt or "", answer_a or "", answer_b)
     except UserError as exc:
         return problem(exc)
-    return (f"r(A) = {verdict['score_a']:.3f}, r(B) = {verdict['score_b']:.3f} → prefers **{verdict['preferred']}** "
-            f"by {abs(verdict['margin']):.3f} (P(A better than B) = {verdict['probability_a']:.2f})")
+    return (
+        f"r(A) = {verdict['score_a']:.3f}, r(B) = {verdict['score_b']:.3f} → prefers **{verdict['preferred']}** "
+        f"by {abs(verdict['margin']):.3f} (P(A better than B) = {verdict['probability_a']:.2f})"
+    )
 
 
 def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
     gr.Markdown(INTRO)
-    dataset = gr.Dropdown(dataset_choices(["preference"]), label="dataset", allow_custom_value=True, render=False,
-                          info="a preference dataset saved in the Data tab, or a .jsonl file with chosen/rejected")
-    form = ConfigForm(RewardStageConfig, STAGE, GROUPS, custom={"dataset": dataset},
-                      defaults={"max_length": 192, "num_epochs": 2.0})
+    dataset = gr.Dropdown(
+        dataset_choices(["preference"]),
+        label="dataset",
+        allow_custom_value=True,
+        render=False,
+        info="a preference dataset saved in the Data tab, or a .jsonl file with chosen/rejected",
+    )
+    form = ConfigForm(
+        RewardStageConfig, STAGE, GROUPS, custom={"dataset": dataset}, defaults={"max_length": 192, "num_epochs": 2.0}
+    )
     command = gr.Code(label="The same run from a terminal", language="shell", interactive=False)
     summary = gr.Markdown(render=False)
-    histogram = gr.BarPlot(x="margin", y="margin", y_aggregate="count", x_bin=0.5, label="Margins on held-out pairs",
-                           height=220, render=False)
-    monitor = RunMonitor(STAGE, [["loss", "eval_loss"], ["accuracy", "eval_accuracy"], ["margin", "eval_margin"]],
-                         [summary, histogram], results)
+    histogram = gr.BarPlot(
+        x="margin",
+        y="margin",
+        y_aggregate="count",
+        x_bin=0.5,
+        label="Margins on held-out pairs",
+        height=220,
+        render=False,
+    )
+    monitor = RunMonitor(
+        STAGE,
+        [["loss", "eval_loss"], ["accuracy", "eval_accuracy"], ["margin", "eval_margin"]],
+        [summary, histogram],
+        results,
+    )
     summary.render()
     histogram.render()
     monitor.wire_form(form, command, app)

@@ -50,8 +50,11 @@ def _path_names() -> list[tuple[str, str]]:
     """(server path, what a person sees instead), the longest first."""
     from gradio.utils import get_upload_folder
 
-    names = {str(workspace_dir()): "workspace", str(root_dir()): "workspace",
-             str(Path(get_upload_folder()).resolve()): "uploads"}
+    names = {
+        str(workspace_dir()): "workspace",
+        str(root_dir()): "workspace",
+        str(Path(get_upload_folder()).resolve()): "uploads",
+    }
     return sorted(names.items(), key=lambda pair: -len(pair[0]))
 
 

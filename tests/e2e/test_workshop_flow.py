@@ -20,8 +20,14 @@ sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DOCS = ROOT / "docs"
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")]
-FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # Waits are for what a person would see, never for how soon: a busy machine (or the app's first use of a
 # library) can take far longer than Playwright's own 5 s default for an expect(...), and still be right.
 UI_MS = 60_000  # a page update: a click's answer, a tab opening
@@ -75,8 +81,7 @@ def save_sample(page, sample: str, name: str) -> None:
 
 
 def wait_finished(panel, steps: int, timeout: float = TRAIN_MS) -> None:
-    sync_api.expect(panel.locator(".run-progress")).to_contain_text(f"finished: step {steps}/{steps}",
-                                                                    timeout=timeout)
+    sync_api.expect(panel.locator(".run-progress")).to_contain_text(f"finished: step {steps}/{steps}", timeout=timeout)
 
 
 def test_workshop_flow(page, tiny_model_dir):
@@ -169,8 +174,9 @@ def test_workshop_flow(page, tiny_model_dir):
     explore.get_by_role("combobox", name="Model").fill(str(tiny_model_dir))
     explore.get_by_role("combobox", name="Model").press("Enter")
     explore.get_by_role("button", name="Generate").click()
-    sync_api.expect(explore.locator("#explore-outputs")).to_contain_text(re.compile("positive|neutral|negative"),
-                                                                         timeout=WORK_MS)  # loads the model
+    sync_api.expect(explore.locator("#explore-outputs")).to_contain_text(
+        re.compile("positive|neutral|negative"), timeout=WORK_MS
+    )  # loads the model
     sync_api.expect(explore.locator(".cm-content")).to_contain_text('pipeline("text-generation"')
     explore.get_by_role("button", name="Analyse").click()
     sync_api.expect(explore.get_by_text("positive share/probability")).to_be_visible(timeout=WORK_MS)
@@ -180,8 +186,13 @@ def test_workshop_flow(page, tiny_model_dir):
 def test_whole_demo_button(page, tiny_model_dir):
     demo = tab(page, "▶ Whole demo", "tab-demo")
     fill(demo, "demo-model", tiny_model_dir)
-    for name, value in [("sft_steps", 2), ("reward_steps", 2), ("ppo_steps", 1), ("compare_prompts", 2),
-                        ("max_new_tokens", 4)]:
+    for name, value in [
+        ("sft_steps", 2),
+        ("reward_steps", 2),
+        ("ppo_steps", 1),
+        ("compare_prompts", 2),
+        ("max_new_tokens", 4),
+    ]:
         fill(demo, f"demo-{name}", value)
     sync_api.expect(demo.locator(".cm-content")).to_contain_text("--ppo-steps 1")
     demo.get_by_role("button", name="Run the whole demo").click()
@@ -205,11 +216,32 @@ def test_the_methods_tab_follows_a_run_started_from_a_terminal(page, tiny_model_
     sync_api.expect(methods.locator(".cm-content:visible")).to_contain_text("rlhf_playground grpo")  # page loaded
     page.wait_for_timeout(1000)
     sync_api.expect(methods).not_to_contain_text("finished: step 1/1")
-    subprocess.run([sys.executable, "-m", "rlhf_playground", "grpo", "--model", str(tiny_model_dir),
-                    "--dataset", str(prompts), "--steps", "1", "--batch-size", "4", "--num-generations", "2",
-                    "--max-new-tokens", "4", "--eval-prompts", "2"],
-                   cwd=ROOT, env={**os.environ, "RLHF_WORKSPACE": str(page.workspace)}, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rlhf_playground",
+            "grpo",
+            "--model",
+            str(tiny_model_dir),
+            "--dataset",
+            str(prompts),
+            "--steps",
+            "1",
+            "--batch-size",
+            "4",
+            "--num-generations",
+            "2",
+            "--max-new-tokens",
+            "4",
+            "--eval-prompts",
+            "2",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "RLHF_WORKSPACE": str(page.workspace)},
+        check=True,
+        capture_output=True,
+    )
     tab(page, "1 · Data", "tab-data")
     tab(page, "5 · DPO · GRPO · RLOO", "tab-methods")  # coming back shows the newest run
     sync_api.expect(progress).to_contain_text("finished: step 1/1", timeout=WORK_MS)
