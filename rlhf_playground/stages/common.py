@@ -64,6 +64,37 @@ def trainer_args(config, run: Run) -> dict[str, Any]:
     )  # TRL turns checkpointing on: slow
 
 
+def schedule_args(config, run: Run, model) -> dict[str, Any]:
+    """The TrainingArguments SFT and the reward model share: epochs or steps, accumulation, length, logging,
+    checkpoints in the run folder (see :mod:`..jobs.callbacks`), the device and precision of ``model``."""
+    from ..jobs.callbacks import checkpoint_args
+
+    return dict(
+        per_device_train_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        learning_rate=config.learning_rate,
+        num_train_epochs=config.num_epochs,
+        max_steps=config.max_steps,
+        max_length=config.max_length,
+        seed=config.seed,
+        logging_steps=config.logging_steps,
+        report_to="none",
+        **checkpoint_args(run, config.save_steps),
+        disable_tqdm=True,
+        use_cpu=str(model.device) == "cpu",
+        **trainer_precision(config.compute_dtype),
+    )
+
+
+def prepare_4bit(model, gradient_checkpointing: bool = False):
+    """A 4-bit model made ready for training a LoRA on it (peft's kbit preparation); others as they are."""
+    if not getattr(model, "is_loaded_in_4bit", False):
+        return model
+    from peft import prepare_model_for_kbit_training
+
+    return prepare_model_for_kbit_training(model, use_gradient_checkpointing=gradient_checkpointing)
+
+
 def quiet_progress_bars() -> None:
     """Progress bars redraw with carriage returns, which turn log.txt into noise; metrics show progress."""
     import datasets
@@ -95,18 +126,13 @@ def make_trainer(trainer_cls, run: Run, target_modules: str = "auto", **kwargs):
 # ------------------------------------------------------------------ models in, adapters out
 def load_base(model_ref: str, adapter: str, load_in_4bit: bool, double_quant: bool = True):
     """``(model, tokenizer)`` ready for a fresh LoRA adapter: the SFT adapter merged in, 4-bit prepared."""
-    from peft import prepare_model_for_kbit_training
-
     from ..models import load_causal_lm
     from ..policy import prepare_base
 
     model, tokenizer = load_causal_lm(
         model_ref, load_in_4bit=load_in_4bit, double_quant=double_quant, adapter=adapter or None
     )
-    model = prepare_base(model)
-    if getattr(model, "is_loaded_in_4bit", False):
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
-    return model, tokenizer
+    return prepare_4bit(prepare_base(model)), tokenizer
 
 
 def save_adapter(run: Run, model, tokenizer) -> Path:

@@ -20,7 +20,8 @@ from ..data.pairs import describe_dropped, read_pairs
 from ..errors import UserError, require
 from ..jobs.runs import Run
 from ..models import check_4bit
-from .common import lora_config, make_trainer, quiet_progress_bars, save_adapter, trainer_precision
+from . import common
+from .common import lora_config, make_trainer, quiet_progress_bars, save_adapter
 
 STAGE = "reward"
 
@@ -107,30 +108,14 @@ def prepare_pairs(config: RewardStageConfig, tokenizer) -> tuple[list[dict], lis
 # ------------------------------------------------------------------ training
 def build_trainer(config: RewardStageConfig, model, tokenizer, train, evaluation, run: Run):
     from datasets import Dataset
-    from peft import prepare_model_for_kbit_training
     from trl import RewardConfig, RewardTrainer
 
-    from ..jobs.callbacks import checkpoint_args
-
-    if getattr(model, "is_loaded_in_4bit", False):
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    model = common.prepare_4bit(model)
     args = RewardConfig(
-        per_device_train_batch_size=config.batch_size,
+        **common.schedule_args(config, run, model),
         per_device_eval_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.grad_accum,
-        learning_rate=config.learning_rate,
-        num_train_epochs=config.num_epochs,
-        max_steps=config.max_steps,
-        max_length=config.max_length,
-        seed=config.seed,
-        logging_steps=config.logging_steps,
         eval_strategy="steps",
         eval_steps=config.eval_steps,
-        report_to="none",
-        **checkpoint_args(run, config.save_steps),
-        disable_tqdm=True,
-        use_cpu=str(model.device) == "cpu",
-        **trainer_precision(config.compute_dtype),
     )
     trainer = make_trainer(
         RewardTrainer,

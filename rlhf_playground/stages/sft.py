@@ -19,7 +19,8 @@ from ..errors import UserError, require
 from ..generation import answer, encode_prompt
 from ..jobs.runs import Run
 from ..models import check_4bit
-from .common import lora_config, make_trainer, quiet_progress_bars, save_adapter, trainer_precision
+from . import common
+from .common import lora_config, make_trainer, quiet_progress_bars, save_adapter
 
 STAGE = "sft"
 
@@ -167,29 +168,10 @@ def split_held_out(examples: Examples, count: int, seed: int) -> tuple[list[dict
 def build_trainer(config: SFTStageConfig, model, tokenizer, train_rows: list[dict], run: Run) -> Any:
     """The SFTTrainer for ``config``, with a fresh LoRA adapter on ``model``, reporting to ``run``."""
     from datasets import Dataset
-    from peft import prepare_model_for_kbit_training
     from trl import SFTConfig, SFTTrainer
 
-    from ..jobs.callbacks import checkpoint_args
-
-    if getattr(model, "is_loaded_in_4bit", False):
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=config.gradient_checkpointing)
-    args = SFTConfig(
-        per_device_train_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.grad_accum,
-        learning_rate=config.learning_rate,
-        num_train_epochs=config.num_epochs,
-        max_steps=config.max_steps,
-        max_length=config.max_length,
-        seed=config.seed,
-        logging_steps=config.logging_steps,
-        report_to="none",
-        **checkpoint_args(run, config.save_steps),
-        disable_tqdm=True,
-        activation_checkpointing=config.gradient_checkpointing,
-        use_cpu=str(model.device) == "cpu",
-        **trainer_precision(config.compute_dtype),
-    )
+    model = common.prepare_4bit(model, config.gradient_checkpointing)
+    args = SFTConfig(**common.schedule_args(config, run, model), activation_checkpointing=config.gradient_checkpointing)
     return make_trainer(
         SFTTrainer,
         run,
