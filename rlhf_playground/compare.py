@@ -196,27 +196,39 @@ class ComparisonResult:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
-        """Mean score and reward per model, and each tuned model's win rate against the base.
+        """Per model: mean score and reward, how varied its answers are, and for each tuned model its
+        win rates against the base and what to look at.
 
-        The win rate is the share of prompts where the tuned answer scores higher than the
-        base answer; a tie counts as half a win, so two identical models get 0.5. Prompts
-        where either score is NaN are left out of both the means and the win rate.
+        A win rate is the share of prompts where the tuned answer scores higher than the base
+        answer; a tie counts as half a win, so two identical models get 0.5. Prompts where either
+        score is NaN are left out of both the means and the win rate. ``warnings`` flags a model
+        whose reward rose while the score did not (with the score a judge the model wasn't trained
+        against, that is reward hacking) and one whose answers collapsed (:mod:`.diversity`).
         """
+        from .diversity import collapse_warning, distinct_n, top_opening
+
         base = self.models[0]
+        answers = {name: [row["outputs"][name]["response"] for row in self.rows] for name in self.models}
         models = {}
         for name in self.models:
-            scores = [row["outputs"][name]["score"] for row in self.rows]
-            rewards = [row["outputs"][name].get("reward") for row in self.rows]
+            opening, share = top_opening(answers[name])
             entry = {
-                "mean_score": _mean(scores),
-                "mean_reward": _mean(rewards) if self.reward else None,
+                "mean_score": _mean([row["outputs"][name]["score"] for row in self.rows]),
+                "mean_reward": _mean([row["outputs"][name].get("reward") for row in self.rows])
+                if self.reward
+                else None,
                 "win_rate": None,
+                "reward_win_rate": None,
+                "distinct_2": distinct_n(answers[name]),
+                "top_opening": opening,
+                "top_opening_share": share,
+                "warnings": [],
             }
             if name != base:
-                pairs = [(row["outputs"][name]["score"], row["outputs"][base]["score"]) for row in self.rows]
-                pairs = [(t, b) for t, b in pairs if not (math.isnan(t) or math.isnan(b))]
-                wins = sum(1.0 if t > b else 0.5 if t == b else 0.0 for t, b in pairs)
-                entry["win_rate"] = wins / len(pairs) if pairs else None
+                entry["win_rate"] = self._win_rate(name, "score")
+                if self.reward:
+                    entry["reward_win_rate"] = self._win_rate(name, "reward")
+                entry["warnings"] = self._warnings(entry, models[base], collapse_warning(answers[name], answers[base]))
             models[name] = entry
         return {
             "n_prompts": len(self.rows),
@@ -226,12 +238,35 @@ class ComparisonResult:
             "models": models,
         }
 
+    def _win_rate(self, name: str, key: str) -> float | None:
+        base = self.models[0]
+        pairs = [(row["outputs"][name].get(key), row["outputs"][base].get(key)) for row in self.rows]
+        pairs = [(t, b) for t, b in pairs if isinstance(t, float | int) and isinstance(b, float | int)]
+        pairs = [(t, b) for t, b in pairs if not (math.isnan(t) or math.isnan(b))]
+        wins = sum(1.0 if t > b else 0.5 if t == b else 0.0 for t, b in pairs)
+        return wins / len(pairs) if pairs else None
+
+    def _warnings(self, entry: dict, base: dict, collapse: str | None) -> list[str]:
+        found = []
+        up = lambda key: None not in (entry[key], base[key]) and entry[key] > base[key]  # noqa: E731
+        if self.reward and up("mean_reward") and not up("mean_score"):
+            found.append(
+                f"reward hacking? its reward ({self.reward}) rose but its score ({self.scorer}) did not: "
+                "the model may have learnt what the reward likes rather than what it stands for"
+            )
+        if collapse:
+            found.append(collapse)
+        return found
+
     def summary_frame(self):
         """:meth:`summary` as a table, one row per model (for a UI table)."""
         import pandas as pd
 
-        frame = pd.DataFrame.from_dict(self.summary()["models"], orient="index")
-        return frame.rename_axis("model").reset_index()
+        models = {
+            name: {**entry, "warnings": "; ".join(entry["warnings"])}
+            for name, entry in self.summary()["models"].items()
+        }
+        return pd.DataFrame.from_dict(models, orient="index").rename_axis("model").reset_index()
 
     def to_frame(self):
         """A wide table: the prompt, then ``<model>: response``, ``: score``, ``: label``... per model."""
@@ -263,6 +298,40 @@ class ComparisonResult:
 def _mean(values: list) -> float | None:
     numbers = [v for v in values if v is not None and not math.isnan(v)]
     return sum(numbers) / len(numbers) if numbers else None
+
+
+def summary_markdown(result: ComparisonResult) -> str:
+    """The summary as a person reads it: per model its means and win rates, how varied, what to look at."""
+    summary = result.summary()
+    parts = []
+    for name, entry in summary["models"].items():
+        text = f"**{name}**: mean score {_signed(entry['mean_score'])}"
+        if entry["mean_reward"] is not None:
+            text += f", mean reward {_signed(entry['mean_reward'])}"
+        if entry["win_rate"] is not None:
+            text += f", wins **{entry['win_rate']:.0%}** of prompts against the base"
+            if entry["reward_win_rate"] is not None:
+                text += f" ({entry['reward_win_rate']:.0%} by the reward)"
+        if entry["distinct_2"] is not None:
+            text += f"; distinct-2 {entry['distinct_2']:.2f}"
+        text += "".join(f"\n  - ⚠ {warning}" for warning in entry["warnings"])
+        parts.append(text)
+    reward = f" and reward `{summary['reward']}`" if summary["reward"] else ""
+    return f"{summary['n_prompts']} prompts, scored with `{summary['scorer']}`{reward}.\n\n- " + "\n- ".join(parts)
+
+
+def examples_markdown(result: ComparisonResult, count: int = 3, width: int = 160) -> str:
+    """The first ``count`` prompts with every model's answer side by side, as a markdown table."""
+    cell = lambda text: " ".join(str(text).split())[:width].replace("|", "\\|") or "(empty)"  # noqa: E731
+    lines = ["| prompt | " + " | ".join(result.models) + " |", "|---" * (len(result.models) + 1) + "|"]
+    for row in result.rows[:count]:
+        answers = [cell(row["outputs"][name]["response"]) for name in result.models]
+        lines.append(f"| {cell(row['prompt'])} | " + " | ".join(answers) + " |")
+    return "\n".join(lines)
+
+
+def _signed(value) -> str:
+    return "n/a" if value is None else f"{value:+.3f}"
 
 
 def score_distribution(result: ComparisonResult):

@@ -12,18 +12,15 @@ needs the network.
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import hosting, hub
 from .errors import OFFLINE_HINT, UserError, is_offline_error
-from .workspace import cache_dir, saved_adapter
+from .workspace import built_once, cache_dir, saved_adapter
 
 DEFAULT_MODEL = "default"
 DEFAULT_NAME = "SmolLM2-135M-Instruct"
@@ -185,16 +182,13 @@ def _as_ref(ref: str | ModelRef | None) -> ModelRef:
 # ------------------------------------------------------------------ the bundled default
 def default_model_dir() -> Path:
     """The bundled model as a transformers folder, converted from GGUF on first use (about 25 s)."""
-    from filelock import FileLock
-
     target = cache_dir() / DEFAULT_NAME
     if _is_converted(target):
         return target
     gguf = _bundled_gguf()
-    with FileLock(f"{target}.lock"):
-        if not _is_converted(target):  # another process may have done it while we waited
-            _convert(gguf, target)
-    return target
+    return built_once(
+        target, lambda folder: _convert(gguf, folder), _is_converted, what="the bundled model", size="520 MB"
+    )
 
 
 def _is_converted(folder: Path) -> bool:
@@ -224,34 +218,19 @@ def _bundled_gguf() -> Path:
     return path
 
 
-def _convert(gguf: Path, target: Path) -> None:
-    """Dequantize the GGUF file into a float32 safetensors folder; rename it into place when complete."""
+def _convert(gguf: Path, folder: Path) -> None:
+    """Dequantize the GGUF file into a float32 safetensors model in ``folder``."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    print(f"Unpacking the bundled {DEFAULT_NAME} into {target} (first use only, about 30 s)...", flush=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{DEFAULT_NAME}-", dir=target.parent))
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        # A GGUF-loaded model counts as quantized and refuses to save, though its weights are plain floats.
-        model.hf_quantizer = None
-        del model.config.quantization_config
-        tokenizer.model_max_length = model.config.max_position_embeddings  # the GGUF one says "unlimited"
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        if target.exists():  # an incomplete leftover, e.g. files deleted by hand
-            shutil.rmtree(target)
-        tmp.chmod(0o755)  # mkdtemp makes it private; the cache may be shared (RLHF_CACHE_DIR)
-        tmp.rename(target)
-    except OSError as exc:
-        if exc.errno == errno.ENOSPC:
-            raise UserError(
-                f"Not enough disk space in {target.parent} to unpack the bundled model "
-                "(about 520 MB): free some space or set RLHF_CACHE_DIR to another disk."
-            ) from None
-        raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"Unpacking the bundled {DEFAULT_NAME} (first use only, about 30 s)...", flush=True)
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    # A GGUF-loaded model counts as quantized and refuses to save, though its weights are plain floats.
+    model.hf_quantizer = None
+    del model.config.quantization_config
+    tokenizer.model_max_length = model.config.max_position_embeddings  # the GGUF one says "unlimited"
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
 
 
 # ------------------------------------------------------------------ 4-bit

@@ -13,6 +13,9 @@ Three kinds, all built from one spec string by :func:`make_scorer`:
     probability of one label (by default the one that means "positive").
 ``reward:<path>``
     A trained reward model (one output): the score is its raw output for prompt + response.
+``judge``
+    The project's own sentiment classifier (:mod:`rlhf_playground.judge`): the probability
+    that the response is positive. A second opinion no policy trains against.
 
 Scores are returned exactly as computed, NaN or inf included: spotting those is the
 caller's job (the PPO trainer drops such samples and says so).
@@ -335,7 +338,7 @@ def check_classifier(spec: str) -> None:
 
 
 def make_scorer(spec: str) -> Scorer:
-    """Build a scorer from ``"lexicon"``, ``"classifier:<ref>[:<label>]"`` or ``"reward:<path>"``.
+    """Build a scorer from ``"lexicon"``, ``"judge"``, ``"classifier:<ref>[:<label>]"`` or ``"reward:<path>"``.
 
     In ``classifier:`` specs the text after the last ``:`` is a label unless the whole
     rest names an existing folder (so local paths with a ``:`` in them still work).
@@ -351,8 +354,12 @@ def make_scorer(spec: str) -> Scorer:
         return ClassifierScorer(ref, label=label)
     if kind == "reward" and rest:
         return RewardModelScorer(rest)
+    if kind == "judge" and not rest:
+        from .judge import JudgeScorer
+
+        return JudgeScorer()
     raise UserError(
-        f"Unknown reward '{spec}'. Use 'lexicon', 'classifier:<model>[:<label>]' "
+        f"Unknown reward '{spec}'. Use 'lexicon', 'judge', 'classifier:<model>[:<label>]' "
         "(e.g. classifier:lvwerra/distilbert-imdb:POSITIVE) or 'reward:<reward model folder>'."
     )
 

@@ -16,8 +16,11 @@ from typing import Any
 
 from .errors import require
 
-REWARD_KINDS = ("lexicon", "vader", "classifier", "reward")
-REWARD_HELP = "'lexicon' (VADER sentiment), 'classifier:<model>[:<label>]' or 'reward:<reward model run or folder>'"
+REWARD_KINDS = ("lexicon", "vader", "judge", "classifier", "reward")
+REWARD_HELP = (
+    "'lexicon' (VADER sentiment), 'judge' (the project's own sentiment classifier), "
+    "'classifier:<model>[:<label>]' or 'reward:<reward model run or folder>'"
+)
 
 
 def setting(default: Any, help: str) -> Any:
@@ -152,16 +155,7 @@ def reward_kind(spec: str) -> str:
 
 def check_reward(spec: str) -> None:
     """UserError for a reward spec of no known kind (it needs neither the disk nor a model)."""
-    require(
-        [
-            (
-                reward_kind(spec) in REWARD_KINDS,
-                f"Unknown reward '{spec}'. Choose a reward: 'lexicon', "
-                "'classifier:<model>[:<label>]' or 'reward:<reward model run "
-                "or folder>'.",
-            )
-        ]
-    )
+    require([(reward_kind(spec) in REWARD_KINDS, f"Unknown reward '{spec}'. Choose a reward: {REWARD_HELP}.")])
 
 
 def check_reward_source(spec: str) -> None:
@@ -169,7 +163,11 @@ def check_reward_source(spec: str) -> None:
     from .scorers import check_classifier, find_model_folder
 
     kind = reward_kind(spec)
-    if kind == "reward":
+    if kind == "judge":
+        from .judge import encoder_dir
+
+        encoder_dir()
+    elif kind == "reward":
         find_model_folder(spec.partition(":")[2].strip())
     elif kind == "classifier":
         check_classifier(spec)

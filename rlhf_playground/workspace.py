@@ -16,7 +16,7 @@ import hashlib
 import os
 import re
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .errors import UserError
 
@@ -87,6 +87,45 @@ def cache_dir() -> Path:
     path = Path(os.environ.get("RLHF_CACHE_DIR", default)).expanduser().resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def built_once(
+    target: Path, build: Callable[[Path], None], is_complete: Callable[[Path], bool], *, what: str, size: str
+) -> Path:
+    """``target``, a folder in the cache that ``build(folder)`` fills on first use; every other caller waits.
+
+    The folder is built beside ``target`` and renamed into place only when complete, so an
+    interrupted build leaves nothing that ``is_complete`` accepts. ``what`` and ``size`` name it
+    in the message for a full disk.
+    """
+    import errno
+    import shutil
+    import tempfile
+
+    from filelock import FileLock
+
+    if is_complete(target):
+        return target
+    with FileLock(f"{target}.lock"):
+        if is_complete(target):  # another process built it while we waited
+            return target
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+        try:
+            build(tmp)
+            if target.exists():  # an incomplete leftover, e.g. files deleted by hand
+                shutil.rmtree(target)
+            tmp.chmod(0o755)  # mkdtemp makes it private; the cache may be shared (RLHF_CACHE_DIR)
+            tmp.rename(target)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise UserError(
+                    f"Not enough disk space in {target.parent} for {what} (about {size}): free some space or "
+                    "set RLHF_CACHE_DIR to another disk."
+                ) from None
+            raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
 
 
 def datasets_dir() -> Path:

@@ -197,7 +197,7 @@ def test_conversion_runs_once_when_two_threads_ask(monkeypatch, tmp_path):
     def fake_convert(gguf, target):
         calls.append(target)
         time.sleep(0.3)
-        target.mkdir()
+        target.mkdir(exist_ok=True)
         for name in ("config.json", "model.safetensors"):
             (target / name).write_text("{}")
 

@@ -267,9 +267,13 @@ class Run:
         write_json_atomic(path, data)
         return path
 
+    def read_artifact_json(self, name: str, default: Any = None) -> Any:
+        """An artifact written by :meth:`write_artifact_json`; ``default`` until it is there."""
+        return read_json(self.path / "artifacts" / name, default)
+
     def read_eval(self) -> dict[str, Any] | None:
         """``artifacts/eval.json``: the stage's held-out evaluation; None until it is written."""
-        return read_json(self.path / "artifacts" / EVAL_FILE, None)
+        return self.read_artifact_json(EVAL_FILE)
 
     def write_eval(self, evaluation: dict[str, Any]) -> Path:
         return self.write_artifact_json(EVAL_FILE, evaluation)

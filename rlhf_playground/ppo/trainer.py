@@ -32,6 +32,7 @@ from peft import LoraConfig, get_peft_model
 from safetensors.torch import save_file
 
 from ..data.prompts import load_prompts, prompt_text, split_prompts
+from ..diversity import distinct_n
 from ..errors import UserError
 from ..generation import encode_prompt, generate, greedy_answers, sampling_args, stop_ids
 from ..models import load_causal_lm
@@ -42,6 +43,7 @@ from .config import PPOStageConfig
 
 log = logging.getLogger(__name__)
 EMPTY_STREAK_WARNING = 3  # steps in a row of nothing but empty answers before we say so
+KL_RUNAWAY = 12.0  # nats per answer: past this the answers rarely still follow the prompt
 
 
 @dataclass
@@ -123,6 +125,7 @@ class PPOTrainer:
         self._order: list[int] = []
         self._rng = random.Random(config.seed)
         self.empty_streak, self.step_count = 0, 0
+        self.first_distinct: float | None = None  # distinct-2 of the first step's answers, for drift_warnings
 
     # ---------------------------------------------------------- generation
     def generate(self, prompts: list, greedy: bool = False) -> Rollout:
@@ -266,6 +269,8 @@ class PPOTrainer:
         kl_coef = self.kl_ctl.value  # the coefficient this step's rewards used
         self.kl_ctl.update(kl_per_answer, len(scores))
         self.step_count += 1
+        distinct = distinct_n(full.responses)
+        warnings += self.drift_warnings(kl_per_answer, distinct)
         return {
             "step": self.step_count,
             "reward_mean": scores.mean().item(),
@@ -274,6 +279,7 @@ class PPOTrainer:
             "kl": kl_per_answer,
             "kl_coef": kl_coef,
             "entropy": full.entropy,
+            "distinct_2": distinct,
             **{key: sum(vals) / len(vals) for key, vals in logs.items()},
             "response_length_mean": full.mask.sum(1).float().mean().item(),
             "empty_share": sum(not r for r in full.responses) / len(full.responses),
@@ -284,6 +290,25 @@ class PPOTrainer:
                 {"prompt": p, "response": r, "reward": s} for p, r, s in zip(full.prompts, full.responses, shown)
             ],
         }
+
+    def drift_warnings(self, kl_per_answer: float, distinct: float | None) -> list[str]:
+        """Sentences for a policy that is running away from the reference or collapsing onto one reply:
+        KL above ``KL_RUNAWAY`` nats per answer, or distinct-2 below half of the first step's."""
+        found = []
+        if self.first_distinct is None:
+            self.first_distinct = distinct
+        elif distinct is not None and self.first_distinct and distinct < 0.5 * self.first_distinct:
+            found.append(
+                f"answers are half as varied as at the start (distinct-2 {distinct:.2f}, was "
+                f"{self.first_distinct:.2f}): the policy may be collapsing onto stock phrases; raise init_kl_coef "
+                "or turn on adaptive_kl"
+            )
+        if kl_per_answer > KL_RUNAWAY:
+            found.append(
+                f"the KL to the reference is {kl_per_answer:.1f} nats per answer: the policy has moved far from "
+                "where it started; raise init_kl_coef or turn on adaptive_kl"
+            )
+        return found
 
     def train(
         self, on_step: Callable[[dict], None] | None = None, should_stop: Callable[[], bool] | None = None

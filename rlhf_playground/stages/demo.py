@@ -19,6 +19,8 @@ from ..jobs.runs import Run
 
 STAGE = "demo"
 PROMPTS, PAIRS = "demo-prompts", "demo-pairs"
+STEPS = ("sft", "reward", "ppo", "compare")
+LIVE_METRICS = {"sft": ["loss"], "reward": ["loss"], "ppo": ["reward_mean", "kl"]}  # each step's main plot
 
 
 @dataclass
@@ -31,7 +33,7 @@ class DemoConfig:
     sft_steps: int = settings.setting(30, "supervised fine-tuning steps")
     reward_steps: int = settings.setting(40, "reward model training steps")
     ppo_steps: int = settings.setting(12, "PPO steps (8 prompts each)")
-    compare_prompts: int = settings.setting(8, "held-out prompts in the final comparison")
+    compare_prompts: int = settings.setting(16, "held-out prompts in the final comparison")
     max_new_tokens: int = settings.setting(32, "length of answers in PPO and the comparison")
     load_in_4bit: bool = settings.setting(False, "QLoRA (4-bit base weights): worth it on a GPU")
 
@@ -70,6 +72,17 @@ def stage_configs(config: DemoConfig) -> dict[str, Any]:
     }
 
 
+def at(run: Run) -> tuple[str | None, Run | None]:
+    """The stage the demo ``run`` is at (the last it started) and that stage's run; ``(None, None)`` before."""
+    from ..jobs import open_run
+
+    children = run.status().get("children") or {}
+    if not children:
+        return None, None
+    stage = list(children)[-1]
+    return stage, open_run(children[stage])
+
+
 def save_demo_datasets() -> None:
     """The bundled prompt and preference samples as workspace datasets (kept if already there)."""
     from ..data import list_datasets, load_sample, prepare, save_dataset
@@ -97,7 +110,7 @@ def _wait(child: Run, parent: Run) -> dict:
 
 
 def run(config: DemoConfig, run: Run) -> dict[str, Any]:
-    from ..compare import CompareConfig
+    from ..compare import CompareConfig, examples_markdown, load_result, summary_markdown
     from ..data.prompts import load_prompts, prompt_text, split_prompts
     from ..jobs import runner
     from ..ppo.config import PPOStageConfig
@@ -107,10 +120,13 @@ def run(config: DemoConfig, run: Run) -> dict[str, Any]:
     def step(name: str, stage_config, number: int) -> Run:
         child = runner.start(name, stage_config, child=True)
         started[name] = child.id
-        run.update_status(step=number - 1, total_steps=4, children=started)
-        print(f"[{number}/4] {name} run {child.id} started: watch it in its tab", flush=True)
-        _wait(child, run)
-        print(f"[{number}/4] {name} run {child.id} finished", flush=True)
+        run.update_status(step=number - 1, total_steps=len(STEPS), children=started)
+        print(f"[{number}/{len(STEPS)}] {name} run {child.id} started: watch it here or in its tab", flush=True)
+        try:
+            _wait(child, run)
+        except UserError as exc:
+            raise UserError(f"step {number}/{len(STEPS)} ({name}) ended the demo: {exc}") from None
+        print(f"[{number}/{len(STEPS)}] {name} run {child.id} finished", flush=True)
         return child
 
     save_demo_datasets()
@@ -143,12 +159,14 @@ def run(config: DemoConfig, run: Run) -> dict[str, Any]:
             tuned=f"{sft.id},{ppo.id}",
             prompts_text=prompts,
             max_new_tokens=config.max_new_tokens,
-            scorer="lexicon",
-            reward=f"reward:{reward.id}",
+            scorer="judge",  # a second opinion: PPO never trained against it
+            reward=reward_spec,  # what PPO was trained to raise
         ),
         4,
     )
     run.update_status(step=4, total_steps=4)
+    result = load_result(compare.artifacts / "results.json")
+    print(f"\n{summary_markdown(result)}\n\n{examples_markdown(result)}", flush=True)
     return {"children": started, "comparison": str(compare.artifacts / "results.json")}
 
 

@@ -6,6 +6,7 @@ import gradio as gr
 
 from ..hosting import is_hosted
 from . import compare_tab, data_tab, demo_tab, explore_tab, finetune_tab, methods_tab, ppo_tab, reward_tab
+from .monitor import Watchers
 from .sessions import COOKIE_SCRIPT, DownloadGuard, isolate_sessions
 
 TITLE = "RLHF Playground"
@@ -24,24 +25,25 @@ one at a time (a queued run shows its place in line), uploads are capped and loc
 def build_app() -> gr.Blocks:
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(HEADER + (HOSTED_NOTE if is_hosted() else ""))
-        timer = gr.Timer(1.0)  # drives every tab's live view; a Timer only ticks at the Blocks root
+        watchers = Watchers()  # each tab's live view polls only while that tab is shown
         with gr.Tabs():
-            with gr.Tab("▶ Whole demo", id="demo", elem_id="tab-demo", render_children=True) as tab:
-                demo_tab.build(timer, app, tab)
-            with gr.Tab("1 · Data", id="data", elem_id="tab-data"):
+            with gr.Tab("▶ Whole demo", id="demo", elem_id="tab-demo", render_children=True) as demo:
+                demo_tab.build(watchers, app, demo)
+            with gr.Tab("1 · Data", id="data", elem_id="tab-data") as data:
                 saved = data_tab.build()
-            with gr.Tab("2 · Fine-tune", id="sft", elem_id="tab-sft", render_children=True) as tab:
-                finetune_tab.build(timer, app, tab)
-            with gr.Tab("3 · Reward model", id="reward", elem_id="tab-reward", render_children=True) as tab:
-                reward_tab.build(timer, app, tab)
-            with gr.Tab("4 · PPO", id="ppo", elem_id="tab-ppo", render_children=True) as tab:
-                ppo_tab.build(timer, app, tab)
-            with gr.Tab("5 · DPO · GRPO · RLOO", id="methods", elem_id="tab-methods", render_children=True) as tab:
-                methods_tab.build(timer, app, tab)
-            with gr.Tab("6 · Compare", id="compare", elem_id="tab-compare", render_children=True) as tab:
-                compare_tab.build(timer, app, tab)
-            with gr.Tab("Try models", id="explore", elem_id="tab-explore", render_children=True) as tab:
-                explore_tab.build(app, tab)
+            with gr.Tab("2 · Fine-tune", id="sft", elem_id="tab-sft", render_children=True) as sft:
+                finetune_tab.build(watchers, app, sft)
+            with gr.Tab("3 · Reward model", id="reward", elem_id="tab-reward", render_children=True) as reward:
+                reward_tab.build(watchers, app, reward)
+            with gr.Tab("4 · PPO", id="ppo", elem_id="tab-ppo", render_children=True) as ppo:
+                ppo_tab.build(watchers, app, ppo)
+            with gr.Tab("5 · DPO · GRPO · RLOO", id="methods", elem_id="tab-methods", render_children=True) as methods:
+                methods_tab.build(watchers, app, methods)
+            with gr.Tab("6 · Compare", id="compare", elem_id="tab-compare", render_children=True) as compare:
+                compare_tab.build(watchers, app, compare)
+            with gr.Tab("Try models", id="explore", elem_id="tab-explore", render_children=True) as explore:
+                explore_tab.build(app, explore)
+        watchers.render(app, [demo, data, sft, reward, ppo, methods, compare, explore])
         app.load(data_tab.saved_table, None, saved, api_visibility="private")
     if is_hosted():
         isolate_sessions(app)

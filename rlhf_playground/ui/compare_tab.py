@@ -6,11 +6,11 @@ import math
 
 import gradio as gr
 
-from ..compare import CompareConfig, load_result, score_distribution
+from ..compare import CompareConfig, load_result, score_distribution, summary_markdown
 from ..stages.compare import STAGE
-from .choices import SCORERS, dataset_choices, reward_choices, tuned_choices
+from .choices import JUDGED, dataset_choices, reward_choices, tuned_choices
 from .forms import ConfigForm
-from .monitor import RunMonitor
+from .monitor import RunMonitor, Watchers
 from .sessions import offer_download
 
 INTRO = """
@@ -19,8 +19,11 @@ Did the tuning work? The base model and every tuned run you pick answer **the sa
 settings and seeds**, and each answer gets a sentiment score (the VADER lexicon offline, or a text classifier
 such as `lvwerra/distilbert-imdb` with its label and positive probability) and, if you pick a reward model,
 its reward. The win rate is the share of prompts where the tuned answer scores higher than the base answer
-(a tie counts half). Adapters share one copy of the base weights and prompts are answered in batches, so
-comparing several runs costs little more than one.
+(a tie counts half). Score with the **judge** (a sentiment classifier trained here on the bundled reviews, that
+no policy trains against) and pick the reward the model was trained on: when the reward rose but the judge did
+not, the summary says *reward hacking?*; it also flags answers that collapsed onto one stock reply. Adapters
+share one copy of the base weights and prompts are answered in batches, so comparing several runs costs little
+more than one.
 """
 
 GROUPS = [
@@ -61,24 +64,6 @@ def display_frame(result):
     return pd.DataFrame.from_records(records)
 
 
-def summary_markdown(result) -> str:
-    summary = result.summary()
-    parts = []
-    for name, entry in summary["models"].items():
-        text = f"**{name}**: mean score {_fmt(entry['mean_score'])}"
-        if entry["mean_reward"] is not None:
-            text += f", mean reward {_fmt(entry['mean_reward'])}"
-        if entry["win_rate"] is not None:
-            text += f", wins **{entry['win_rate']:.0%}** of prompts against the base"
-        parts.append(text)
-    reward = f" and reward `{summary['reward']}`" if summary["reward"] else ""
-    return f"{summary['n_prompts']} prompts, scored with `{summary['scorer']}`{reward}.\n\n- " + "\n- ".join(parts)
-
-
-def _fmt(value) -> str:
-    return "n/a" if value is None else f"{value:+.3f}"
-
-
 def results(run) -> list:
     path = run.artifacts / "results.json"
     if not path.exists():
@@ -94,7 +79,7 @@ def results(run) -> list:
     ]
 
 
-def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
+def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     gr.Markdown(INTRO)
     custom = {
         "base": gr.Dropdown(
@@ -136,12 +121,13 @@ def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
             info="the dataset's first prompts, or a random pick with the seed",
         ),
         "scorer": gr.Dropdown(
-            SCORERS,
+            JUDGED,
             value="lexicon",
             label="scorer",
             allow_custom_value=True,
             render=False,
-            info="sentiment: lexicon (VADER, offline) or classifier:<model>",
+            info="sentiment: lexicon (VADER, offline), judge (a classifier no policy trains against) or "
+            "classifier:<model>",
         ),
         "reward": gr.Dropdown(
             [""] + [c for c in reward_choices() if c.startswith("reward:")],
@@ -191,4 +177,4 @@ def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
     outputs = [custom["tuned"], custom["dataset"], custom["reward"]]
     app.load(refresh, None, outputs, api_visibility="private")
     tab.select(refresh, None, outputs, api_visibility="private")
-    monitor.wire(timer, app, tab)
+    monitor.wire(watchers, app, tab)

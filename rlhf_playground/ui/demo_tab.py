@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..compare import load_result
+from ..compare import examples_markdown, load_result, summary_markdown
 from ..jobs import open_run
+from ..stages import demo
 from ..stages.demo import STAGE, DemoConfig
-from .compare_tab import summary_markdown
 from .forms import ConfigForm
-from .monitor import RunMonitor
+from .monitor import RunMonitor, Watchers, fmt_seconds, metric_frame
 
 INTRO = """
 ### The whole pipeline in one click (for workshops)
@@ -35,30 +35,46 @@ GROUPS = [
         ],
     )
 ]
-STEPS = ["sft", "reward", "ppo", "compare"]
+
+
+def changes(run) -> list | None:
+    """What the demo tab shows of the stage it is at: re-sent when that run moves on."""
+    _, child = demo.at(run)
+    if child is None:
+        return None
+    status = child.status()
+    return [child.id, status.get("state"), status.get("step"), len(child.metrics())]
 
 
 def results(run) -> list:
+    """The steps with their states, the running step's main plot and latest answers, and the result."""
     children = run.status().get("children") or {}
     lines = []
-    for stage in STEPS:
+    for stage in demo.STEPS:
         if stage not in children:
             lines.append(f"- {stage}: waiting")
             continue
         status = open_run(children[stage]).status()
-        lines.append(
-            f"- {stage}: run `{children[stage]}` {status.get('state')} "
-            f"(step {status.get('step') or 0}/{status.get('total_steps') or '?'})"
-        )
+        line = f"- {stage}: run `{children[stage]}` {status.get('state')} "
+        line += f"(step {status.get('step') or 0}/{status.get('total_steps') or '?'})"
+        if status.get("state") == "running" and status.get("eta_s") is not None:
+            line += f" · this step's ETA {fmt_seconds(status['eta_s'])}"
+        lines.append(line)
     text = "\n".join(lines)
     if "compare" in children:
         path = open_run(children["compare"]).artifacts / "results.json"
         if path.exists():
-            text += "\n\n#### The result (details in the Compare tab)\n" + summary_markdown(load_result(path))
-    return [text]
+            result = load_result(path)
+            text += "\n\n#### The result (details in the Compare tab)\n" + summary_markdown(result)
+            text += "\n\n" + examples_markdown(result)
+    stage, child = demo.at(run)
+    plot = metric_frame(child.metrics(), demo.LIVE_METRICS[stage]) if stage in demo.LIVE_METRICS else None
+    answers = child.read_artifact_json("samples.json") if stage == "ppo" else None
+    table = [[a.get("prompt"), a.get("response"), a.get("reward")] for a in answers or []] or None
+    return [text, plot, table]
 
 
-def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
+def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     gr.Markdown(INTRO)
     reward = gr.Radio(
         ["reward-model", "lexicon"],
@@ -70,7 +86,14 @@ def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
     form = ConfigForm(DemoConfig, STAGE, GROUPS, custom={"reward": reward}, accelerate=False)
     command = gr.Code(label="The same demo from a terminal", language="shell", interactive=False)
     steps = gr.Markdown(render=False, elem_id="demo-steps")
-    monitor = RunMonitor(STAGE, [], [steps], results, start_label="Run the whole demo")
+    live = gr.LinePlot(x="step", y="value", color="metric", label="the running step", height=220, render=False)
+    answers = gr.Dataframe(
+        headers=["prompt", "response", "reward"], label="PPO's latest answers", wrap=True, render=False
+    )
+    monitor = RunMonitor(STAGE, [], [steps, live, answers], results, start_label="Run the whole demo", changes=changes)
     steps.render()
+    with gr.Row():
+        live.render()
+        answers.render()
     monitor.wire_form(form, command, app)
-    monitor.wire(timer, app, tab)
+    monitor.wire(watchers, app, tab)

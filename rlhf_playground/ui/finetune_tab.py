@@ -11,7 +11,7 @@ from ..stages.sft import STAGE, SFTStageConfig
 from .choices import dataset_choices
 from .common import table
 from .forms import ConfigForm
-from .monitor import RunMonitor
+from .monitor import RunMonitor, Watchers
 
 SFT_KINDS = ["text", "prompt_completion", "conversation", "preference"]
 
@@ -53,7 +53,7 @@ def samples_table(run):
     return table(rows, ["prompt", "base", "tuned"], limit=50)
 
 
-def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
+def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     gr.Markdown(INTRO)
     dataset = gr.Dropdown(
         dataset_choices(SFT_KINDS),
@@ -84,4 +84,4 @@ def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
     monitor.wire_form(form, command, app)
     app.load(lambda: gr.update(choices=dataset_choices(SFT_KINDS)), None, dataset, api_visibility="private")
     tab.select(lambda: gr.update(choices=dataset_choices(SFT_KINDS)), None, dataset, api_visibility="private")
-    monitor.wire(timer, app, tab)
+    monitor.wire(watchers, app, tab)

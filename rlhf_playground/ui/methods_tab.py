@@ -16,7 +16,7 @@ from ..stages.rloo import RLOOStageConfig
 from .choices import adapter_choices, dataset_choices, reward_choices
 from .common import table
 from .forms import ConfigForm
-from .monitor import RunMonitor
+from .monitor import RunMonitor, Watchers
 
 INTRO = """
 ### Step 5 · Beyond PPO: DPO, GRPO and RLOO
@@ -97,7 +97,7 @@ def dpo_results(run) -> list:
     return [evaluation_summary(run)]
 
 
-def method_panel(stage: str, app: gr.Blocks, timer: gr.Timer, tabs: tuple[gr.Tab, ...]):
+def method_panel(stage: str, app: gr.Blocks, watchers: Watchers, tabs: tuple[gr.Tab, ...]):
     """One method's explanation, form and live monitor (following runs when one of ``tabs`` opens);
     returns the menus to refresh and their choices."""
     gr.Markdown(EXPLAIN[stage])
@@ -173,7 +173,7 @@ def method_panel(stage: str, app: gr.Blocks, timer: gr.Timer, tabs: tuple[gr.Tab
     for widget in results:
         widget.render()
     monitor.wire_form(form, command, app)
-    monitor.wire(timer, app, *tabs)
+    monitor.wire(watchers, app, *tabs)
     return [w for w, _ in menus.values()], [choices for _, choices in menus.values()]
 
 
@@ -201,13 +201,13 @@ def comparison_view(group: str | None):
     return gr.update(choices=found["groups"], value=found["group"]), note, frame, chart
 
 
-def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
+def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     gr.Markdown(INTRO)
     menus, sources = [], []
     with gr.Tabs():
         for stage, title in ((DPO, "DPO"), (GRPO, "GRPO"), (RLOO, "RLOO")):
             with gr.Tab(title, id=f"method-{stage}") as sub:
-                found, choices = method_panel(stage, app, timer, (tab, sub))
+                found, choices = method_panel(stage, app, watchers, (tab, sub))
                 menus += found
                 sources += choices
 

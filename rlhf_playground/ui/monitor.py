@@ -17,6 +17,7 @@ from ..jobs.runs import ACTIVE
 from ..registry import RESUMABLE, UNQUEUED
 from .common import problem
 
+POLL_S = 1.0  # how often the shown tab's active run is read
 RUN_COLUMNS = ["id", "stage", "state", "step", "total_steps", "first_loss", "last_loss", "reason", "artifacts"]
 
 
@@ -80,14 +81,19 @@ class RunMonitor:
         results: list | None = None,
         results_fn=None,
         start_label: str = "Start training",
+        changes=None,
     ):
         """``metrics``: groups of metric names, one live plot per group (similar scales together).
         ``results``: widgets the tab placed for the run's outcome, filled by ``results_fn(run)`` (a list),
-        re-sent like the plots only when a metrics row or the state changed."""
+        re-sent like the plots only when a metrics row, the state or the step changed, or what
+        ``changes(run)`` returns (for a run whose view shows other runs: the demo's stages)."""
         self.stage, self.metrics = stage, metrics
-        self.results, self.results_fn = results or [], results_fn
+        self.results, self.results_fn, self.changes = results or [], results_fn, changes
         self.run_id = gr.State(None)
-        self.seen = gr.State(None)  # what the plots and results show: [run id, metric rows, state, step]
+        self.seen = gr.State(None)  # what the page shows: [run id, metric rows, state, step, progress, log, changes]
+        self.watched = gr.State(None)  # the shown run's state at the last poll ("none": no run); see keep_polling
+        self.timer = gr.Timer(POLL_S, active=False, render=False)  # rendered at the root by Watchers.render
+        self.tabs: tuple = ()
         with gr.Row():
             self.start_btn = gr.Button(start_label, variant="primary")
             self.stop_btn = gr.Button("Stop", variant="stop")
@@ -109,18 +115,33 @@ class RunMonitor:
         return [self.progress, *self.plots, self.log, *self.results]
 
     def poll(self, run_id, seen):
-        """The run's view; plots are re-sent only when a metrics row or the state changed (no flicker)."""
+        """The run's view; a part that hasn't changed since the last poll is not sent again (no flicker, no
+        traffic). Plots and results are rebuilt only when a metrics row, the state or the step changed."""
         if not run_id:
-            return ["", *[None] * len(self.plots), "", *[None] * len(self.results), None]
+            return ["", *[None] * len(self.plots), "", *[None] * len(self.results), None, "none"]
         run = open_run(run_id)
         status, metrics = run.status(), run.metrics()
-        now = [run_id, len(metrics), status.get("state"), status.get("step")]
-        if now == seen:
+        progress, log = progress_html(status), run.tail_log(12)
+        extra = self.changes(run) if self.changes else None
+        now = [run_id, len(metrics), status.get("state"), status.get("step"), progress, log, extra]
+        sent = seen or [None] * len(now)
+        if now[:4] == sent[:4] and now[6] == sent[6]:
             plots, results = [gr.skip()] * len(self.plots), [gr.skip()] * len(self.results)
         else:
             plots = [metric_frame(metrics, group) for group in self.metrics]
             results = list(self.results_fn(run)) if self.results else []
-        return [progress_html(status), *plots, run.tail_log(12), *results, now]
+        progress, log = (gr.skip() if sent[i] == now[i] and sent[0] == run_id else now[i] for i in (4, 5))
+        return [progress, *plots, log, *results, now, status.get("state")]
+
+    @staticmethod
+    def keep_polling(watched):
+        """The timer runs while the shown run is active, and for the first poll after it was reset (None)."""
+        return gr.Timer(active=watched is None or watched in ACTIVE)
+
+    @staticmethod
+    def watch():
+        """Start polling: on showing the tab, starting or resuming a run."""
+        return gr.Timer(active=True), None
 
     def start(self, config):
         """Start a job for ``config``; returns (run id or None, message)."""
@@ -165,33 +186,71 @@ class RunMonitor:
                 return None, problem(exc)
             return self.start(config)
 
-        self.start_btn.click(start, form.inputs, [self.run_id, self.message], api_name=f"{self.stage}_start")
+        self.start_btn.click(start, form.inputs, [self.run_id, self.message], api_name=f"{self.stage}_start").then(
+            self.watch, None, [self.timer, self.watched], api_visibility="private"
+        )
         for widget in form.inputs:
             widget.change(lambda *v: form.command(self.stage, *v), form.inputs, command, api_visibility="private")
         app.load(lambda *v: form.command(self.stage, *v), form.inputs, command, api_visibility="private")
 
-    def follow(self, run_id):
+    def show(self, run_id):
         """On opening the tab: keep showing an active run, else switch to this stage's newest one
-        (so a run started elsewhere, by the demo say, shows up without a reload)."""
+        (so a run started elsewhere, by the demo say, shows up without a reload); and poll it."""
         shown = open_run(run_id).status() if run_id else {}
-        return run_id if shown.get("state") in ACTIVE else self.latest()
+        return (run_id if shown.get("state") in ACTIVE else self.latest()), *self.watch()
 
-    def wire(self, timer: gr.Timer, app: gr.Blocks, *tabs: gr.Tab) -> None:
-        """Poll on ``timer``; opening any of ``tabs`` (the tab, and a sub-tab it sits in) follows runs."""
-        timer.tick(
+    def wire(self, watchers: "Watchers", app: gr.Blocks, *tabs: gr.Tab) -> None:
+        """Poll on this monitor's timer while one of ``tabs`` (the tab, and a sub-tab it sits in) is shown."""
+        self.tabs = tabs
+        watchers.monitors.append(self)
+        self.timer.tick(
             self.poll,
             [self.run_id, self.seen],
-            [*self.outputs, self.seen],
+            [*self.outputs, self.seen, self.watched],
             api_name=f"{self.stage}_poll",
             api_visibility="undocumented",
             show_progress="hidden",
         )
+        self.watched.change(self.keep_polling, self.watched, self.timer, api_visibility="private")
         self.stop_btn.click(self.stop, self.run_id, self.message, api_name=f"{self.stage}_stop")
-        self.resume_btn.click(self.resume, self.run_id, self.message, api_name=f"{self.stage}_resume")
+        self.resume_btn.click(self.resume, self.run_id, self.message, api_name=f"{self.stage}_resume").then(
+            self.watch, None, [self.timer, self.watched], api_visibility="private"
+        )
         self.refresh.click(lambda: runs_frame(self.stage), None, self.runs, api_visibility="private")
         app.load(
             lambda: (self.latest(), runs_frame(self.stage)), None, [self.run_id, self.runs], api_visibility="private"
         )
         self.run_id.change(lambda: runs_frame(self.stage), None, self.runs, api_visibility="private")
         for tab in tabs:
-            tab.select(self.follow, self.run_id, self.run_id, api_visibility="private")
+            tab.select(self.show, self.run_id, [self.run_id, self.timer, self.watched], api_visibility="private")
+
+
+class Watchers:
+    """The app's run monitors and their timers, so that a page costs nothing while nothing changes.
+
+    A ``gr.Timer`` ticks only at the Blocks root, so each monitor's timer is made unrendered and
+    :meth:`render` places it there. A timer runs only while its tab is the one shown (opening any
+    other tab stops it) and its run is active (:meth:`RunMonitor.keep_polling`); a finished run is
+    polled once more to show how it ended.
+    """
+
+    def __init__(self) -> None:
+        self.monitors: list[RunMonitor] = []
+
+    def render(self, app: gr.Blocks, tabs: list[gr.Tab]) -> None:
+        """Call at the Blocks root after every tab is built; ``tabs``: the top-level tabs, the first shown
+        on load."""
+        for monitor in self.monitors:
+            monitor.timer.render()
+        every_tab = list(dict.fromkeys([*tabs, *(tab for m in self.monitors for tab in m.tabs)]))
+        for tab in every_tab:
+            others = [m.timer for m in self.monitors if tab not in m.tabs]
+            if others:
+                tab.select(_stopper(len(others)), None, others, api_visibility="private")
+        first = [m for m in self.monitors if tabs[0] in m.tabs]
+        for monitor in first:
+            app.load(monitor.watch, None, [monitor.timer, monitor.watched], api_visibility="private")
+
+
+def _stopper(count: int):
+    return lambda: [gr.Timer(active=False)] * count

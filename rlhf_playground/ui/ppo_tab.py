@@ -11,7 +11,7 @@ from ..stages.ppo import STAGE
 from .choices import adapter_choices, dataset_choices, reward_choices
 from .common import table
 from .forms import ConfigForm
-from .monitor import RunMonitor
+from .monitor import RunMonitor, Watchers
 
 INTRO = """
 ### Step 4 · Reinforcement learning with PPO
@@ -72,7 +72,7 @@ def results(run) -> list:
     return [summary, samples]
 
 
-def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
+def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     gr.Markdown(INTRO)
     dataset = gr.Dropdown(
         dataset_choices(["prompt"]),
@@ -126,6 +126,7 @@ def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
         [
             ["reward_mean", "reward_min", "reward_max"],
             ["kl"],
+            ["distinct_2"],
             ["entropy"],
             ["value_loss", "clipfrac"],
             ["response_length_mean"],
@@ -146,4 +147,4 @@ def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
 
     app.load(refresh, None, [dataset, adapter, reward], api_visibility="private")
     tab.select(refresh, None, [dataset, adapter, reward], api_visibility="private")
-    monitor.wire(timer, app, tab)
+    monitor.wire(watchers, app, tab)

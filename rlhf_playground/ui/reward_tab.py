@@ -11,7 +11,7 @@ from ..stages.reward import STAGE, RewardStageConfig, prefer
 from .choices import dataset_choices
 from .common import problem
 from .forms import ConfigForm
-from .monitor import RunMonitor
+from .monitor import RunMonitor, Watchers
 
 INTRO = """
 ### Step 3 · Reward model
@@ -81,7 +81,7 @@ def try_pair(run_id: str, prompt: str, answer_a: str, answer_b: str) -> str:
     )
 
 
-def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
+def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     gr.Markdown(INTRO)
     dataset = gr.Dropdown(
         dataset_choices(["preference"]),
@@ -130,4 +130,4 @@ def build(timer: gr.Timer, app: gr.Blocks, tab: gr.Tab) -> None:
     model.focus(lambda: gr.update(choices=finished_runs()), None, model, api_visibility="private")
     app.load(refresh, None, [dataset, model], api_visibility="private")
     tab.select(refresh, None, [dataset, model], api_visibility="private")
-    monitor.wire(timer, app, tab)
+    monitor.wire(watchers, app, tab)
