@@ -28,6 +28,7 @@ from .policy import trained_on_sft
 from .workspace import adapter_folder
 
 SAMPLE_MODES = ("first", "random")
+HACKING_WINS = 0.6  # "reward hacking?" when the reward wins this share of prompts and the score doesn't win half
 BASE_NAME = "base"
 
 
@@ -248,8 +249,10 @@ class ComparisonResult:
 
     def _warnings(self, entry: dict, base: dict, collapse: str | None) -> list[str]:
         found = []
-        up = lambda key: None not in (entry[key], base[key]) and entry[key] > base[key]  # noqa: E731
-        if self.reward and up("mean_reward") and not up("mean_score"):
+        rose = lambda key: None not in (entry[key], base[key]) and entry[key] > base[key]  # noqa: E731
+        reward_up = rose("mean_reward") and (entry["reward_win_rate"] or 0) >= HACKING_WINS
+        score_up = rose("mean_score") and (entry["win_rate"] or 0) > 0.5
+        if self.reward and reward_up and not score_up:
             found.append(
                 f"reward hacking? its reward ({self.reward}) rose but its score ({self.scorer}) did not: "
                 "the model may have learnt what the reward likes rather than what it stands for"

@@ -137,6 +137,13 @@ class Run:
                 status = {**status, "state": "failed", "reason": DIED}
         return status
 
+    def metrics_size(self) -> int:
+        """Bytes of metrics.jsonl so far: a cheap way to tell that a row was added."""
+        try:
+            return (self.path / "metrics.jsonl").stat().st_size
+        except FileNotFoundError:
+            return 0
+
     def metrics(self) -> list[dict[str, Any]]:
         rows = []
         try:

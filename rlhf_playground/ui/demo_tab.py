@@ -14,10 +14,12 @@ from .monitor import RunMonitor, Watchers, fmt_seconds, metric_frame
 INTRO = """
 ### The whole pipeline in one click (for workshops)
 **Run the whole demo** saves the bundled prompt and preference samples as datasets, then runs each step with
-small settings, one after another: **supervised fine-tuning** on the preferred answers, a **reward model** on
-the chosen/rejected pairs, **PPO** from the fine-tuned model against that reward model, and a **comparison** of
-the base, SFT and PPO models on prompts PPO never trained on. Each step is an ordinary run: open its tab to
-watch it live. On a laptop CPU with the bundled SmolLM2-135M it takes about a quarter of an hour.
+small settings, one after another: **supervised fine-tuning** on the preferred answers, a **reward model** (the
+bundled MiniLM encoder with a fresh head) on the chosen/rejected pairs, **PPO** from the fine-tuned model against
+that reward model, and a **comparison** of the base, SFT and PPO models on 16 prompts PPO never trained on,
+scored by the **judge** (a sentiment classifier nothing here trains against) beside the reward PPO raised. The
+running step shows here live; each step is an ordinary run you can also open in its tab. On a 2-core laptop CPU
+with the bundled SmolLM2-135M it takes about five minutes.
 """
 
 GROUPS = [
@@ -26,6 +28,7 @@ GROUPS = [
         [
             "model",
             "reward",
+            "reward_model",
             "sft_steps",
             "reward_steps",
             "ppo_steps",

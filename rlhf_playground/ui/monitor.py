@@ -7,6 +7,7 @@ second browser) sees the same run, and a crashed job can't take the app down.
 from __future__ import annotations
 
 import html
+import time
 
 import gradio as gr
 
@@ -17,7 +18,9 @@ from ..jobs.runs import ACTIVE
 from ..registry import RESUMABLE, UNQUEUED
 from .common import problem
 
-POLL_S = 1.0  # how often the shown tab's active run is read
+POLL_S = 2.0  # how often the shown tab's active run is read: each read costs the browser gradio's per-event work
+PLOTS_EVERY_S = 10.0  # a running run's plots and results are redrawn at most this often
+MAX_POINTS = 200  # per metric in a live plot: a long run is thinned out evenly, its last point kept
 RUN_COLUMNS = ["id", "stage", "state", "step", "total_steps", "first_loss", "last_loss", "reason", "artifacts"]
 
 
@@ -48,14 +51,19 @@ def progress_html(status: dict) -> str:
 
 
 def metric_frame(rows: list[dict], metrics: list[str]):
-    """Long-format metrics (step, value, metric) for a ``gr.LinePlot``; None before the first row.
+    """Long-format metrics (step, value, metric) for a ``gr.LinePlot``, at most ``MAX_POINTS`` per metric;
+    None before the first row.
 
     An empty frame has untyped columns, which would make the plot treat the axes as categories.
     """
     import pandas as pd
 
-    rows = [(int(m["step"]), float(m[k]), k) for m in rows for k in metrics if isinstance(m.get(k), (int, float))]
-    return pd.DataFrame(rows, columns=["step", "value", "metric"]) if rows else None
+    points = []
+    for k in metrics:
+        series = [(int(m["step"]), float(m[k]), k) for m in rows if isinstance(m.get(k), (int, float))]
+        every = -(-len(series) // MAX_POINTS)  # ceil
+        points += series[::every] + ([series[-1]] if every > 1 and (len(series) - 1) % every else [])
+    return pd.DataFrame(points, columns=["step", "value", "metric"]) if points else None
 
 
 def runs_frame(stage: str | None):
@@ -90,7 +98,7 @@ class RunMonitor:
         self.stage, self.metrics = stage, metrics
         self.results, self.results_fn, self.changes = results or [], results_fn, changes
         self.run_id = gr.State(None)
-        self.seen = gr.State(None)  # what the page shows: [run id, metric rows, state, step, progress, log, changes]
+        self.seen = gr.State(None)  # what the page shows: [run id, state, what moved, progress, log, plots' time]
         self.watched = gr.State(None)  # the shown run's state at the last poll ("none": no run); see keep_polling
         self.timer = gr.Timer(POLL_S, active=False, render=False)  # rendered at the root by Watchers.render
         self.tabs: tuple = ()
@@ -116,21 +124,28 @@ class RunMonitor:
 
     def poll(self, run_id, seen):
         """The run's view; a part that hasn't changed since the last poll is not sent again (no flicker, no
-        traffic). Plots and results are rebuilt only when a metrics row, the state or the step changed."""
+        traffic). Plots and results are rebuilt when the state changed, or when the metrics or the step
+        did and the last rebuild is ``PLOTS_EVERY_S`` old: a fast run doesn't redraw its plots every tick."""
         if not run_id:
             return ["", *[None] * len(self.plots), "", *[None] * len(self.results), None, "none"]
         run = open_run(run_id)
-        status, metrics = run.status(), run.metrics()
+        status = run.status()
         progress, log = progress_html(status), run.tail_log(12)
         extra = self.changes(run) if self.changes else None
-        now = [run_id, len(metrics), status.get("state"), status.get("step"), progress, log, extra]
-        sent = seen or [None] * len(now)
-        if now[:4] == sent[:4] and now[6] == sent[6]:
+        moved = [run.metrics_size(), status.get("step"), extra]
+        sent = seen or [None] * 6
+        now = [run_id, status.get("state"), moved, progress, log, sent[5]]
+        same_run = sent[0] == run_id
+        fresh = same_run and now[1] == sent[1] and (moved == sent[2] or time.monotonic() - sent[5] < PLOTS_EVERY_S)
+        if fresh:
+            now[2] = sent[2]
             plots, results = [gr.skip()] * len(self.plots), [gr.skip()] * len(self.results)
         else:
+            now[5] = time.monotonic()
+            metrics = run.metrics() if self.metrics else []
             plots = [metric_frame(metrics, group) for group in self.metrics]
             results = list(self.results_fn(run)) if self.results else []
-        progress, log = (gr.skip() if sent[i] == now[i] and sent[0] == run_id else now[i] for i in (4, 5))
+        progress, log = (gr.skip() if same_run and sent[i] == now[i] else now[i] for i in (3, 4))
         return [progress, *plots, log, *results, now, status.get("state")]
 
     @staticmethod
@@ -210,6 +225,7 @@ class RunMonitor:
             api_name=f"{self.stage}_poll",
             api_visibility="undocumented",
             show_progress="hidden",
+            queue=False,
         )
         self.watched.change(self.keep_polling, self.watched, self.timer, api_visibility="private")
         self.stop_btn.click(self.stop, self.run_id, self.message, api_name=f"{self.stage}_stop")

@@ -1,0 +1,72 @@
+"""The live view's polling: what is sent again, what is skipped, how long plots get, and the quiet queue."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from rlhf_playground.jobs import create_run
+from rlhf_playground.stages.sft import SFTStageConfig
+from rlhf_playground.ui import monitor
+from rlhf_playground.ui.monitor import MAX_POINTS, RunMonitor, metric_frame
+
+SKIP = gr.skip()
+
+
+def make_monitor() -> RunMonitor:
+    with gr.Blocks():
+        return RunMonitor("sft", [["loss"]])
+
+
+def test_a_poll_sends_only_what_changed_and_redraws_plots_at_most_every_few_seconds(monkeypatch):
+    run = create_run("sft", SFTStageConfig(dataset="x"))
+    run.update_status(state="running", step=1, total_steps=9)
+    run.append_metrics({"step": 1, "loss": 2.0})
+    clock = [1000.0]
+    monkeypatch.setattr(monitor.time, "monotonic", lambda: clock[0])
+    view = make_monitor()
+
+    progress, plot, log, seen, watched = view.poll(run.id, None)
+    assert "running: step 1/9" in progress and list(plot["value"]) == [2.0] and watched == "running"
+
+    clock[0] += 1
+    again = view.poll(run.id, seen)
+    assert again[:3] == [SKIP, SKIP, SKIP]  # nothing changed: nothing is sent
+
+    run.append_metrics({"step": 2, "loss": 1.5})
+    run.update_status(step=2)
+    clock[0] += 1
+    progress, plot, *_, seen_soon, _ = view.poll(run.id, again[3])
+    assert "step 2/9" in progress and plot == SKIP  # the text follows at once, the plot waits
+
+    clock[0] += monitor.PLOTS_EVERY_S
+    _, plot, *_ = view.poll(run.id, seen_soon)
+    assert list(plot["value"]) == [2.0, 1.5]
+
+    run.finish("finished", "done")
+    progress, plot, _, _, watched = view.poll(run.id, seen_soon)
+    assert "finished" in progress and plot is not SKIP and watched == "finished"  # the end shows at once
+    assert view.keep_polling(watched).active is False and view.keep_polling("running").active is True
+
+
+def test_no_run_means_nothing_to_poll():
+    *_, seen, watched = make_monitor().poll(None, None)
+    assert seen is None and watched == "none"
+    assert RunMonitor.keep_polling("none").active is False
+
+
+def test_a_long_run_is_thinned_out_evenly_keeping_its_last_point():
+    rows = [{"step": i, "loss": float(i)} for i in range(1, 1001)]
+    frame = metric_frame(rows, ["loss"])
+    assert len(frame) <= MAX_POINTS + 1 and frame["step"].iloc[0] == 1 and frame["step"].iloc[-1] == 1000
+    assert len(metric_frame(rows[:50], ["loss"])) == 50  # a short run is shown whole
+
+
+def test_the_queue_looks_for_work_every_50_ms_not_every_millisecond():
+    from rlhf_playground.ui.app import QUEUE_IDLE_S, quiet_queue
+
+    with gr.Blocks() as app:
+        gr.Markdown("x")
+    app.queue()
+    assert app._queue.sleep_when_free < QUEUE_IDLE_S  # gradio's own value on Linux
+    quiet_queue(app)
+    assert app._queue.sleep_when_free == QUEUE_IDLE_S
