@@ -10,7 +10,7 @@ from ..models import gpu_present
 from ..stages.sft import STAGE, SFTStageConfig
 from .choices import dataset_choices
 from .common import table
-from .forms import ConfigForm
+from .forms import SCHEDULE, ConfigForm
 from .monitor import RunMonitor, Watchers
 
 SFT_KINDS = ["text", "prompt_completion", "conversation", "preference"]
@@ -28,17 +28,7 @@ GROUPS = [
     ("LoRA", ["lora_r", "lora_alpha", "lora_dropout", "target_modules"]),
     (
         "Training",
-        [
-            "learning_rate",
-            "num_epochs",
-            "max_steps",
-            "batch_size",
-            "grad_accum",
-            "seed",
-            "logging_steps",
-            "gradient_checkpointing",
-            "save_steps",
-        ],
+        [*SCHEDULE, "seed", "logging_steps", "gradient_checkpointing", "save_steps"],
     ),
     ("4-bit (QLoRA) and saving", ["load_in_4bit", "double_quant", "compute_dtype", "merge"]),
     ("Samples at the end", ["eval_prompts", "max_new_tokens"]),

@@ -14,6 +14,8 @@ import gradio as gr
 
 from ..config import from_dict, to_accelerate_command, to_command
 
+SCHEDULE = ["learning_rate", "num_epochs", "max_steps", "batch_size", "grad_accum"]  # a TRL trainer's schedule
+
 
 def field_widget(f: dataclasses.Field, kind: type, value, elem_id: str):
     common = {"label": f.name.replace("_", " "), "info": f.metadata.get("help"), "elem_id": elem_id}

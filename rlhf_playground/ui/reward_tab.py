@@ -10,7 +10,7 @@ from ..scorers import cached_scorer
 from ..stages.reward import STAGE, RewardStageConfig, prefer
 from .choices import dataset_choices
 from .common import problem
-from .forms import ConfigForm
+from .forms import SCHEDULE, ConfigForm
 from .monitor import RunMonitor, Watchers
 
 INTRO = """
@@ -30,17 +30,7 @@ GROUPS = [
     ),
     (
         "Training",
-        [
-            "learning_rate",
-            "num_epochs",
-            "max_steps",
-            "batch_size",
-            "grad_accum",
-            "eval_steps",
-            "logging_steps",
-            "seed",
-            "save_steps",
-        ],
+        [*SCHEDULE, "eval_steps", "logging_steps", "seed", "save_steps"],
     ),
 ]
 
