@@ -238,3 +238,39 @@ def test_a_hostile_regex_is_refused_without_holding_up_anyone_else(hosted_app, t
     assert [who for who, _ in finished] == ["other", "mallory"]  # the cheap request didn't wait for the regex
     assert "360 rows" in finished[0][1]
     assert "This regex takes too long on row 1" in finished[1][1]
+
+
+def test_a_run_is_watched_only_by_the_session_that_started_it(tmp_path_factory, tiny_model_dir):
+    """The live view's poll (an event off gradio's queue) runs in the sender's own workspace."""
+    import shutil
+    import time
+
+    from rlhf_playground.compare import CompareConfig
+    from rlhf_playground.ui.compare_tab import GROUPS
+
+    root = tmp_path_factory.mktemp("hosted-poll")
+    model = shutil.copytree(tiny_model_dir, root / "cache" / "tiny")  # the model cache is a place hosted users may name
+    workspace = root / "workspace"
+    workspace.mkdir()
+    with running_app(workspace, RLHF_HOSTED="1", RLHF_CACHE_DIR=str(root / "cache")) as url:
+        alice, bob = Client(url, verbose=False, headers=cookie("a")), Client(url, verbose=False, headers=cookie("b"))
+        nobody = Client(url, verbose=False)
+        values = {**vars(CompareConfig()), "base": str(model), "prompts_text": "Hi", "max_new_tokens": 2}
+        fields = [name for _, names in GROUPS for name in names]
+        message = alice.predict(*[values[name] for name in fields], api_name="/compare_start")
+        assert "Run **" in message, message
+        deadline, shown = time.monotonic() + 600, [""]
+        while time.monotonic() < deadline and not any(s in str(shown[0]) for s in ("finished", "failed")):
+            shown = alice.predict(api_name="/compare_poll")
+            time.sleep(0.5)
+        assert "finished" in shown[0], shown[0]
+        for other in (bob, nobody):
+            assert other.predict(api_name="/compare_poll")[0] == ""  # no run of theirs to show
+        runs = [p for p in (workspace / "sessions").glob("*/runs/*") if p.is_dir()]
+        assert len(runs) == 1 and runs[0].parent.parent.name == alice_key()
+
+
+def alice_key() -> str:
+    from rlhf_playground.workspace import session_key
+
+    return session_key("a" * 48)
