@@ -59,6 +59,7 @@ def test_a_long_run_is_thinned_out_evenly_keeping_its_last_point():
     frame = metric_frame(rows, ["loss"])
     assert len(frame) <= MAX_POINTS + 1 and frame["step"].iloc[0] == 1 and frame["step"].iloc[-1] == 1000
     assert len(metric_frame(rows[:50], ["loss"])) == 50  # a short run is shown whole
+    assert len(metric_frame(rows[:3], ["loss", "eval_accuracy"])) == 3  # a metric with no rows yet is no error
 
 
 def test_the_queue_looks_for_work_every_50_ms_not_every_millisecond():

@@ -61,7 +61,7 @@ def metric_frame(rows: list[dict], metrics: list[str]):
     points = []
     for k in metrics:
         series = [(int(m["step"]), float(m[k]), k) for m in rows if isinstance(m.get(k), (int, float))]
-        every = -(-len(series) // MAX_POINTS)  # ceil
+        every = max(1, -(-len(series) // MAX_POINTS))  # ceil; 1 for a metric with no rows yet
         points += series[::every] + ([series[-1]] if every > 1 and (len(series) - 1) % every else [])
     return pd.DataFrame(points, columns=["step", "value", "metric"]) if points else None
 
