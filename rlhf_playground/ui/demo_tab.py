@@ -8,6 +8,7 @@ from ..compare import examples_markdown, load_result, summary_markdown
 from ..jobs import open_run
 from ..stages import demo
 from ..stages.demo import STAGE, DemoConfig
+from .common import table
 from .forms import ConfigForm
 from .monitor import RunMonitor, Watchers, fmt_seconds, metric_frame
 
@@ -46,7 +47,7 @@ def changes(run) -> list | None:
     if child is None:
         return None
     status = child.status()
-    return [child.id, status.get("state"), status.get("step"), len(child.metrics())]
+    return [child.id, status.get("state"), status.get("step"), child.metrics_size()]
 
 
 def results(run) -> list:
@@ -73,8 +74,7 @@ def results(run) -> list:
     stage, child = demo.at(run)
     plot = metric_frame(child.metrics(), demo.LIVE_METRICS[stage]) if stage in demo.LIVE_METRICS else None
     answers = child.read_artifact_json("samples.json") if stage == "ppo" else None
-    table = [[a.get("prompt"), a.get("response"), a.get("reward")] for a in answers or []] or None
-    return [text, plot, table]
+    return [text, plot, table(answers, ["prompt", "response", "reward"]) if answers else None]
 
 
 def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:

@@ -98,7 +98,7 @@ class RunMonitor:
         self.stage, self.metrics = stage, metrics
         self.results, self.results_fn, self.changes = results or [], results_fn, changes
         self.run_id = gr.State(None)
-        self.seen = gr.State(None)  # what the page shows: [run id, state, what moved, progress, log, plots' time]
+        self.seen = gr.State(None)  # what the page shows of the run: see poll
         self.watched = gr.State(None)  # the shown run's state at the last poll ("none": no run); see keep_polling
         self.timer = gr.Timer(POLL_S, active=False, render=False)  # rendered at the root by Watchers.render
         self.tabs: tuple = ()
@@ -130,23 +130,30 @@ class RunMonitor:
             return ["", *[None] * len(self.plots), "", *[None] * len(self.results), None, "none"]
         run = open_run(run_id)
         status = run.status()
-        progress, log = progress_html(status), run.tail_log(12)
         extra = self.changes(run) if self.changes else None
-        moved = [run.metrics_size(), status.get("step"), extra]
-        sent = seen or [None] * 6
-        now = [run_id, status.get("state"), moved, progress, log, sent[5]]
-        same_run = sent[0] == run_id
-        fresh = same_run and now[1] == sent[1] and (moved == sent[2] or time.monotonic() - sent[5] < PLOTS_EVERY_S)
-        if fresh:
-            now[2] = sent[2]
+        now = {
+            "run": run_id,
+            "state": status.get("state"),
+            "moved": [run.metrics_size(), status.get("step"), extra],  # what redraws the plots and results
+            "progress": progress_html(status),
+            "log": run.tail_log(12),
+            "drawn_at": None,  # when the plots and results were last sent
+        }
+        sent = seen if seen and seen["run"] == run_id else {}
+        if (
+            sent
+            and now["state"] == sent["state"]
+            and (now["moved"] == sent["moved"] or time.monotonic() - sent["drawn_at"] < PLOTS_EVERY_S)
+        ):
+            now["moved"], now["drawn_at"] = sent["moved"], sent["drawn_at"]
             plots, results = [gr.skip()] * len(self.plots), [gr.skip()] * len(self.results)
         else:
-            now[5] = time.monotonic()
+            now["drawn_at"] = time.monotonic()
             metrics = run.metrics() if self.metrics else []
             plots = [metric_frame(metrics, group) for group in self.metrics]
             results = list(self.results_fn(run)) if self.results else []
-        progress, log = (gr.skip() if same_run and sent[i] == now[i] else now[i] for i in (3, 4))
-        return [progress, *plots, log, *results, now, status.get("state")]
+        progress, log = (gr.skip() if sent.get(key) == now[key] else now[key] for key in ("progress", "log"))
+        return [progress, *plots, log, *results, now, now["state"]]
 
     @staticmethod
     def keep_polling(watched):
