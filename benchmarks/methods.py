@@ -5,8 +5,10 @@ temporary workspace, one after the other, on the same base model and the same he
 (the bundled prompts, split with one seed): PPO, GRPO and RLOO train on the other prompts with
 the lexicon reward, DPO on the bundled ``preference-chat`` pairs (it never sees the reward, which
 only scores its held-out answers).
-PPO, GRPO and RLOO sample --batch-size answers per step (PPO one per prompt, GRPO and RLOO
---generations per prompt); DPO trains on 4 pairs per step. Prints the method comparison as a
+PPO, GRPO and RLOO sample the same answers and make the same updates: --steps batches of
+--batch-size answers (PPO one per prompt, GRPO and RLOO --generations per prompt), each batch
+serving 2 mini-batches x 2 passes = 4 updates (so GRPO and RLOO run 4 x --steps updates);
+DPO trains on 4 pairs per step. Prints the method comparison as a
 Markdown table. Usage:
     python benchmarks/methods.py [--steps 10] [--dpo-steps 10] [--held-out 16] [--methods ppo,grpo,rloo,dpo]
 
@@ -58,10 +60,19 @@ def main() -> None:
             batch_size=args.batch_size,
             learning_rate=args.learning_rate,
         )
+        same_work = dict(mini_batch_size=args.batch_size // 2)  # x 2 passes (ppo_epochs, num_iterations) = 4 updates
+        group_based = {
+            **online,
+            **same_work,
+            "steps": args.steps * 4,
+            "num_iterations": 2,
+            "num_generations": args.generations,
+            "beta": 0.05,
+        }
         commands = {
-            "ppo": flags(**online, mini_batch_size=args.batch_size // 2, reward_scaling="whiten", init_kl_coef=0.05),
-            "grpo": flags(**online, num_generations=args.generations, beta=0.05),
-            "rloo": flags(**online, num_generations=args.generations, beta=0.05),
+            "ppo": flags(**online, **same_work, ppo_epochs=2, reward_scaling="whiten", init_kl_coef=0.05),
+            "grpo": flags(**group_based, scale_rewards="group"),
+            "rloo": flags(**group_based),
             "dpo": flags(
                 **shared,
                 dataset=str(ROOT / "assets" / "samples" / "preference_chat.jsonl"),

@@ -19,10 +19,13 @@ def test_the_demo_runs_every_stage_and_compares_base_sft_and_ppo(tiny_model_dir)
     )
     demo = runner.start("demo", config)
     deadline = time.monotonic() + 1800  # four jobs one after another: generous, it waits for the outcome
+    etas = set()
     while demo.status()["state"] not in ("finished", "failed", "stopped") and time.monotonic() < deadline:
+        etas.add(demo.status().get("eta_s"))
         time.sleep(1)
     status = demo.status()
     assert status["state"] == "finished", demo.tail_log(40)
+    assert any(isinstance(eta, float) and eta > 0 for eta in etas) and status["eta_s"] is None  # the whole demo's
     children = status["children"]
     assert list(children) == ["sft", "reward", "ppo", "compare"]
     for stage, run_id in children.items():
@@ -40,3 +43,29 @@ def test_bad_demo_settings_are_refused():
         DemoConfig(reward="sentiment").validate()
     with pytest.raises(UserError, match="ppo_steps"):
         DemoConfig(ppo_steps=0).validate()
+
+
+def test_the_whole_demo_eta_scales_the_steps_to_come_by_this_machines_pace():
+    from rlhf_playground.jobs import create_run
+    from rlhf_playground.stages import demo as stage
+
+    config = DemoConfig()
+    estimate = {s: stage.SECONDS_PER_UNIT[s] * n for s, n in stage.units(config).items()}
+    run = create_run("demo", config)
+    run.update_status(state="running", started=1000.0)
+    assert stage.eta_s(run, now=1000.0) == pytest.approx(sum(estimate.values()))  # nothing measured yet: pace 1
+
+    sft = create_run("sft", config)
+    sft.update_status(state="finished", started=1000.0, ended=1000.0 + 2 * estimate["sft"])  # this machine: 2x slower
+    reward = create_run("reward", config)
+    reward.update_status(state="running", started=2000.0, step=15, total_steps=30)  # half done, no ETA of its own
+    run.update_status(children={"sft": sft.id, "reward": reward.id})
+    now = 2000.0 + estimate["reward"]  # half the reward model took its whole estimate: pace 2 again
+    later = estimate["ppo"] + estimate["compare"]
+    assert stage.eta_s(run, now=now) == pytest.approx(2 * (estimate["reward"] / 2 + later))
+
+    reward.update_status(eta_s=7.0)  # the running step's own ETA wins for that step
+    assert stage.eta_s(run, now=now) == pytest.approx(7.0 + 2 * later)
+
+    run.update_status(state="finished")
+    assert stage.eta_s(run) is None

@@ -65,8 +65,45 @@ def test_only_runs_with_the_same_base_prompts_and_reward_are_compared(runs):
 
 def test_markdown_table_and_an_empty_workspace(runs):
     table = methods.markdown_table(methods.compare()["rows"])
-    assert table.splitlines()[2] == "| PPO | 10 | 10.0 min | +0.500 → +0.900 | +0.0400 |"
-    assert len(table.splitlines()) == 6
+    lines = table.splitlines()
+    assert lines[2] == "| PPO | 80 | 40 | 10.0 min | +0.500 → +0.900 | +0.0400 |"  # 10 batches of 8, 4 updates each
+    assert lines[3] == "| GRPO | 24 | 10 | 2.0 min | +0.500 → +0.700 | +0.1000 |"  # 10 updates: 3 batches of 8
+    assert len(lines) == 8 and lines[7].startswith("- DPO gained nothing: DPO never sees this reward")
+
+
+def test_the_budget_counts_answers_and_updates_alike_for_every_method():
+    ppo = {"batch_size": 8, "mini_batch_size": 4, "ppo_epochs": 2}
+    online = {"batch_size": 8, "mini_batch_size": 4, "num_iterations": 2}
+    assert methods.budget("ppo", ppo, 12) == (96, 48)
+    assert methods.budget("grpo", online, 48) == methods.budget("rloo", online, 48) == (96, 48)
+    assert methods.budget("grpo", online, 5) == (16, 5)  # the second batch was sampled, its updates not all made
+    assert methods.budget("dpo", {"batch_size": 4}, 10) == (40, 10)
+    assert methods.budget("grpo", online, None) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "kl,rewards,expected",
+    [
+        (0.05, [0.3, 0.3, 0.4], "KL to the reference ended at 0.05: the policy barely moved"),
+        (3.0, [0.5, 0.4, 0.3], "training reward did not rise (+0.50 in the first third of training, +0.30"),
+        (3.0, [0.1, 0.4, 0.9], "training reward rose (+0.10 → +0.90) but the held-out prompts did not follow"),
+    ],
+)
+def test_a_run_that_gained_nothing_says_why_from_its_metrics(kl, rewards, expected):
+    metrics = [{"step": i + 1, "reward": r, "kl": kl} for i, r in enumerate(rewards)]
+    assert expected in methods.why_no_gain("grpo", metrics)
+    ppo = [{"step": i + 1, "reward_mean": r, "kl": kl} for i, r in enumerate(rewards)]
+    assert expected in methods.why_no_gain("ppo", ppo)
+    assert "too few steps" in methods.why_no_gain("rloo", metrics[:1] if kl > 1 else [])
+
+
+def test_the_reason_reaches_the_row_only_when_nothing_was_gained(runs):
+    for m in ({"step": 1, "reward": 0.2, "kl": 0.01}, {"step": 2, "reward": 0.2, "kl": 0.02}):
+        runs["grpo"].append_metrics(m)
+    rows = {r["run"]: r for r in methods.method_rows()}
+    assert rows[runs["grpo"].id]["why no gain"] == ""  # it gained 0.2
+    assert rows[runs["dpo"].id]["why no gain"].startswith("DPO never sees this reward")
+    assert rows[runs["dpo"].id]["answers sampled"] == 10 * DPOStageConfig().batch_size
 
 
 def test_nothing_to_compare_yet():

@@ -50,8 +50,9 @@ def test_method_trains_saves_an_adapter_and_evaluates(stage, cls, tiny_model_dir
     run = create_run(stage, config)
     outcome = online.run(config, run)
 
+    assert [m["step"] for m in run.metrics() if "loss" in m] == [1, 2, 3]
     rows = [m for m in run.metrics() if "reward" in m]
-    assert [m["step"] for m in rows] == [1, 2, 3]
+    assert [m["step"] for m in rows] == [1, 3]  # 2 passes over each batch: answers are sampled every other update
     assert all(math.isfinite(m["loss"]) and "rewards/lexicon/mean" in m and "kl" in m for m in rows)
     evaluation = json.loads((run.artifacts / "eval.json").read_text())
     assert set(evaluation) == EVAL_KEYS and evaluation["held_out_prompts"] == 4
@@ -61,6 +62,31 @@ def test_method_trains_saves_an_adapter_and_evaluates(stage, cls, tiny_model_dir
     assert outcome["adapter"] == str(run.artifacts / "adapter") and not (run.path / "trainer").exists()
     model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model_dir), outcome["adapter"])
     assert any("lora_" in name for name, _ in model.named_parameters())
+
+
+def test_one_batch_of_answers_serves_as_many_updates_as_ppo_makes(tiny_model_dir, tmp_path, monkeypatch):
+    """batch 4, mini-batches of 2, 2 passes: 4 updates per sampled batch (PPO's batch/mini x epochs), so 8 updates
+    sample 2 batches of 4 answers."""
+    from rlhf_playground import scorers
+
+    batches = []
+
+    class Counting:
+        name = "lexicon"
+
+        def score(self, prompts, responses):
+            batches.append(len(responses))
+            return [float(len(r) % 3) for r in responses]
+
+    monkeypatch.setattr(scorers, "make_scorer", lambda spec: Counting())
+    config = small(
+        GRPOStageConfig, tiny_model_dir, prompts_file(tmp_path / "p.jsonl"), steps=8, mini_batch_size=2, eval_prompts=3
+    )
+    assert config.updates_per_batch() == 4
+    run = create_run("grpo", config)
+    online.run(config, run)
+    assert [m["step"] for m in run.metrics() if "loss" in m] == list(range(1, 9))
+    assert [n for n in batches if n != 3] == [4, 4]  # training batches (the held-out evaluations score 3)
 
 
 def test_held_out_prompts_are_the_ones_ppo_holds_out(tmp_path, tiny_model_dir):
@@ -98,6 +124,7 @@ def test_reward_function_reads_chat_completions_and_turns_nan_into_none():
         ({"reward": "reward:/nowhere/at/all"}, "doesn't exist"),
         ({"batch_size": 40, "num_generations": 2}, "fewer than the 20 each step answers"),
         ({"beta": -1.0}, "beta can't be negative"),
+        ({"mini_batch_size": 3}, "mini_batch_size \\(3\\) must divide batch_size \\(4\\)"),
     ],
 )
 def test_impossible_settings_are_refused(change, message, tmp_path, tiny_model_dir):

@@ -66,6 +66,7 @@ def test_a_short_grpo_run_shows_rewards_and_answers(client):
         steps=2,
         batch_size=4,
         num_generations=2,
+        num_iterations=1,  # a new batch of answers, so a reward point, at every update
         max_new_tokens=6,
         eval_prompts=4,
     )

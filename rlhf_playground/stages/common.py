@@ -44,15 +44,17 @@ def trainer_precision(compute_dtype: str) -> dict[str, bool]:
     return {"bf16": dtype == torch.bfloat16, "fp16": dtype == torch.float16}
 
 
-def trainer_args(config, run: Run) -> dict[str, Any]:
-    """The TrainingArguments GRPO, RLOO and DPO share: steps, seed, logging each step, no checkpoints, CPU-friendly."""
+def trainer_args(config, run: Run, batch_size: int | None = None) -> dict[str, Any]:
+    """The TrainingArguments GRPO, RLOO and DPO share: steps, seed, logging each step, no checkpoints, CPU-friendly.
+
+    ``batch_size``: examples per optimizer update when it isn't ``config.batch_size``."""
     import torch
 
     return dict(
         output_dir=str(run.path / "trainer"),
         max_steps=config.steps,
         learning_rate=config.learning_rate,
-        per_device_train_batch_size=config.batch_size,
+        per_device_train_batch_size=batch_size or config.batch_size,
         seed=config.seed,
         logging_steps=1,
         save_strategy="no",

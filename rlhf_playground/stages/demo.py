@@ -24,6 +24,11 @@ STAGE = "demo"
 PROMPTS, PAIRS = "demo-prompts", "demo-pairs"
 STEPS = ("sft", "reward", "ppo", "compare")
 LIVE_METRICS = {"sft": ["loss"], "reward": ["loss"], "ppo": ["reward_mean", "kl"]}  # each step's main plot
+# Seconds per unit of each step with the MiniLM reward model, measured on the 2-core development machine (README:
+# SFT 77 s for 20 steps, reward model 24 s for 30, PPO 132 s for 12, compare 25 s for 3 models x 16 prompts).
+# The ETA scales them by how fast this machine has run the demo so far.
+ETA_EVERY_S = 5.0
+SECONDS_PER_UNIT = {"sft": 77 / 20, "reward": 24 / 30, "ppo": 132 / 12, "compare": 25 / 16}
 
 
 @dataclass
@@ -96,6 +101,51 @@ def at(run: Run) -> tuple[str | None, Run | None]:
     return stage, open_run(children[stage])
 
 
+def units(config: DemoConfig) -> dict[str, int]:
+    """How much work each step is, in the units of :data:`SECONDS_PER_UNIT`."""
+    return {
+        "sft": config.sft_steps,
+        "reward": config.reward_steps * (10 if config.reward_model == "policy" else 1),  # ten times MiniLM's cost
+        "ppo": config.ppo_steps,
+        "compare": config.compare_prompts,
+    }
+
+
+def eta_s(run: Run, now: float | None = None) -> float | None:
+    """Seconds until the whole demo ``run`` ends; None once it has ended.
+
+    Steps still to come take their :data:`SECONDS_PER_UNIT` estimate times this machine's pace: how long the
+    steps so far took against their estimate (the running step counts by the share of its steps done), 1 before
+    any step has made progress. The running step uses its own ETA when it has one.
+    """
+    from ..jobs import open_run
+    from ..jobs.runs import TERMINAL
+
+    now = time.time() if now is None else now
+    status = run.status()
+    if status["state"] in TERMINAL:
+        return None
+    config = DemoConfig(**{k: v for k, v in run.config().items() if k in DemoConfig.__dataclass_fields__})
+    estimate = {stage: SECONDS_PER_UNIT[stage] * n for stage, n in units(config).items()}
+    spent = expected = 0.0
+    left = []  # (seconds known, or None) and estimate seconds, per step not yet finished
+    for stage in STEPS:
+        child = open_run(status["children"][stage]).status() if stage in (status.get("children") or {}) else {}
+        started, state = child.get("started"), child.get("state")
+        if state == "finished" and started and child.get("ended"):
+            spent += child["ended"] - started
+            expected += estimate[stage]
+            continue
+        done = (child.get("step") or 0) / (child.get("total_steps") or 1) if state == "running" and started else 0.0
+        if done > 0:
+            spent += now - started
+            expected += estimate[stage] * done
+        known = child.get("eta_s") if state == "running" else None
+        left.append((known, estimate[stage] * (1 - done)))
+    pace = spent / expected if expected else 1.0
+    return sum(known if known is not None else rest * pace for known, rest in left)
+
+
 def save_demo_datasets() -> None:
     """The bundled prompt and preference samples as workspace datasets (kept if already there)."""
     from ..data import list_datasets, load_sample, prepare, save_dataset
@@ -108,14 +158,20 @@ def save_demo_datasets() -> None:
 
 
 def _wait(child: Run, parent: Run) -> dict:
-    """Wait for ``child`` to end (stopping it if the demo is stopped); UserError unless it finished."""
+    """Wait for ``child`` to end (stopping it if the demo is stopped), keeping the whole demo's ETA in the demo's
+    status every ``ETA_EVERY_S``; UserError unless it finished."""
     from ..jobs import runner
     from ..jobs.runs import TERMINAL
 
+    told = 0.0
     while (status := child.status())["state"] not in TERMINAL:
         if parent.stop_requested():
             runner.stop(child)
             raise UserError(f"stopped while run {child.id} was {status['state']}")
+        if time.monotonic() - told >= ETA_EVERY_S:
+            left = eta_s(parent)
+            parent.update_status(eta_s=round(left, 1) if left is not None else None)
+            told = time.monotonic()
         time.sleep(1.0)
     if status["state"] != "finished":
         raise UserError(f"the {status.get('stage')} run {child.id} {status['state']}: {status.get('reason', '')}")
@@ -177,7 +233,7 @@ def run(config: DemoConfig, run: Run) -> dict[str, Any]:
         ),
         4,
     )
-    run.update_status(step=4, total_steps=4)
+    run.update_status(step=4, total_steps=4, eta_s=None)
     result = load_result(compare.artifacts / "results.json")
     print(f"\n{summary_markdown(result)}\n\n{examples_markdown(result)}", flush=True)
     return {"children": started, "comparison": str(compare.artifacts / "results.json")}

@@ -29,16 +29,19 @@ from . import common
 
 @dataclass
 class OnlineStageConfig(settings.OnlineRLSettings):
-    steps: int = settings.setting(20, "optimizer steps; each samples batch_size answers")
-    batch_size: int = settings.setting(
-        8, "answers per step: batch_size / num_generations prompts, num_generations answers each"
+    steps: int = settings.setting(
+        80, "optimizer updates; each batch of answers serves batch_size / mini_batch_size x num_iterations of them"
     )
+    batch_size: int = settings.setting(
+        8, "answers sampled at a time: batch_size / num_generations prompts, num_generations answers each"
+    )
+    mini_batch_size: int = settings.setting(4, "answers per optimizer update; must divide batch_size")
     num_generations: int = settings.setting(
         4, "answers sampled per prompt (the group that is its own baseline); at least 2, must divide batch_size"
     )
     learning_rate: float = settings.setting(1e-4, "AdamW learning rate for the LoRA weights")
     beta: float = settings.setting(0.05, "KL coefficient to the reference (adapter off); 0 skips it")
-    num_iterations: int = settings.setting(1, "optimisation passes over each batch of answers")
+    num_iterations: int = settings.setting(2, "optimisation passes over each batch of answers")
     epsilon: float = settings.setting(0.2, "policy ratio clip epsilon")
     eval_prompts: int = settings.setting(
         16, "prompts held out to measure mean reward before/after (the same split as PPO with the same seed)"
@@ -72,6 +75,10 @@ class OnlineStageConfig(settings.OnlineRLSettings):
             ),
             (0 < self.learning_rate < 1, f"learning_rate must be in (0, 1) (got {self.learning_rate})."),
             (self.beta >= 0, f"beta can't be negative (got {self.beta})."),
+            (
+                0 < self.mini_batch_size <= batch and batch % max(self.mini_batch_size, 1) == 0,
+                f"mini_batch_size ({self.mini_batch_size}) must divide batch_size ({batch}).",
+            ),
             (self.num_iterations > 0, f"num_iterations must be at least 1 (got {self.num_iterations})."),
             (self.epsilon > 0, f"epsilon must be above 0 (got {self.epsilon})."),
             *self.online_rules(),
@@ -93,6 +100,10 @@ class OnlineStageConfig(settings.OnlineRLSettings):
             )
         settings.check_reward_source(self.reward)
         check_4bit(self.load_in_4bit)
+
+    def updates_per_batch(self) -> int:
+        """Optimizer updates each sampled batch serves: as many as PPO's ``batch/mini_batch × ppo_epochs``."""
+        return self.batch_size // self.mini_batch_size * self.num_iterations
 
     def prompts(self) -> tuple[list, list]:
         """``(training prompts, held-out prompts)``, split exactly as PPO splits them."""
@@ -137,7 +148,8 @@ def build_trainer(config: OnlineStageConfig, model, tokenizer, scorer, train: li
     from datasets import Dataset
 
     shared = dict(
-        **common.trainer_args(config, run),
+        **common.trainer_args(config, run, batch_size=config.mini_batch_size),
+        steps_per_generation=config.batch_size // config.mini_batch_size,  # one batch_size of answers at a time
         num_generations=config.num_generations,
         max_completion_length=config.max_new_tokens,
         temperature=config.temperature,
@@ -174,7 +186,8 @@ def run(config: OnlineStageConfig, run: Run) -> dict[str, Any]:
     train, held_out = config.prompts()
     print(
         f"{config.method}: {len(train)} training prompts, {len(held_out)} held out; reward: {config.reward}; "
-        f"{config.batch_size // config.num_generations} prompts x {config.num_generations} answers per step",
+        f"{config.batch_size // config.num_generations} prompts x {config.num_generations} answers per batch, "
+        f"{config.updates_per_batch()} updates per batch",
         flush=True,
     )
     scorer = make_scorer(config.reward)

@@ -45,7 +45,7 @@ REINFORCE estimate with no value model. `beta` folds the KL to the reference int
 ONLINE_GROUPS = [
     ("Policy, prompts and reward", ["model", "adapter", "dataset", "reward", "steps"]),
     ("Sampling", ["batch_size", "num_generations", "max_new_tokens", "temperature", "top_k", "top_p"]),
-    ("Optimisation", ["learning_rate", "beta", "num_iterations", "epsilon"]),
+    ("Optimisation", ["learning_rate", "beta", "mini_batch_size", "num_iterations", "epsilon"]),
     ("LoRA, 4-bit and evaluation", ["lora_r", "lora_alpha", "lora_dropout", "load_in_4bit", "eval_prompts", "seed"]),
 ]
 GROUPS = {
