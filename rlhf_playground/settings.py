@@ -134,6 +134,14 @@ def top_p() -> Any:
     return setting(1.0, "nucleus sampling mass in (0, 1]; 1 = all")
 
 
+def mini_batch_rule(mini_batch_size: int, batch_size: int) -> tuple[bool, str]:
+    """PPO's and GRPO/RLOO's rule: a batch of answers splits into whole mini-batches."""
+    return (
+        0 < mini_batch_size <= batch_size and batch_size % max(mini_batch_size, 1) == 0,
+        f"mini_batch_size ({mini_batch_size}) must divide batch_size ({batch_size}).",
+    )
+
+
 def sampling_rules(config) -> list[tuple[bool, str]]:
     """max_new_tokens, temperature, top_k and top_p of a config that samples its answers."""
     return [

@@ -50,10 +50,7 @@ class PPOStageConfig(settings.OnlineRLSettings):
         rules = [
             (self.steps > 0, f"steps must be at least 1 (got {self.steps})."),
             (self.batch_size > 0, f"batch_size must be at least 1 (got {self.batch_size})."),
-            (
-                0 < self.mini_batch_size <= self.batch_size and self.batch_size % max(self.mini_batch_size, 1) == 0,
-                f"mini_batch_size ({self.mini_batch_size}) must divide batch_size ({self.batch_size}).",
-            ),
+            settings.mini_batch_rule(self.mini_batch_size, self.batch_size),
             (self.ppo_epochs > 0, f"ppo_epochs must be at least 1 (got {self.ppo_epochs})."),
             (self.learning_rate > 0, f"learning_rate must be above 0 (got {self.learning_rate})."),
             (self.learning_rate < 1, f"learning_rate {self.learning_rate} is far too high; try 1e-5."),

@@ -27,8 +27,8 @@ LIVE_METRICS = {"sft": ["loss"], "reward": ["loss"], "ppo": ["reward_mean", "kl"
 # Seconds per unit of each step with the MiniLM reward model, measured on the 2-core development machine (README:
 # SFT 77 s for 20 steps, reward model 24 s for 30, PPO 132 s for 12, compare 25 s for 3 models x 16 prompts).
 # The ETA scales them by how fast this machine has run the demo so far.
-ETA_EVERY_S = 5.0
 SECONDS_PER_UNIT = {"sft": 77 / 20, "reward": 24 / 30, "ppo": 132 / 12, "compare": 25 / 16}
+ETA_EVERY_S = 5.0  # how often the demo writes its ETA into its status while it waits for a step
 
 
 @dataclass

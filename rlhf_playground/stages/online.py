@@ -75,10 +75,7 @@ class OnlineStageConfig(settings.OnlineRLSettings):
             ),
             (0 < self.learning_rate < 1, f"learning_rate must be in (0, 1) (got {self.learning_rate})."),
             (self.beta >= 0, f"beta can't be negative (got {self.beta})."),
-            (
-                0 < self.mini_batch_size <= batch and batch % max(self.mini_batch_size, 1) == 0,
-                f"mini_batch_size ({self.mini_batch_size}) must divide batch_size ({batch}).",
-            ),
+            settings.mini_batch_rule(self.mini_batch_size, self.batch_size),
             (self.num_iterations > 0, f"num_iterations must be at least 1 (got {self.num_iterations})."),
             (self.epsilon > 0, f"epsilon must be above 0 (got {self.epsilon})."),
             *self.online_rules(),
