@@ -14,7 +14,8 @@ from .hosting import check_cap
 
 
 @functools.lru_cache(maxsize=2)
-def _cached_lm(path: str):
+def loaded_lm(path: str):
+    """``(model, tokenizer)`` from a resolved model folder, the last two kept loaded (Try models, Label)."""
     from .models import load_causal_lm
 
     model, tokenizer = load_causal_lm(path)
@@ -27,7 +28,7 @@ def cached_causal_lm(ref: str):
     from .models import check_model_size, resolve
 
     check_model_size(ref)
-    return _cached_lm(resolve(ref).path)
+    return loaded_lm(resolve(ref).path)
 
 
 def generate_text(

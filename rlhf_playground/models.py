@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import hosting, hub
+from .classes import PREFIX, class_adapter
 from .errors import OFFLINE_HINT, UserError, is_offline_error
 from .workspace import built_once, cache_dir, saved_adapter
 
@@ -84,6 +85,8 @@ def resolve(ref: str | None) -> ModelRef:
         raise UserError(f"'{text}' is a file; a model is a folder with config.json (or a LoRA adapter folder).")
     if (run_adapter := saved_adapter(text)) is not None:
         return _local(run_adapter)
+    if text.startswith(PREFIX) and (class_run := class_adapter(text)) is not None:  # a class's run, read-only
+        return _local(class_run)
     if hub.looks_like_repo_id(text):
         hub.check_repo(text, "model")
         return ModelRef("hub", text, f"{text} (Hugging Face Hub)")

@@ -128,6 +128,22 @@ def built_once(
     return target
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` whole: written beside it and renamed, so no reader sees half a file
+    (nor one left by a full disk)."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; it replaces a file others may read
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def datasets_dir() -> Path:
     path = workspace_dir() / "datasets"
     path.mkdir(exist_ok=True)

@@ -14,7 +14,7 @@ from .extract import Extraction, extract_prompt, extract_prompts
 from .formats import Table, column_types
 from .load import SAMPLES, load_file, load_hub, load_sample, load_source, max_file_bytes
 from .prepare import Prepared, prepare
-from .store import dataset_path, list_datasets, read_dataset, save_dataset, write_prepared
+from .store import dataset_path, list_datasets, read_dataset, save_dataset, save_sample, write_prepared
 
 __all__ = [
     "SAMPLES",
@@ -36,5 +36,6 @@ __all__ = [
     "prepare",
     "read_dataset",
     "save_dataset",
+    "save_sample",
     "write_prepared",
 ]

@@ -71,6 +71,17 @@ def save_dataset(prepared: Prepared, name: str, *, overwrite: bool = False) -> P
     return write_prepared(prepared, path)
 
 
+def save_sample(sample: str, name: str) -> bool:
+    """Save the bundled ``sample``, prepared, as the workspace dataset ``name`` unless it is there; True if saved."""
+    from .load import load_sample
+    from .prepare import prepare
+
+    if (datasets_dir() / name / "data.jsonl").is_file():
+        return False
+    save_dataset(prepare(load_sample(sample)), name, overwrite=True)
+    return True
+
+
 def list_datasets(kinds=None) -> list[dict]:
     """Meta of every saved dataset (optionally only these kinds), newest first."""
     kinds = {kinds} if isinstance(kinds, str) else set(kinds) if kinds else None

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import UserError, redact
-from ..workspace import adapter_folder, runs_dir, safe_name
+from ..workspace import adapter_folder, runs_dir, safe_name, write_text_atomic
 
 ACTIVE = ("queued", "running")
 TERMINAL = ("finished", "failed", "stopped")
@@ -40,13 +40,7 @@ EVAL_FILE = "eval.json"
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Replace ``path`` with ``data`` as JSON, Hugging Face tokens redacted (see :func:`..errors.redact`)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(redact(json.dumps(data, indent=2, ensure_ascii=False)), encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # a full disk must not leave half a file behind
-        raise
+    write_text_atomic(path, redact(json.dumps(data, indent=2, ensure_ascii=False)))
 
 
 def read_json(path: Path, default: Any) -> Any:
@@ -330,10 +324,12 @@ def active_runs() -> list[Run]:
     return [run for run in map(Run, runs_dir().iterdir()) if run.status().get("state") in ACTIVE]
 
 
-def list_runs(stage: str | None = None) -> list[dict[str, Any]]:
-    """One :meth:`Run.summary` row per run in this workspace, newest first, optionally of one stage."""
+def list_runs(stage: str | None = None, folder: Path | None = None) -> list[dict[str, Any]]:
+    """One :meth:`Run.summary` row per run in this workspace (or in the runs ``folder``), newest first,
+    optionally of one stage."""
     runs = []
-    for path in runs_dir().iterdir():
+    folder = runs_dir() if folder is None else folder
+    for path in folder.iterdir() if folder.is_dir() else []:
         status = read_json(path / "status.json", None)
         if status is None or (stage and status.get("stage") != stage):
             continue

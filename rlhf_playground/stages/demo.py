@@ -148,12 +148,10 @@ def eta_s(run: Run, now: float | None = None) -> float | None:
 
 def save_demo_datasets() -> None:
     """The bundled prompt and preference samples as workspace datasets (kept if already there)."""
-    from ..data import list_datasets, load_sample, prepare, save_dataset
+    from ..data import save_sample
 
-    have = {meta["name"] for meta in list_datasets()}
     for name, sample in ((PROMPTS, "prompts"), (PAIRS, "preference-chat")):
-        if name not in have:
-            save_dataset(prepare(load_sample(sample)), name)
+        if save_sample(sample, name):
             print(f"saved the bundled sample '{sample}' as dataset {name}", flush=True)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from ..hosting import is_hosted
-from . import compare_tab, data_tab, demo_tab, explore_tab, finetune_tab, methods_tab, ppo_tab, reward_tab
+from . import compare_tab, data_tab, demo_tab, explore_tab, finetune_tab, label_tab, methods_tab, ppo_tab, reward_tab
 from .monitor import Watchers
 from .sessions import COOKIE_SCRIPT, DownloadGuard, isolate_sessions
 
@@ -13,7 +13,7 @@ TITLE = "RLHF Playground"
 HEADER = """
 # RLHF Playground
 The whole RLHF pipeline on real models, small enough to watch on a laptop:
-**data → supervised fine-tuning → reward model → PPO (or DPO, GRPO, RLOO) → compare**.
+**data → your own labels → supervised fine-tuning → reward model → PPO (or DPO, GRPO, RLOO) → compare**.
 Everything runs offline on the bundled SmolLM2-135M-Instruct; Hub names work when the Hub can be reached.
 """
 HOSTED_NOTE = """
@@ -31,6 +31,8 @@ def build_app() -> gr.Blocks:
                 demo_tab.build(watchers, app, demo)
             with gr.Tab("1 · Data", id="data", elem_id="tab-data") as data:
                 saved = data_tab.build()
+            with gr.Tab("1b · Label", id="label", elem_id="tab-label", render_children=True) as label:
+                label_tab.build(watchers, app, label)
             with gr.Tab("2 · Fine-tune", id="sft", elem_id="tab-sft", render_children=True) as sft:
                 finetune_tab.build(watchers, app, sft)
             with gr.Tab("3 · Reward model", id="reward", elem_id="tab-reward", render_children=True) as reward:
@@ -43,13 +45,25 @@ def build_app() -> gr.Blocks:
                 compare_tab.build(watchers, app, compare)
             with gr.Tab("Try models", id="explore", elem_id="tab-explore", render_children=True) as explore:
                 explore_tab.build(app, explore)
-        watchers.render(app, [demo, data, sft, reward, ppo, methods, compare, explore])
+        watchers.render(app, [demo, data, label, sft, reward, ppo, methods, compare, explore])
         app.load(data_tab.saved_table, None, saved, api_visibility="private")
     if is_hosted():
         isolate_sessions(app)
     return app
 
 
+# The Label tab's keys: 1 / 2 / 3 / space / u click its buttons while it is shown and no text field has the focus.
+KEYS_SCRIPT = """<script>document.addEventListener("keydown", (event) => {
+  const target = event.target;
+  const field = target && /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) && !target.readOnly;
+  const typing = target && (target.isContentEditable || field);
+  if (typing || event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
+  const id = {"1": "label-a", "2": "label-b", "3": "label-tie", " ": "label-skip", "u": "label-undo"}[event.key];
+  const button = id && document.getElementById(id);
+  if (!button || button.offsetParent === null || button.disabled) return;
+  event.preventDefault();
+  button.click();
+});</script>"""
 SWEEP_EVERY_S = 600
 
 
@@ -96,11 +110,11 @@ def launch(app: gr.Blocks | None = None, **kwargs) -> None:
     app = app or build_app()
     app.queue(default_concurrency_limit=4)
     quiet_queue(app)
-    hosted = {}
+    hosted = {"head": KEYS_SCRIPT}
     if is_hosted():
         from starlette.middleware import Middleware
 
-        hosted = {"head": COOKIE_SCRIPT, "app_kwargs": {"middleware": [Middleware(DownloadGuard)]}}
+        hosted = {"head": COOKIE_SCRIPT + KEYS_SCRIPT, "app_kwargs": {"middleware": [Middleware(DownloadGuard)]}}
         threading.Thread(target=_sweep_forever, name="sweep-sessions", daemon=True).start()
     app.launch(
         theme=gr.themes.Soft(), ssr_mode=False, run_history=False, max_file_size=max_file_bytes(), **hosted, **kwargs

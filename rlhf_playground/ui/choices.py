@@ -7,6 +7,7 @@ datasets made in other tabs (or from the terminal).
 from __future__ import annotations
 
 from .. import data
+from ..classes import PREFIX, class_adapter, is_instructor, joined
 from ..jobs import list_runs
 from ..registry import TUNED
 from ..workspace import adapter_folder
@@ -38,4 +39,18 @@ def tuned_choices() -> list[tuple[str, str]]:
         adapter = adapter_folder(run["path"]) / "adapter_config.json"
         if run.get("stage") in TUNED and run.get("state") in ("finished", "stopped") and adapter.is_file():
             choices.append((f"{run['stage']} · {run['id']}", run["id"]))
-    return choices
+    return choices + class_runs()  # a class's attendees see its instructor's finished runs too
+
+
+def class_runs() -> list[tuple[str, str]]:
+    """The finished runs of the instructor of the class this session joined, as (label, ``class:<code>/<run
+    id>``): read-only models for Compare and Try models. None for the instructor: they are their own runs."""
+    klass = joined()
+    if klass is None or is_instructor(klass):
+        return []
+    entries = []
+    for run in list_runs(folder=klass.workspace() / "runs"):
+        ref = f"{PREFIX}{klass.code}/{run['id']}"
+        if run.get("stage") in TUNED and run.get("state") == "finished" and class_adapter(ref) is not None:
+            entries.append((f"class {klass.code} · {run['stage']} · {run['id']}", ref))
+    return entries

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import time
+from dataclasses import dataclass
 
 import gradio as gr
 
@@ -258,7 +259,11 @@ class Watchers:
     """
 
     def __init__(self) -> None:
-        self.monitors: list[RunMonitor] = []
+        self.monitors: list[RunMonitor | Polled] = []
+
+    def add_timer(self, timer: gr.Timer, *tabs: gr.Tab) -> None:
+        """A timer (made with ``render=False``) of something other than a run, stopped when ``tabs`` are left."""
+        self.monitors.append(Polled(timer, tabs))
 
     def render(self, app: gr.Blocks, tabs: list[gr.Tab]) -> None:
         """Call at the Blocks root after every tab is built; ``tabs``: the top-level tabs, the first shown
@@ -270,9 +275,15 @@ class Watchers:
             others = [m.timer for m in self.monitors if tab not in m.tabs]
             if others:
                 tab.select(_stopper(len(others)), None, others, api_visibility="private")
-        first = [m for m in self.monitors if tabs[0] in m.tabs]
+        first = [m for m in self.monitors if tabs[0] in m.tabs and isinstance(m, RunMonitor)]
         for monitor in first:
             app.load(monitor.watch, None, [monitor.timer, monitor.watched], api_visibility="private")
+
+
+@dataclass
+class Polled:
+    timer: gr.Timer
+    tabs: tuple
 
 
 def _stopper(count: int):

@@ -1,0 +1,98 @@
+"""Class mode in the library: an instructor's class, attendees from other sessions, what each may see."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rlhf_playground import classes, labels
+from rlhf_playground.data import list_datasets
+from rlhf_playground.errors import UserError
+from rlhf_playground.labels import classroom
+from rlhf_playground.labels.store import Pair
+from rlhf_playground.models import resolve
+from rlhf_playground.ui.choices import class_runs
+from rlhf_playground.workspace import adapter_folder, root_dir, runs_dir, session
+
+SAMPLING = labels.Sampling(max_new_tokens=6)
+
+
+def label_as(secret: str, code: str, pair: Pair, choice: str) -> str:
+    with session(secret):
+        klass = classes.join(code)
+        who = classes.attendee_id(klass)
+        classroom.target(klass, who).labels().record(pair, choice, who)
+        return who
+
+
+def test_attendees_label_into_the_instructors_dataset_anonymously(tiny_model_dir):
+    with session("instructor-secret-" + "x" * 20) as teacher_space:
+        klass = classroom.start_class(str(tiny_model_dir), labels.BUNDLED_PROMPTS, SAMPLING)
+    assert len(klass.code) == classes.CODE_LENGTH
+    pair = Pair("p1", "Tell me about tea.", "Tea is lovely.", "Tea is awful.", "tiny", {})
+    ann = label_as("ann-secret-" + "y" * 24, klass.code.lower(), pair, "a")  # codes are read case-blind
+    bob = label_as("bob-secret-" + "z" * 24, klass.code, pair, "a")
+    assert ann != bob and ann.startswith("attendee-") and "ann" not in ann
+    rows = [json.loads(line) for line in (klass.folder() / "data.jsonl").read_text().splitlines()]
+    assert {r["labeler"] for r in rows} == {ann, bob}
+    assert klass.folder().is_relative_to(teacher_space)  # the data stays with the instructor
+    stats = classroom.class_stats(klass)
+    assert (stats["pairs"], stats["labelers"], stats["labeler_agreement"]) == (2, 2, (1, 1))
+    with session("ann-secret-" + "y" * 24):
+        assert list_datasets() == []  # an attendee's own workspace holds nothing of the class
+    with session("instructor-secret-" + "x" * 20):
+        assert [m["name"] for m in list_datasets("preference")] == [f"class-{klass.code.lower()}"]
+
+
+def test_codes_that_dont_exist_or_have_ended_are_one_sentence(tiny_model_dir):
+    with pytest.raises(UserError, match="There is no class 'NOPE2'"):
+        classes.open_class("nope2")
+    with pytest.raises(UserError, match="There is no class"):
+        classes.open_class("../../etc")
+    with session("instructor-secret-" + "x" * 20):
+        klass = classroom.start_class(str(tiny_model_dir), labels.BUNDLED_PROMPTS, SAMPLING)
+    with session("ann-secret-" + "y" * 24):
+        classes.join(klass.code)
+        with pytest.raises(UserError, match="Only the instructor"):
+            classes.end_class(klass.code)
+    with session("instructor-secret-" + "x" * 20):
+        classes.end_class(klass.code)
+    with pytest.raises(UserError, match=f"The class {klass.code} has ended"):
+        classes.join(klass.code)
+    with session("ann-secret-" + "y" * 24):
+        assert classes.joined() is None  # an ended class lets go of its attendees
+
+
+def test_starting_a_class_checks_its_settings():
+    with pytest.raises(UserError, match="Choose a model"):
+        classroom.start_class("", labels.BUNDLED_PROMPTS, SAMPLING)
+    with pytest.raises(UserError, match="temperature"):
+        classroom.start_class("default", labels.BUNDLED_PROMPTS, labels.Sampling(temperature=0))
+    assert not any((root_dir() / "classes").glob("*.json"))
+
+
+def fake_finished_run(run_id: str) -> None:
+    folder = runs_dir() / run_id
+    adapter_folder(folder).mkdir(parents=True)
+    (adapter_folder(folder) / "adapter_config.json").write_text("{}")
+    (folder / "status.json").write_text(json.dumps({"stage": "ppo", "state": "finished", "created": 1}))
+
+
+def test_the_instructors_runs_are_visible_read_only_to_the_class_only(tiny_model_dir):
+    with session("instructor-secret-" + "x" * 20):
+        klass = classroom.start_class(str(tiny_model_dir), labels.BUNDLED_PROMPTS, SAMPLING)
+        fake_finished_run("ppo-1")
+        assert class_runs() == []  # the instructor has them as their own runs
+    ref = f"class:{klass.code}/ppo-1"
+    with session("ann-secret-" + "y" * 24):
+        assert classes.class_adapter(ref) is None  # not joined: nothing
+        classes.join(klass.code)
+        assert class_runs() == [(f"class {klass.code} · ppo · ppo-1", ref)]
+        assert classes.class_adapter(ref) is not None
+        assert classes.class_adapter(f"class:{klass.code}/../ppo-1") is None
+        assert classes.class_adapter(f"class:{klass.code}/ppo-2") is None
+    with session("eve-secret-" + "w" * 24):  # never typed the code
+        assert class_runs() == [] and classes.class_adapter(ref) is None
+        with pytest.raises(UserError):
+            resolve(ref)  # not a model anyone outside the class can load
