@@ -6,8 +6,10 @@ answers to the bundled prompts, through the same library calls as the tab's butt
 pair is a swapped repeat). The reward model is trained as *Train a reward model on my labels* trains
 it (the MiniLM encoder, settings sized to the count, a fifth held out). Then ``--fresh`` more pairs,
 never trained on, are labelled by the same taste, and the reward model's agreement with them is
-reported with its count, next to the accuracy on the held-out fifth. Usage:
-    python benchmarks/label_taste.py [--labels 30] [--fresh 60] [--taste short]
+reported with its count, next to the accuracy on the held-out fifth. While labelling, the labeler
+"reads" each pair for ``--think`` seconds before choosing, and the wait for each next pair is timed
+(the first pair loads the model and is reported apart). Usage:
+    python benchmarks/label_taste.py [--labels 30] [--fresh 60] [--taste short] [--think 3]
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ def main() -> None:
     parser.add_argument("--labels", type=int, default=30)
     parser.add_argument("--fresh", type=int, default=60)
     parser.add_argument("--taste", choices=["short", "positive"], default="short")
+    parser.add_argument("--think", type=float, default=3.0, help="seconds a person takes to read a pair")
     args = parser.parse_args()
     os.environ["RLHF_WORKSPACE"] = tempfile.mkdtemp(prefix="label-taste-")
     from rlhf_playground import labels
@@ -47,14 +50,20 @@ def main() -> None:
         return a > b
 
     target = labels.personal("taste", "default", labels.BUNDLED_PROMPTS, labels.Sampling())
-    started = time.monotonic()
+    started, waits = time.monotonic(), []
     for _ in range(args.labels):
+        asked = time.monotonic()
         pair = labels.next_pair(target)
+        waits.append(time.monotonic() - asked)
+        time.sleep(args.think)
         labels.choose(target, pair.id, "a" if prefers_a(pair) else "b")
     stats = labels.stats(target)
+    later = sorted(waits[1:])
     print(
         f"labelled {stats['pairs']} pairs in {time.monotonic() - started:.0f} s; "
-        f"consistency {labels.share(stats['consistency'])}"
+        f"consistency {labels.share(stats['consistency'])}; first pair after {waits[0]:.1f} s, then the next "
+        f"pair after median {later[len(later) // 2]:.2f} s (max {later[-1]:.2f} s, {sum(w > 1 for w in later)} "
+        f"of {len(later)} over 1 s) with {args.think:g} s to read each"
     )
 
     config = learn.reward_config(target.labels())

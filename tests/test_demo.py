@@ -45,6 +45,19 @@ def test_bad_demo_settings_are_refused():
         DemoConfig(ppo_steps=0).validate()
 
 
+def test_the_demo_can_learn_its_reward_from_your_labels():
+    from rlhf_playground.labels.store import LabelSet, Pair
+    from rlhf_playground.stages.demo import stage_configs
+    from rlhf_playground.workspace import datasets_dir
+
+    with pytest.raises(UserError, match="There is no saved dataset 'my-labels'"):
+        DemoConfig(pairs="my-labels").validate()
+    LabelSet(datasets_dir() / "my-labels").record(Pair("p1", "Hi?", "Hello!", "Go away.", "default", {}), "a", "me")
+    DemoConfig(pairs="my-labels").validate()
+    configs = stage_configs(DemoConfig(pairs="my-labels"))
+    assert configs["reward"].dataset == "my-labels" and configs["sft"].dataset != "my-labels"
+
+
 def test_the_whole_demo_eta_scales_the_steps_to_come_by_this_machines_pace():
     from rlhf_playground.jobs import create_run
     from rlhf_playground.stages import demo as stage

@@ -43,6 +43,11 @@ class DemoConfig:
         "the reward model's backbone: 'minilm' (the bundled MiniLM encoder, 22 M parameters: seconds a step on a "
         "CPU) or 'policy' (the base model itself, ten times slower)",
     )
+    pairs: str = settings.setting(
+        "",
+        "the preference pairs the reward model learns from: empty for the bundled sample, or a dataset of your "
+        "own choices from the Label tab (e.g. my-labels)",
+    )
     sft_steps: int = settings.setting(20, "supervised fine-tuning steps")
     reward_steps: int = settings.setting(30, "reward model training steps")
     ppo_steps: int = settings.setting(12, "PPO steps (8 prompts each)")
@@ -55,6 +60,10 @@ class DemoConfig:
             raise UserError(f"reward must be 'reward-model' or 'lexicon' (got '{self.reward}').")
         if self.reward_model not in ("minilm", "policy"):
             raise UserError(f"reward_model must be 'minilm' or 'policy' (got '{self.reward_model}').")
+        if self.pairs.strip():
+            from ..data import dataset_path
+
+            dataset_path(self.pairs.strip())  # a dataset that isn't there: say so before the demo starts
         for name in ("sft_steps", "reward_steps", "ppo_steps", "compare_prompts", "max_new_tokens"):
             if getattr(self, name) < 1:
                 raise UserError(f"{name} must be at least 1 (got {getattr(self, name)}).")
@@ -79,7 +88,7 @@ def stage_configs(config: DemoConfig) -> dict[str, Any]:
         ),
         "reward": config_class("reward")(
             model=str(encoder_dir()) if minilm else config.model,
-            dataset=PAIRS,
+            dataset=config.pairs.strip() or PAIRS,
             max_steps=config.reward_steps,
             batch_size=8,
             max_length=256,

@@ -30,6 +30,7 @@ GROUPS = [
             "model",
             "reward",
             "reward_model",
+            "pairs",
             "sft_steps",
             "reward_steps",
             "ppo_steps",
