@@ -37,6 +37,11 @@ class Klass:
     sampling: dict
     started: str
     ended: str | None = None
+    model_folder: str = ""  # the model, resolved once in the instructor's session (a run id means theirs)
+
+    def prompts_file(self) -> Path:
+        """The class's prompts, copied when it started: nobody's later dataset of that name changes them."""
+        return classes_dir() / f"{self.code}.prompts.jsonl"
 
     def workspace(self) -> Path:
         root = shared_root()
@@ -93,7 +98,7 @@ def end_class(code: str) -> Klass:
 
 def attendee_id(klass: Klass) -> str:
     """An anonymous id for this session in this class (the same on every visit, nothing about who it is)."""
-    return "attendee-" + hashlib.sha256(f"{klass.code}:{me() or 'local'}".encode()).hexdigest()[:6]
+    return "attendee-" + hashlib.sha256(f"{klass.code}:{me() or 'local'}".encode()).hexdigest()[:12]
 
 
 def join(code: str) -> Klass:
@@ -116,11 +121,16 @@ def leave() -> None:
 
 
 def class_adapter(ref: str) -> Path | None:
-    """The adapter folder ``class:<code>/<run id>`` names: a run of the instructor of a class this session
-    joined (read-only: nothing else of their workspace is reachable). None otherwise."""
+    """The adapter folder ``class:<code>/<run id>`` names: a finished run of the instructor of a class this
+    session joined (read-only: nothing else of their workspace is reachable). None otherwise."""
     code, _, run_id = ref[len(PREFIX) :].partition("/")
     klass = joined()
     if klass is None or klass.code != code.upper() or not _RUN_ID.match(run_id) or ".." in run_id:
         return None
-    folder = adapter_folder(klass.workspace() / "runs" / run_id)
-    return folder if (folder / "adapter_config.json").is_file() else None
+    run = klass.workspace() / "runs" / run_id
+    try:
+        finished = json.loads((run / "status.json").read_text(encoding="utf-8")).get("state") == "finished"
+    except (OSError, ValueError):
+        finished = False
+    folder = adapter_folder(run)
+    return folder if finished and (folder / "adapter_config.json").is_file() else None

@@ -48,8 +48,6 @@ def test_attendees_label_into_the_instructors_dataset_anonymously(tiny_model_dir
 def test_codes_that_dont_exist_or_have_ended_are_one_sentence(tiny_model_dir):
     with pytest.raises(UserError, match="There is no class 'NOPE2'"):
         classes.open_class("nope2")
-    with pytest.raises(UserError, match="There is no class"):
-        classes.open_class("../../etc")
     with session("instructor-secret-" + "x" * 20):
         klass = classroom.start_class(str(tiny_model_dir), labels.BUNDLED_PROMPTS, SAMPLING)
     with session("ann-secret-" + "y" * 24):
@@ -72,17 +70,18 @@ def test_starting_a_class_checks_its_settings():
     assert not any((root_dir() / "classes").glob("*.json"))
 
 
-def fake_finished_run(run_id: str) -> None:
+def fake_finished_run(run_id: str, state: str = "finished") -> None:
     folder = runs_dir() / run_id
     adapter_folder(folder).mkdir(parents=True)
     (adapter_folder(folder) / "adapter_config.json").write_text("{}")
-    (folder / "status.json").write_text(json.dumps({"stage": "ppo", "state": "finished", "created": 1}))
+    (folder / "status.json").write_text(json.dumps({"stage": "ppo", "state": state, "created": 1}))
 
 
 def test_the_instructors_runs_are_visible_read_only_to_the_class_only(tiny_model_dir):
     with session("instructor-secret-" + "x" * 20):
         klass = classroom.start_class(str(tiny_model_dir), labels.BUNDLED_PROMPTS, SAMPLING)
         fake_finished_run("ppo-1")
+        fake_finished_run("ppo-3", state="running")
         assert class_runs() == []  # the instructor has them as their own runs
     ref = f"class:{klass.code}/ppo-1"
     with session("ann-secret-" + "y" * 24):
@@ -92,7 +91,44 @@ def test_the_instructors_runs_are_visible_read_only_to_the_class_only(tiny_model
         assert classes.class_adapter(ref) is not None
         assert classes.class_adapter(f"class:{klass.code}/../ppo-1") is None
         assert classes.class_adapter(f"class:{klass.code}/ppo-2") is None
+        assert classes.class_adapter(f"class:{klass.code}/ppo-3") is None  # not finished: not the class's yet
     with session("eve-secret-" + "w" * 24):  # never typed the code
         assert class_runs() == [] and classes.class_adapter(ref) is None
         with pytest.raises(UserError):
             resolve(ref)  # not a model anyone outside the class can load
+
+
+def test_a_class_keeps_the_prompts_and_model_it_started_with(tiny_model_dir):
+    from rlhf_playground.data import prepare, save_dataset
+    from rlhf_playground.data.formats import Table
+    from rlhf_playground.labels.pairs import forget_sources
+
+    def prompts(*texts):
+        return prepare(Table([{"prompt": t} for t in texts], ["prompt"], "typed"))
+
+    with session("instructor-secret-" + "x" * 20):
+        save_dataset(prompts("Tell me about tea.", "Tell me about rain."), "ours")
+        klass = classroom.start_class(str(tiny_model_dir), "ours", SAMPLING)
+    with session("ann-secret-" + "y" * 24):
+        save_dataset(prompts("Say something rude."), "ours")  # an attendee's dataset of the same name
+        classes.join(klass.code)
+        forget_sources(wait=True)  # e.g. the app restarted: the class's source is made again, here
+        shown = labels.next_pair(classroom.target(klass, classes.attendee_id(klass)))
+        assert shown.prompt in ("Tell me about tea.", "Tell me about rain.")
+    forget_sources(wait=True)
+
+
+def test_a_class_keeps_its_attendees_sessions_from_the_sweep(tiny_model_dir):
+    import time
+
+    from rlhf_playground.jobs.cleanup import EMPTY_GRACE_S, sweep_sessions
+
+    with session("instructor-secret-" + "x" * 20):
+        klass = classroom.start_class(str(tiny_model_dir), labels.BUNDLED_PROMPTS, SAMPLING)
+    with session("ann-secret-" + "y" * 24):
+        classes.join(klass.code)
+    with session("eve-secret-" + "w" * 24):
+        pass  # a visit that left nothing
+    assert len(sweep_sessions(now=time.time() + EMPTY_GRACE_S + 60)) == 1
+    with session("ann-secret-" + "y" * 24):
+        assert classes.joined().code == klass.code

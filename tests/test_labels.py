@@ -238,3 +238,40 @@ def test_next_pair_and_choose_with_the_tiny_model(tiny_model_dir):
         labels.choose(target, "nonsense", "a")
     with pytest.raises(UserError, match="A choice is one of"):
         labels.choose(target, first.id, "c")
+
+
+def test_the_same_pair_made_again_has_the_same_id_so_it_is_never_labelled_twice():
+    first, again = source(), source()  # e.g. before and after the app restarted
+    pair = first.next_for("ann", [], timeout=120)
+    store = LabelSet(datasets_dir() / "mine")
+    store.record(pair, "a", "ann")
+    assert again.next_for("ann", store.active(), timeout=120).id != pair.id  # not offered again
+    assert store.record(again.by_id[pair.id], "b", "ann")["choice"] == "a"  # nor recorded twice
+    first.close(), again.close()
+
+
+def test_a_torn_last_line_costs_that_line_only():
+    store = LabelSet(datasets_dir() / "mine")
+    store.record(pair(1), "a", "ann")
+    with open(store.folder / "events.jsonl", "a") as f:
+        f.write('{"event": 2, "labeler": "ann", "cho')  # a crash mid-write
+    store.record(pair(2), "b", "ann")
+    assert [e["pair_id"] for e in store.events()] == ["p1", "p2"] and len(store.rows()) == 2
+
+
+def test_a_sessions_pairs_are_found_in_that_session_only():
+    made = pair_module.source_for("session-a", "tiny", "prompts", Sampling(**SAMPLING), source)
+    shown = made.next_for("ann", [], timeout=120)
+    assert pair_module.find_pair("session-a", shown.id) is shown
+    assert pair_module.find_pair("session-b", shown.id) is None
+    pair_module.forget_sources(wait=True)
+
+
+def test_new_settings_push_out_only_that_scopes_oldest_sources():
+    other = pair_module.source_for("someone-else", "tiny", "prompts", Sampling(**SAMPLING), source)
+    for i in range(pair_module.MAX_PER_SCOPE + 2):
+        pair_module.source_for("flooder", "tiny", "prompts", Sampling(temperature=0.5 + i / 10), source)
+    kept = [key for key in pair_module._sources if key[0] == "flooder"]
+    assert len(kept) == pair_module.MAX_PER_SCOPE
+    assert pair_module.source_for("someone-else", "tiny", "prompts", Sampling(**SAMPLING), source) is other
+    pair_module.forget_sources(wait=True)

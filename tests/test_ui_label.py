@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 
 import pytest
 from gradio_client import Client
 from serve import running_app
+
+ENDED = ("finished", "failed", "stopped")
 
 
 def settings(model, **changes):
@@ -45,9 +48,21 @@ def test_label_undo_and_train_a_reward_model_on_the_labels(app):
     assert "4 labels" in c.predict(*settings(model), api_name="/label_undo")[4]
     rows = [json.loads(line) for line in (workspace / "datasets" / "my-labels" / "data.jsonl").read_text().splitlines()]
     assert len(rows) == 4 and all({"prompt", "chosen", "rejected", "labeler", "time"} <= set(r) for r in rows)
-    assert "started" in c.predict("my-labels", api_name="/label_train_reward")
-    message = c.predict("my-labels", "sample:prompts", 6, api_name="/label_train_ppo")
-    assert "PPO can start once it has finished" in message or "held-out labels" in message
+    started = c.predict("my-labels", api_name="/label_train_reward")
+    run_id = started.split("**")[1]
+    early = c.predict("my-labels", "sample:prompts", 6, model, api_name="/label_train_ppo")
+    status = workspace / "runs" / run_id / "status.json"
+    deadline = time.monotonic() + 600  # a job: its process starts, imports torch, trains; generous
+    while time.monotonic() < deadline and json.loads(status.read_text()).get("state") not in ENDED:
+        time.sleep(1)
+    assert json.loads(status.read_text())["state"] == "finished"
+    if "once it has finished" not in early:  # it finished before the first ask: PPO started then
+        return
+    message = c.predict("my-labels", "sample:prompts", 6, model, api_name="/label_train_ppo")
+    assert "of your 1 held-out labels" in message and "PPO run" in message
+    ppo_id = message.split("PPO run **")[1].split("**")[0]
+    assert json.loads((workspace / "runs" / ppo_id / "config.json").read_text())["model"] == model
+    c.predict(ppo_id, api_name="/ppo_stop")
 
 
 def test_bad_input_is_one_sentence(app):

@@ -13,6 +13,7 @@ import shutil
 import time
 from pathlib import Path
 
+from ..classes import JOINED
 from ..data.drafts import DRAFTS
 from ..hosting import setting
 from ..workspace import SESSIONS, root_dir
@@ -28,8 +29,9 @@ def _newest_mtime(folder: Path) -> float:
 
 
 def _holds_work(folder: Path) -> bool:
-    """Whether a session saved anything: a dataset or a run (not just the empty folders every visit makes)."""
-    return any(any((folder / part).glob("*")) for part in ("datasets", "runs"))
+    """Whether a session saved anything: a dataset, a run or the class it joined (its labels are the
+    instructor's), not just the empty folders every visit makes."""
+    return (folder / JOINED).is_file() or any(any((folder / part).glob("*")) for part in ("datasets", "runs"))
 
 
 def _busy(folder: Path) -> bool:

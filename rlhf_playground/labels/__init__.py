@@ -71,16 +71,23 @@ class Target:
     model: str
     prompts: str
     sampling: Sampling
+    model_folder: str = ""  # a class's model and prompts, resolved when it started (see labels.classroom)
+    prompts_file: str = ""
 
     def labels(self) -> LabelSet:
         return LabelSet(self.folder)
 
     def source(self) -> PairSource:
         def make() -> PairSource:
-            path = model_path(self.model)  # here, not in the thread: a run id means a run of this session
-            return PairSource(
-                self.model, read_label_prompts(self.prompts), self.sampling, sampled_pairs(path, self.sampling)
-            )
+            # Resolved here, not in the thread: a run id means a run of this session.
+            path = self.model_folder or model_path(self.model)
+            if self.prompts_file:
+                from ..data.load import read_jsonl
+
+                prompts = prompt_column(read_jsonl(Path(self.prompts_file)))
+            else:
+                prompts = read_label_prompts(self.prompts)
+            return PairSource(self.model, prompts, self.sampling, sampled_pairs(path, self.sampling))
 
         self.sampling.check()
         return source_for(self.scope, self.model, self.prompts, self.sampling, make)
@@ -103,7 +110,7 @@ def choose(target: Target, pair_id: str, choice: str, reward: str = "") -> dict:
     with the choice is measured too. Returns the standing event."""
     if choice not in CHOICES:
         raise UserError(f"A choice is one of {', '.join(CHOICES)} (got '{choice}').")
-    source, pair = find_pair(target.scope, (pair_id or "").strip())
+    pair = find_pair(target.scope, (pair_id or "").strip())
     if pair is None:
         raise UserError(
             "That pair is no longer on offer (the app restarted, or its settings changed): here is a new one."
@@ -130,7 +137,7 @@ def undo(target: Target) -> Pair | None:
         event["model"],
         event["sampling"],
         event.get("repeat_of"),
-        {k: v for k, v in (event.get("scores") or {}).items()},
+        event.get("scores") or {},
     )
     target.source().show_again(target.labeler, pair)
     return pair

@@ -60,8 +60,22 @@ def held_out_line(run_id: str) -> str:
     )
 
 
-def ppo_config(dataset: str, prompts: str, max_new_tokens: int):
-    """PPO against the newest finished reward model on ``dataset``, on the prompts that were labelled."""
+def policy_of(model: str) -> dict:
+    """PPO's ``model`` and ``adapter`` for the model whose answers were labelled: an SFT run's adapter on its
+    base; any other run's base (PPO trains its own adapter); a model reference as it is."""
+    from ..workspace import saved_adapter
+
+    adapter = saved_adapter(model)
+    if adapter is None:
+        return {"model": model or "default", "adapter": ""}
+    run = open_run(model)
+    base = run.config().get("model") or "default"
+    return {"model": base, "adapter": str(adapter) if run.status().get("stage") == "sft" else ""}
+
+
+def ppo_config(dataset: str, prompts: str, max_new_tokens: int, model: str = "default"):
+    """PPO against the newest finished reward model on ``dataset``, on the prompts that were labelled, from the
+    model whose answers were labelled (see :func:`policy_of`)."""
     from ..data import save_sample
     from ..registry import config_class
 
@@ -77,6 +91,7 @@ def ppo_config(dataset: str, prompts: str, max_new_tokens: int):
         prompts = PROMPTS_DATASET if sample == "prompts" else f"sample-{sample}"
         save_sample(sample, prompts)
     return run["id"], config_class("ppo")(
+        **policy_of(model),
         dataset=prompts,
         reward=f"reward:{run['id']}",
         steps=20,

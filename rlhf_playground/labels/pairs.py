@@ -13,10 +13,11 @@ applies, one batch is generated at a time across all sources, and only ahead of 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
-import secrets
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import asdict, dataclass
 from typing import Callable
 
@@ -29,7 +30,8 @@ RESAMPLES = 2  # more tries for a prompt whose two answers came out the same
 BARREN_BATCHES = 3  # batches in a row without one usable pair: give up and say why
 MAX_PROMPT_TOKENS = 256
 MAX_SOURCES = 64  # pair sources kept in the server (each holds its pairs as text, not a model)
-WAIT_S = 600.0  # how long a request waits for a pair being generated
+MAX_PER_SCOPE = 4  # ... and per session or class: new settings push out that scope's oldest, nobody else's
+WAIT_S = 120.0  # how long a request waits for a pair being generated
 _generating = threading.Lock()  # one batch at a time, whoever asked: the machine's cores are shared
 
 AnswerPairs = Callable[[list, int], list[tuple[str, str]]]  # (prompts, seed) -> two answers per prompt
@@ -47,8 +49,9 @@ class Sampling:
         require(
             [
                 (
-                    self.temperature > 0,
-                    f"temperature must be above 0 to sample two different answers (got {self.temperature}).",
+                    0 < self.temperature <= 5,
+                    f"temperature must be above 0 (to sample two different answers) and at most 5 "
+                    f"(got {self.temperature}).",
                 ),
                 (0 < self.top_p <= 1, f"top_p must be in (0, 1] (got {self.top_p})."),
                 (1 <= self.max_new_tokens <= 512, f"max_new_tokens must be 1 to 512 (got {self.max_new_tokens})."),
@@ -81,6 +84,13 @@ def sampled_pairs(model_path: str, sampling: Sampling) -> AnswerPairs:
     return answer_pairs
 
 
+def pair_id(model: str, sampling: Sampling, prompt: Prompt, a: str, b: str) -> str:
+    """The same two answers to the same prompt are the same pair, whichever source made them (after a restart,
+    say): a person who judged it is not asked again, and the dataset never holds it twice."""
+    key = json.dumps([model, asdict(sampling), prompt, a, b], ensure_ascii=False)
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
 def lexicon_scores(prompt: Prompt, a: str, b: str) -> list[float]:
     from ..scorers import LexiconScorer
 
@@ -107,7 +117,7 @@ class PairSource:
         random.Random(seed).shuffle(self.prompts)
         self.pairs: list[Pair] = []
         self.by_id: dict[str, Pair] = {}
-        self.notices: list[str] = []  # what a labeler should know (prompts whose answers never differed)
+        self.notices: deque[str] = deque(maxlen=20)  # what a labeler should know (prompts whose answers never differed)
         self.error: str | None = None
         self._places: dict[str, int] = {}  # labeler -> index of the next pair in self.pairs
         self._shown: dict[str, Pair] = {}  # labeler -> the pair on their screen, not yet labelled
@@ -171,7 +181,7 @@ class PairSource:
         original = Pair(
             e["pair_id"], e["prompt"], e["a"], e["b"], e["model"], e["sampling"], None, e.get("scores") or {}
         )
-        again = original.swapped(secrets.token_hex(6))
+        again = original.swapped(f"{original.id}-again")
         self.by_id[again.id] = again
         return again
 
@@ -195,11 +205,14 @@ class PairSource:
             prompts = [self.prompts[(start + i) % len(self.prompts)] for i in range(self.batch)]
             try:
                 with _generating:
+                    if self._closed:  # pushed out while it waited its turn: nobody wants these
+                        return
                     made = self._make(prompts, self.seed + start)
             except UserError as exc:
                 made, error = [], str(exc)
             except Exception as exc:  # a model that fails to load or generate: say so to whoever waits
-                made, error = [], f"The model couldn't sample answers ({type(exc).__name__}: {exc})."
+                first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+                made, error = [], f"The model couldn't sample answers ({type(exc).__name__}: {first_line})."
             else:
                 error = None
             barren = 0 if made else barren + 1
@@ -236,7 +249,7 @@ class PairSource:
                 continue
             made.append(
                 Pair(
-                    secrets.token_hex(6),
+                    pair_id(self.model, self.sampling, prompts[i], a, b),
                     prompts[i],
                     a,
                     b,
@@ -277,18 +290,20 @@ def source_for(scope: str, model: str, prompts_spec: str, sampling: Sampling, ma
             source.close()
             return _sources[key]
         _sources[key] = source
+        mine = [k for k in _sources if k[0] == scope]
+        pushed = [_sources.pop(k) for k in mine[: max(0, len(mine) - MAX_PER_SCOPE)]]
         while len(_sources) > MAX_SOURCES:
-            _sources.popitem(last=False)[1].close()
+            pushed.append(_sources.popitem(last=False)[1])
+    for old in pushed:
+        old.close()
     return source
 
 
-def find_pair(scope: str, pair_id: str) -> tuple[PairSource, Pair] | tuple[None, None]:
+def find_pair(scope: str, wanted: str) -> Pair | None:
+    """The pair with id ``wanted`` that a source of ``scope`` showed (never another scope's)."""
     with _sources_lock:
         sources = [s for key, s in _sources.items() if key[0] == scope]
-    for source in sources:
-        if (pair := source.by_id.get(pair_id)) is not None:
-            return source, pair
-    return None, None
+    return next((pair for source in sources if (pair := source.by_id.get(wanted)) is not None), None)
 
 
 def forget_sources(scope: str | None = None, wait: bool = False) -> None:

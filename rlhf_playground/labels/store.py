@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ EVENTS, ROWS, META = "events.jsonl", "data.jsonl", "meta.json"
 CHOICES = ("a", "b", "tie", "skip")
 SOURCE = "labels"  # meta.json's "source" of a labelled dataset
 LEXICON = "lexicon"
+MAX_EVENTS = 50_000  # clicks one dataset records (a class of 30 labelling for an hour makes a few thousand)
 
 
 @dataclass
@@ -75,8 +76,14 @@ class LabelSet:
         path = self.folder / EVENTS
         if not path.is_file():
             return []
+        events = []
         with open(path, encoding="utf-8") as f:
-            return [json.loads(line) for line in f if line.strip()]
+            for line in f:
+                try:
+                    events.append(json.loads(line))
+                except ValueError:  # a line a crash or a full disk cut short: the rest still counts
+                    continue
+        return events
 
     def active(self, events: list[dict] | None = None) -> list[dict]:
         """The choices still standing: every choice event no later undo took back."""
@@ -111,6 +118,11 @@ class LabelSet:
         self.folder.mkdir(parents=True, exist_ok=True)
         with self._lock():
             events = self.events()
+            if len(events) >= MAX_EVENTS:
+                raise UserError(
+                    f"'{self.name}' holds {MAX_EVENTS} labels, the most one dataset takes: save new ones under "
+                    "another name."
+                )
             for e in self.active(events):
                 if e["pair_id"] == pair.id and e["labeler"] == labeler:
                     return e
@@ -149,8 +161,10 @@ class LabelSet:
         return last
 
     def _append(self, event: dict) -> None:
-        with open(self.folder / EVENTS, "a", encoding="utf-8") as f:
-            f.write(json.dumps(event, ensure_ascii=False) + "\n")
+        path = self.folder / EVENTS
+        torn = path.is_file() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(("\n" if torn else "") + json.dumps(event, ensure_ascii=False) + "\n")
             f.flush()
             os.fsync(f.fileno())
 
@@ -245,7 +259,3 @@ def share(pair: tuple[int, int]) -> str:
     """``"4/5 (80%)"``, or ``"–"`` when nothing was measured."""
     agreed, n = pair
     return f"{agreed}/{n} ({agreed / n:.0%})" if n else "–"
-
-
-def as_dict(pair: Pair) -> dict:
-    return asdict(pair)

@@ -66,7 +66,7 @@ def _target(model, prompts, dataset, temperature, top_p, max_new_tokens) -> labe
     klass = classes.joined()
     if klass is not None:
         return classroom.target(klass, classes.attendee_id(klass))
-    sampling = Sampling(float(temperature or 0), float(top_p or 0), int(max_new_tokens or 0))
+    sampling = Sampling(round(float(temperature or 0), 2), round(float(top_p or 0), 2), int(max_new_tokens or 0))
     return labels.personal(dataset or "", model or "", prompts or "", sampling)
 
 
@@ -142,12 +142,14 @@ def train_reward(dataset: str) -> str:
     )
 
 
-def train_ppo(dataset: str, prompts: str, max_new_tokens) -> str:
+def train_ppo(dataset: str, prompts: str, max_new_tokens, model: str = "default") -> str:
     try:
         name = _own_labels(dataset).name
         klass = classes.joined()
-        prompts = klass.prompts if klass else prompts
-        reward_id, config = learn.ppo_config(name, prompts or labels.BUNDLED_PROMPTS, int(max_new_tokens or 48))
+        prompts, model = (klass.prompts, klass.model) if klass else (prompts, model)
+        reward_id, config = learn.ppo_config(
+            name, prompts or labels.BUNDLED_PROMPTS, int(max_new_tokens or 48), (model or "default").strip()
+        )
         run = runner.start("ppo", config)
     except UserError as exc:
         return problem(exc)
@@ -173,7 +175,7 @@ def class_view():
 
 def start_class(model, prompts, temperature, top_p, max_new_tokens):
     try:
-        sampling = Sampling(float(temperature or 0), float(top_p or 0), int(max_new_tokens or 0))
+        sampling = Sampling(round(float(temperature or 0), 2), round(float(top_p or 0), 2), int(max_new_tokens or 0))
         classroom.start_class(model or "", prompts or "", sampling)
     except UserError as exc:
         return "", problem(exc), gr.Timer(active=False)
@@ -262,7 +264,7 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
             ppo_btn = gr.Button("Then PPO against it", elem_id="label-train-ppo")
         learned = gr.Markdown(elem_id="label-train-message")
     reward_btn.click(train_reward, dataset, learned, api_name="label_train_reward")
-    ppo_btn.click(train_ppo, [dataset, prompts, max_new_tokens], learned, api_name="label_train_ppo")
+    ppo_btn.click(train_ppo, [dataset, prompts, max_new_tokens, model], learned, api_name="label_train_ppo")
 
     with gr.Accordion("Class mode", open=False):
         gr.Markdown(CLASS_INTRO)
