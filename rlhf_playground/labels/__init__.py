@@ -93,11 +93,14 @@ class Target:
         return source_for(self.scope, self.model, self.prompts, self.sampling, make)
 
 
+def personal_labels(dataset: str) -> LabelSet:
+    """Your own workspace dataset ``dataset`` (refused when it wasn't made by labelling)."""
+    return LabelSet(datasets_dir() / safe_name(dataset or DEFAULT_DATASET, "labels dataset name"))
+
+
 def personal(dataset: str, model: str, prompts: str, sampling: Sampling) -> Target:
     """Labels into your own workspace dataset ``dataset``."""
-    name = safe_name(dataset or DEFAULT_DATASET, "labels dataset name")
-    folder = datasets_dir() / name
-    LabelSet(folder)  # refuses a dataset that wasn't made by labelling
+    folder = personal_labels(dataset).folder
     return Target(str(workspace_dir()), folder, me(), model.strip(), prompts.strip(), sampling)
 
 
@@ -129,16 +132,7 @@ def undo(target: Target) -> Pair | None:
     event = target.labels().undo(target.labeler)
     if event is None:
         return None
-    pair = Pair(
-        event["pair_id"],
-        event["prompt"],
-        event["a"],
-        event["b"],
-        event["model"],
-        event["sampling"],
-        event.get("repeat_of"),
-        event.get("scores") or {},
-    )
+    pair = Pair.from_event(event)
     target.source().show_again(target.labeler, pair)
     return pair
 

@@ -178,10 +178,7 @@ class PairSource:
             return None
         e = random.Random(f"{self.seed}:{labeler}:{len(history)}").choice(earlier)
         self._repeated.add((labeler, e["pair_id"]))
-        original = Pair(
-            e["pair_id"], e["prompt"], e["a"], e["b"], e["model"], e["sampling"], None, e.get("scores") or {}
-        )
-        again = original.swapped(f"{original.id}-again")
+        again = Pair.from_event(e).swapped(f"{e['pair_id']}-again")
         self.by_id[again.id] = again
         return again
 

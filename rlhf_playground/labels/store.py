@@ -42,6 +42,12 @@ class Pair:
     repeat_of: str | None = None  # the id of an earlier pair shown again, sides swapped
     scores: dict = field(default_factory=dict)  # scorer -> [score of a, score of b]
 
+    @classmethod
+    def from_event(cls, e: dict) -> Pair:
+        """The pair a recorded choice was made on."""
+        fields = (e["pair_id"], e["prompt"], e["a"], e["b"], e["model"], e["sampling"], e.get("repeat_of"))
+        return cls(*fields, e.get("scores") or {})
+
     def swapped(self, new_id: str) -> Pair:
         scores = {spec: [b, a] for spec, (a, b) in self.scores.items()}
         return Pair(new_id, self.prompt, self.b, self.a, self.model, self.sampling, self.id, scores)

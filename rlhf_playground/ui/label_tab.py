@@ -61,13 +61,17 @@ def reward_choices() -> list[tuple[str, str]]:
     return [NO_REWARD, *[(f"reward · {run_id}", f"reward:{run_id}") for run_id in runs]]
 
 
+def _sampling(temperature, top_p, max_new_tokens) -> Sampling:
+    """The widgets' sampling, rounded: a source is kept per setting, and 0.9000001 is no new one."""
+    return Sampling(round(float(temperature or 0), 2), round(float(top_p or 0), 2), int(max_new_tokens or 0))
+
+
 def _target(model, prompts, dataset, temperature, top_p, max_new_tokens) -> labels.Target:
     """Your own labels with these settings, or, in a class, the class's dataset and settings."""
     klass = classes.joined()
     if klass is not None:
         return classroom.target(klass, classes.attendee_id(klass))
-    sampling = Sampling(round(float(temperature or 0), 2), round(float(top_p or 0), 2), int(max_new_tokens or 0))
-    return labels.personal(dataset or "", model or "", prompts or "", sampling)
+    return labels.personal(dataset or "", model or "", prompts or "", _sampling(temperature, top_p, max_new_tokens))
 
 
 def stats_markdown(target: labels.Target, reward: str) -> str:
@@ -125,7 +129,7 @@ def _own_labels(dataset: str) -> labels.LabelSet:
     """The labels this session may train on: its own, or its class's when it is the instructor."""
     klass = classes.joined()
     if klass is None:
-        return labels.personal(dataset or "", "default", labels.BUNDLED_PROMPTS, Sampling()).labels()
+        return labels.personal_labels(dataset or "")
     if not classes.is_instructor(klass):
         raise UserError(f"Only the instructor of class {klass.code} trains on the class's labels.")
     return labels.LabelSet(klass.folder())
@@ -175,8 +179,7 @@ def class_view():
 
 def start_class(model, prompts, temperature, top_p, max_new_tokens):
     try:
-        sampling = Sampling(round(float(temperature or 0), 2), round(float(top_p or 0), 2), int(max_new_tokens or 0))
-        classroom.start_class(model or "", prompts or "", sampling)
+        classroom.start_class(model or "", prompts or "", _sampling(temperature, top_p, max_new_tokens))
     except UserError as exc:
         return "", problem(exc), gr.Timer(active=False)
     return class_view()
