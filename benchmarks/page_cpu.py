@@ -1,12 +1,15 @@
 """What an open page costs: CPU time of Chromium and the app's server over a minute, as a share of one core.
 
-Two scenarios, each on a fresh workspace:
+Three scenarios, each on a fresh workspace:
 * ``idle``: the page open on its first tab (the demo), nothing running;
 * ``watching``: a long SFT run on the tiny model (a metrics row every fraction of a second, the
-  worst case for a live view) started from a terminal, the page open on the Fine-tune tab.
-The training job's own processes are not counted: only the browser's and the server's.
+  worst case for a live view) started from a terminal, the page open on the Fine-tune tab;
+* ``room``: the same run, and ``--pages`` pages (each in its own browser, so that its CPU is its own)
+  open on different tabs: the ones that poll a run (the demo, Fine-tune, Reward model, PPO, the
+  methods and Compare) and the Data tab; Label and Try models work only when a person asks them to.
+The training job's own processes are not counted: only the browsers' and the server's.
 
-Usage: python benchmarks/page_cpu.py [--seconds 60] [--scenario idle|watching|both]
+Usage: python benchmarks/page_cpu.py [--seconds 60] [--scenario idle|watching|both|room] [--pages 10]
 """
 
 from __future__ import annotations
@@ -66,6 +69,61 @@ def start_long_sft(workspace: Path, model: Path, data: Path) -> subprocess.Popen
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+ROOM_TABS = ["▶ Whole demo", "1 · Data", "2 · Fine-tune", "3 · Reward model", "4 · PPO", "5 · DPO · GRPO · RLOO"]
+ROOM_TABS += ["6 · Compare"]
+
+
+def measure_room(seconds: float, pages: int) -> dict:
+    """``pages`` browsers on the tabs of ``ROOM_TABS`` in turn while a run trains: each one's CPU and the server's."""
+    from playwright import sync_api
+
+    from rlhf_playground.tiny import make_tiny_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        workspace = Path(tmp) / "workspace"
+        workspace.mkdir()
+        job = start_long_sft(workspace, make_tiny_model(Path(tmp) / "tiny"), Path(tmp) / "texts.jsonl")
+        try:
+            with running_app(workspace) as url, sync_api.sync_playwright() as p:
+                server = server_process(int(url.rstrip("/").rsplit(":", 1)[1]))
+                claimed: set[int] = {proc.pid for proc in psutil.process_iter()}
+                opened = []
+                for index in range(pages):
+                    browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+                    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                    page.goto(url)
+                    page.locator("#tab-demo").wait_for(timeout=300_000)
+                    name = ROOM_TABS[index % len(ROOM_TABS)]
+                    if index:
+                        page.get_by_role("tab", name=name).click()
+                    mine = browser_processes(claimed)
+                    claimed |= set(mine)
+                    opened.append((name, browser, mine))
+                time.sleep(10)  # let the pages settle after their first answers
+                seen_server: dict[int, float] = {}
+                seen = [dict() for _ in opened]
+                server_start = cpu_seconds({server.pid: server}, seen_server)
+                starts, start = [cpu_seconds(procs, s) for (_, _, procs), s in zip(opened, seen)], time.monotonic()
+                time.sleep(seconds)
+                server_used = cpu_seconds({server.pid: server}, seen_server) - server_start
+                used = [cpu_seconds(procs, s) - begun for (_, _, procs), s, begun in zip(opened, seen, starts)]
+                wall = time.monotonic() - start
+                for _, browser, _ in opened:
+                    browser.close()
+        finally:
+            job.terminate()
+            job.wait(timeout=60)
+    return {
+        "scenario": "room",
+        "pages": pages,
+        "seconds": round(wall, 1),
+        "server": f"{100 * server_used / wall:.1f}%",
+        "each_page": [f"{name}: {100 * u / wall:.1f}%" for (name, _, _), u in zip(opened, used)],
+        "all_pages": f"{100 * sum(used) / wall:.1f}%",
+        "load_average": round(os.getloadavg()[0], 2),
+    }
+
+
 def measure(scenario: str, seconds: float) -> dict:
     from playwright import sync_api
 
@@ -118,8 +176,12 @@ def measure(scenario: str, seconds: float) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--scenario", choices=("idle", "watching", "both"), default="both")
+    parser.add_argument("--scenario", choices=("idle", "watching", "both", "room"), default="both")
+    parser.add_argument("--pages", type=int, default=10, help="room: how many pages")
     args = parser.parse_args()
+    if args.scenario == "room":
+        print(json.dumps(measure_room(args.seconds, max(1, min(args.pages, 30)))), flush=True)
+        return 0
     for scenario in ("idle", "watching") if args.scenario == "both" else (args.scenario,):
         print(json.dumps(measure(scenario, args.seconds)), flush=True)
     return 0

@@ -29,6 +29,20 @@ CAPS = (
 )
 MAX_MODEL_MB = ("RLHF_MAX_MODEL_MB", 2048)  # weights on disk, per model a job loads
 MAX_JOBS = ("RLHF_MAX_JOBS_PER_SESSION", 2)  # running or waiting, per person: one running and one queued
+MAX_JOB_MINUTES = ("RLHF_MAX_JOB_MINUTES", 30)  # a job's turn, after which it stops (and saves); locally: if set
+JOB_NICENESS = ("RLHF_JOB_NICENESS", 10)  # jobs yield the CPU to the app's pages; locally 0 unless set
+
+
+def host_number(name: str, default: float, local_default: float | None = None) -> float | None:
+    """A setting that hosted mode applies with ``default`` and one person's app only when it is set (0 is a
+    value here: no limit, no lower priority)."""
+    if name not in os.environ:
+        return default if is_hosted() else local_default
+    try:
+        value = float(os.environ[name])
+    except ValueError:
+        return default
+    return value if math.isfinite(value) and value >= 0 else default
 
 
 def is_hosted() -> bool:
@@ -83,3 +97,33 @@ def check_caps(config) -> None:
     for name, value in values.items():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             check_cap(name, value)
+
+
+PRESET_PREFIX = "RLHF_DEMO_"  # RLHF_DEMO_SFT_STEPS=10: the demo form's defaults for a workshop
+
+
+def presets(cls, prefix: str = PRESET_PREFIX) -> dict:
+    """The host's defaults for ``cls``'s form, from ``<prefix><FIELD>`` variables, checked like any setting;
+    UserError names the variable that is wrong."""
+    from .config import from_dict
+
+    values = {}
+    for f in dataclasses.fields(cls):
+        name = prefix + f.name.upper()
+        if name not in os.environ:
+            continue
+        text, kind = os.environ[name].strip(), type(f.default)
+        try:
+            if kind is bool:
+                values[f.name] = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}[
+                    text.lower()
+                ]
+            else:
+                values[f.name] = kind(text)
+        except (KeyError, ValueError):
+            raise UserError(f"{name}={text!r} isn't a {kind.__name__}: fix it in the app's environment.") from None
+    try:
+        from_dict(cls, values).validate()
+    except UserError as exc:
+        raise UserError(f"The host's {prefix}* settings don't make a valid {cls.__name__}: {exc}") from None
+    return values

@@ -64,7 +64,9 @@ class Encoder:
     """MiniLM sentence embeddings: the mean of the last hidden states over real tokens, unit length."""
 
     def __init__(self, folder: Path):
-        from transformers import AutoModel, AutoTokenizer
+        from .models import from_transformers
+
+        AutoModel, AutoTokenizer = from_transformers("AutoModel", "AutoTokenizer")
 
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self.model = AutoModel.from_pretrained(folder).eval()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,18 @@ from . import hosting, hub
 from .classes import PREFIX, class_adapter
 from .errors import OFFLINE_HINT, UserError, is_offline_error
 from .workspace import built_once, cache_dir, saved_adapter
+
+_IMPORTING = threading.Lock()
+
+
+def from_transformers(*names: str) -> list:
+    """``from transformers import <names>``, one thread at a time: transformers' lazy module fails with "cannot
+    import name" when two threads (two visitors' first clicks) import through it at once."""
+    with _IMPORTING:
+        import transformers
+
+        return [getattr(transformers, name) for name in names]
+
 
 DEFAULT_MODEL = "default"
 DEFAULT_NAME = "SmolLM2-135M-Instruct"
@@ -120,10 +133,19 @@ def weights_mb(ref: str) -> float | None:
     return own / 2**20 + (base or 0)
 
 
-def check_model_size(ref: str) -> None:
-    """In hosted mode, refuse a model whose weights are bigger than ``RLHF_MAX_MODEL_MB`` (when known)."""
+def check_model_size(ref: str) -> float | None:
+    """In hosted mode, refuse a model whose weights are bigger than ``RLHF_MAX_MODEL_MB`` (when known).
+
+    Returns its size in MB when known (locally too, from the disk only: nothing is asked of the Hub)."""
     if not hosting.is_hosted():
-        return
+        text = (ref or "").strip()
+        on_disk = text not in ("", DEFAULT_MODEL) and (
+            Path(text).expanduser().is_dir() or saved_adapter(text) is not None
+        )
+        try:
+            return weights_mb(text) if on_disk else None
+        except UserError:  # the config's own check says what is wrong with it
+            return None
     size = weights_mb(ref)
     if size is not None:
         env, default = hosting.MAX_MODEL_MB
@@ -133,13 +155,20 @@ def check_model_size(ref: str) -> None:
                 f"The model '{ref}' has {size:,.0f} MB of weights, more than this shared app allows "
                 f"({cap:,.0f} MB): pick a smaller model (the host sets this with {env})."
             )
+    return size
 
 
-def check_model_sizes(config) -> None:
-    """In hosted mode, :func:`check_model_size` for each model a stage config names."""
+def check_model_sizes(config) -> float:
+    """In hosted mode, :func:`check_model_size` for each model a stage config names; returns their weights' MB
+    (the bundled model's for one whose size isn't known)."""
+    from .jobs.slots import BUNDLED_WEIGHTS_MB
+
+    total = 0.0
     for name in MODEL_FIELDS:
         if isinstance(getattr(config, name, None), str):
-            check_model_size(getattr(config, name))
+            size = check_model_size(getattr(config, name))
+            total += BUNDLED_WEIGHTS_MB if size is None else size
+    return total
 
 
 def _local(path: Path) -> ModelRef:
@@ -223,7 +252,7 @@ def _bundled_gguf() -> Path:
 
 def _convert(gguf: Path, folder: Path) -> None:
     """Dequantize the GGUF file into a float32 safetensors model in ``folder``."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    AutoModelForCausalLM, AutoTokenizer = from_transformers("AutoModelForCausalLM", "AutoTokenizer")
 
     print(f"Unpacking the bundled {DEFAULT_NAME} (first use only, about 30 s)...", flush=True)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
@@ -294,7 +323,7 @@ def torch_dtype(compute_dtype: str = "auto"):
 
 def quantization_config(compute_dtype: str = "auto", double_quant: bool = True):
     """NF4 4-bit weights (QLoRA's recipe); matmuls run in ``compute_dtype``."""
-    from transformers import BitsAndBytesConfig
+    (BitsAndBytesConfig,) = from_transformers("BitsAndBytesConfig")
 
     return BitsAndBytesConfig(
         load_in_4bit=True,
@@ -318,7 +347,7 @@ def _has_tokenizer(folder: Path) -> bool:
 
 
 def _tokenizer(ref: ModelRef):
-    from transformers import AutoTokenizer
+    (AutoTokenizer,) = from_transformers("AutoTokenizer")
 
     if ref.kind == "local" and not _has_tokenizer(Path(ref.path)):
         raise UserError(
@@ -343,7 +372,7 @@ def load_causal_lm(
     ``compute_dtype`` is the dtype weights load in (and 4-bit layers compute in).
     A LoRA adapter folder, as ``ref`` or as ``adapter``, is attached to its base (a PeftModel).
     """
-    from transformers import AutoModelForCausalLM
+    (AutoModelForCausalLM,) = from_transformers("AutoModelForCausalLM")
 
     return _load(
         AutoModelForCausalLM,
@@ -364,7 +393,7 @@ def load_sequence_classifier(
     double_quant: bool = True,
 ):
     """(model, tokenizer) with a ``num_labels``-wide head, e.g. a reward model on a causal LM backbone."""
-    from transformers import AutoModelForSequenceClassification
+    (AutoModelForSequenceClassification,) = from_transformers("AutoModelForSequenceClassification")
 
     model, tokenizer = _load(
         AutoModelForSequenceClassification,

@@ -99,9 +99,9 @@ def _max_length(tokenizer, cap: int = 512) -> int:
 
 def _classifier_labels(ref: str) -> int:
     """How many labels the model ``ref`` has; UserError unless it is a text-classification model."""
-    from transformers import AutoConfig
+    from .models import from_transformers, remote_code_allowed, remote_code_refusal, resolve
 
-    from .models import remote_code_allowed, remote_code_refusal, resolve
+    (AutoConfig,) = from_transformers("AutoConfig")
 
     model_ref = resolve(ref)
     if model_ref.adapter_of:

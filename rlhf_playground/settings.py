@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import require
+from .errors import UserError, require
 
 REWARD_KINDS = ("lexicon", "vader", "judge", "classifier", "reward")
 REWARD_HELP = (
@@ -203,3 +203,19 @@ class OnlineRLSettings:
 
     def online_rules(self) -> list[tuple[bool, str]]:
         return [*lora_rules(self), *sampling_rules(self)]
+
+    def check_adapter(self) -> None:
+        """Refuse, before the job starts, an adapter that names nothing usable: a run that isn't one of this
+        workspace's (a typo, another session's run) or a folder or Hub name that isn't there."""
+        text = self.adapter.strip()
+        if not text:
+            return
+        from .models import resolve
+        from .workspace import RUN_ID, saved_adapter
+
+        if RUN_ID.match(text) and saved_adapter(text) is None:
+            raise UserError(
+                f"adapter '{text}' is none of your finished SFT runs: pick one in the menu, or leave it empty "
+                "for the base model."
+            )
+        resolve(text)

@@ -1,8 +1,15 @@
 """Fixtures shared by every test suite."""
 
+import os
+
 import pytest
 
 from rlhf_playground.tiny import make_tiny_model
+
+# One job at a time at full priority whatever the machine has, so the queue's tests mean the same everywhere (and
+# apps and jobs the tests start inherit it); the scheduler's own tests set other values.
+os.environ.setdefault("RLHF_JOB_SLOTS", "1")
+os.environ.setdefault("RLHF_JOB_NICENESS", "0")
 
 
 @pytest.fixture(scope="session")

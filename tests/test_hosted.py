@@ -52,10 +52,10 @@ def test_local_paths_are_refused_only_when_hosted(hosted, tmp_path, tiny_model_d
     assert read_rows(str(outside)) == [{"prompt": "hi"}]
 
 
-def test_jobs_of_all_sessions_share_one_line_and_name_only_your_own_runs(hosted):
+def test_jobs_of_all_sessions_share_one_line_take_turns_and_name_only_your_own_runs(hosted):
     import fcntl
 
-    from rlhf_playground.jobs.queue import _lock_path, waiting_reason
+    from rlhf_playground.jobs.queue import _slot_path, waiting_reason
     from rlhf_playground.jobs.runs import create_run
     from rlhf_playground.stages.sft import SFTStageConfig
 
@@ -64,16 +64,16 @@ def test_jobs_of_all_sessions_share_one_line_and_name_only_your_own_runs(hosted)
         theirs.update_status(state="running", pid=os.getpid())
         queued_a = create_run("sft", SFTStageConfig(dataset="d"))
         queued_a.update_status(state="queued", pid=os.getpid())
-    with open(_lock_path(), "w") as lock:
+    with open(_slot_path(0), "w") as lock:
         lock.write(str(theirs.path.relative_to(root_dir())))
         lock.flush()
         fcntl.flock(lock, fcntl.LOCK_EX)
         with session("b"):
             mine = create_run("sft", SFTStageConfig(dataset="d"))
-            reason = waiting_reason(mine)
-            assert reason == "queued: 2 jobs ahead in line" and theirs.id not in reason
+            reason = waiting_reason(mine)  # b's first job goes before a's second, though a queued it earlier
+            assert reason.startswith("queued: 1 job ahead in line, ") and theirs.id not in reason
         with session("a"):
-            assert waiting_reason(queued_a) == f"queued: waiting for run {theirs.id}"
+            assert waiting_reason(queued_a).startswith(f"queued: waiting for run {theirs.id} and 1 queued before it")
 
 
 SLOW_REGEX_S = 30  # the app's time limit per regex match here: the hostile regex takes this long to refuse
@@ -274,3 +274,18 @@ def alice_key() -> str:
     from rlhf_playground.workspace import session_key
 
     return session_key("a" * 48)
+
+
+def test_another_sessions_run_is_refused_as_an_adapter_before_a_job_starts(hosted):
+    from rlhf_playground.jobs.runs import create_run
+    from rlhf_playground.ppo.config import PPOStageConfig
+    from rlhf_playground.stages.sft import SFTStageConfig
+    from rlhf_playground.workspace import adapter_folder
+
+    with session("a"):
+        theirs = create_run("sft", SFTStageConfig(dataset="d"))
+        adapter_folder(theirs.path).mkdir(parents=True)
+        (adapter_folder(theirs.path) / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "m"}))
+        PPOStageConfig(adapter=theirs.id).check_adapter()  # their own: fine
+    with session("b"), pytest.raises(UserError, match="none of your finished SFT runs"):
+        PPOStageConfig(adapter=theirs.id).check_adapter()

@@ -151,11 +151,11 @@ def machine_busy():
     """Another session's job holds the machine (the lock is held and names it)."""
     import fcntl
 
-    from rlhf_playground.jobs.queue import _lock_path
+    from rlhf_playground.jobs.queue import _slot_path
 
     with session("someone else"):
         theirs = active(create_run("sft", SFTStageConfig(dataset="d")))
-    with open(_lock_path(), "w") as lock:
+    with open(_slot_path(0), "w") as lock:
         lock.write(str(theirs.path.relative_to(root_dir())))
         lock.flush()
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -168,7 +168,8 @@ def test_a_job_behind_another_says_queued_not_started(machine_busy, tiny_model_d
     from rlhf_playground.ui.monitor import RunMonitor
 
     run_id, message = RunMonitor.start(SimpleNamespace(stage="sft"), job_config(tiny_model_dir, pairs_file, 2))
-    assert message == f"Run **{run_id}** is queued (1 ahead); it starts when its turn comes."
+    assert message.startswith(f"Run **{run_id}** is queued (1 ahead); it starts in ")
+    assert message.endswith(("under a minute.", " min."))
     runner.stop(open_run(run_id))
 
 

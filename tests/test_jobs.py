@@ -127,27 +127,27 @@ def test_interrupt_signal_ends_a_long_step():
 def test_queued_run_waits_for_the_lock_and_leaves_when_stopped():
     import fcntl
 
-    from rlhf_playground.jobs.queue import _lock_path, wait_for_turn
+    from rlhf_playground.jobs.queue import _slot_path, wait_for_turn
     from rlhf_playground.workspace import root_dir
 
     holder = create_run("sft", SFTStageConfig(dataset="d"))
     holder.update_status(state="running", pid=os.getpid())
-    with open(_lock_path(), "w") as lock:
+    with open(_slot_path(0), "w") as lock:
         lock.write(str(holder.path.relative_to(root_dir())))
         lock.flush()
         fcntl.flock(lock, fcntl.LOCK_EX)
         waiting = create_run("sft", SFTStageConfig(dataset="d"))
         threading.Timer(0.5, waiting.request_stop).start()
         assert wait_for_turn(waiting, poll_s=0.05) is None
-        assert waiting.status()["reason"] == f"queued: waiting for run {holder.id}"
+        assert waiting.status()["reason"].startswith(f"queued: waiting for run {holder.id}, ")
         waiting.finish("stopped", "stopped while queued")
     mine = create_run("sft", SFTStageConfig(dataset="d"))
     taken = wait_for_turn(mine)
     assert taken is not None
     with taken:  # while it trains the lock names the run, relative to the root (no absolute path)
-        assert _lock_path().read_text() == str(mine.path.relative_to(root_dir()))
-    assert _lock_path().read_text() == ""  # and nothing is left to say who held it
-    assert not _lock_path().is_relative_to(root_dir() / "runs")
+        assert _slot_path(0).read_text() == str(mine.path.relative_to(root_dir()))
+    assert _slot_path(0).read_text() == ""  # and nothing is left to say who held it
+    assert not _slot_path(0).is_relative_to(root_dir() / "runs")
 
 
 # ------------------------------------------------------------------ detached jobs
@@ -169,7 +169,7 @@ def test_second_job_waits_in_the_queue_then_runs(tiny_model_dir, pairs_file):
     second = runner.start("sft", job_config(tiny_model_dir, pairs_file, max_steps=2))
     wait_for(lambda: "queued: waiting for run" in second.tail_log(), what="second job's process to queue")
     status = second.status()
-    assert status["state"] == "queued" and status["reason"] == f"queued: waiting for run {first.id}"
+    assert status["state"] == "queued" and status["reason"].startswith(f"queued: waiting for run {first.id}, about")
     runner.stop(first)
     wait_for(lambda: second.status()["state"] not in ("queued", "running"), what="second job to end")
     assert second.status()["state"] == "finished", second.tail_log()

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..errors import UserError, redact
+from ..hosting import JOB_NICENESS, MAX_JOB_MINUTES, host_number
 from ..registry import UNQUEUED
 from ..workspace import workspace_dir
 from .queue import wait_for_turn
@@ -160,15 +161,61 @@ def run_stage(stage: str, config, run_fn: Callable[[Any, Run], dict | None], run
         return _run_job(stage, config, run_fn, run, checked=True)
 
 
+def _yield_the_cpu() -> None:
+    """Hosted, a job runs at a lower priority, so that the app's pages stay quick while it trains (on a machine
+    with spare cores it loses nothing)."""
+    niceness = int(host_number(*JOB_NICENESS, local_default=0) or 0)
+    if niceness and hasattr(os, "nice"):
+        os.nice(niceness)
+
+
+class _TimeLimit:
+    """The host's longest job (``RLHF_MAX_JOB_MINUTES``): then the job is asked to stop, and interrupted mid-step
+    if it hasn't within ``GRACE_S``; what it trained so far is saved as with Stop."""
+
+    GRACE_S = 10.0
+
+    def __init__(self, run: Run, minutes: float | None):
+        self.run, self.reached, self.minutes = run, False, minutes
+        self._timers: list[threading.Timer] = []
+
+    def __enter__(self) -> "_TimeLimit":
+        if self.minutes:
+            for delay, action in ((self.minutes * 60, self._stop), (self.minutes * 60 + self.GRACE_S, self._interrupt)):
+                timer = threading.Timer(delay, action)
+                timer.daemon = True
+                timer.start()
+                self._timers.append(timer)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for timer in self._timers:
+            timer.cancel()
+
+    def _stop(self) -> None:
+        self.reached = True
+        print(f"the longest a job may run here is {self.minutes:g} min: stopping", flush=True)
+        self.run.request_stop()
+
+    def _interrupt(self) -> None:
+        os.kill(os.getpid(), INTERRUPT_SIGNAL)  # ends an interruptible() block; harmless outside one
+
+    def reason(self, step: int) -> str:
+        return f"stopped at step {step}: the longest a job may run here is {self.minutes:g} min"
+
+
 def _run_job(stage: str, config, run_fn, run: Run, checked: bool) -> int:
     install_interrupt_handler()
     run.update_status(pid=os.getpid(), pid_start=process_start_ticks(os.getpid()))
+    limit = _TimeLimit(run, None if stage in UNQUEUED else host_number(*MAX_JOB_MINUTES))  # the demo only waits
     try:
         turn = contextlib.nullcontext() if stage in UNQUEUED else wait_for_turn(run)
         if turn is None:
             run.finish("stopped", "stopped while queued")
             return 0
-        with turn:
+        with turn, limit:
+            if stage not in UNQUEUED:
+                _yield_the_cpu()
             if not checked:
                 config.validate()
             run.update_status(state="running", reason="", started=time.time())
@@ -189,7 +236,9 @@ def _run_job(stage: str, config, run_fn, run: Run, checked: bool) -> int:
         run.finish("failed", reason)
         return 1
     step = run.status().get("step", 0)
-    if run.stop_requested():
+    if limit.reached:
+        status = run.finish("stopped", limit.reason(step), **outcome)
+    elif run.stop_requested():
         status = run.finish("stopped", f"stopped at step {step}", **outcome)
     else:
         status = run.finish("finished", f"finished after {step} steps", **outcome)

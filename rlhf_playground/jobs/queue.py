@@ -1,82 +1,178 @@
-"""One training job at a time per machine: a lock file and a waiting line.
+"""Training jobs take turns on the machine's slots, fairly: lock files and a waiting line.
 
-The job process itself holds an exclusive ``flock`` on ``.queue/job.lock`` in the
-shared root while it works. The kernel drops the lock when the process exits,
-however it exits (SIGKILL included), so a dead job never blocks the line and
-nobody has to "drain" the queue: each waiting job polls for its turn, oldest first.
-In hosted mode every session's jobs wait in the same line, a queued run names
-only runs of its own workspace, and the lock file (which says which run holds
-the machine, as a path relative to the root) is emptied when that run ends.
+The machine has :func:`.slots.slot_count` slots, each a lock file ``.queue/slot-<i>.lock`` in the
+shared root. A job process holds an exclusive ``flock`` on one while it trains; the kernel drops
+the lock when the process exits, however it exits (SIGKILL included), so a dead job frees its slot
+at once and nobody has to "drain" the queue. Each waiting job polls for its turn:
+
+- **Fair order**: the line is sorted by how many jobs of the same workspace (a hosted session) are
+  already on the machine or waiting before it, then by age. So nobody's second job starts before
+  everyone's first, and on one person's machine it is first come, first served.
+- **Memory**: a job starts only when its memory estimate (``memory_mb`` in its status, set when it
+  was started) fits beside those of the running jobs; a job alone always may run.
+
+The line is on disk (queued runs' status files), so an app restart keeps it. A queued run names only
+runs of its own workspace, and a slot's lock file (which says which run holds it, as a path relative
+to the root) is emptied when that run ends.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import heapq
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterator
 
+from ..registry import UNQUEUED
 from ..workspace import queued_run_dirs, shared_root
 from .runs import Run, read_json
+from .slots import job_seconds, slot_count, this_machine
 
-LOCK_NAME = "job.lock"
 UNSPAWNED_GRACE_S = 30  # a queued run with no process yet is in line for this long
+FAR_BACK_POLL_S = 2.0  # a job with more jobs ahead of it than there are slots looks less often
 
 
-def _lock_path() -> Path:
+def _slot_path(slot: int) -> Path:
     folder = shared_root() / ".queue"
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / LOCK_NAME
+    return folder / f"slot-{slot}.lock"
 
 
-def running_run() -> Run | None:
-    """The run that holds the machine now, if any (its folder may be another session's)."""
+def _holder(slot: int) -> Run | None:
+    """The run training in ``slot`` now (its folder may be another session's): the lock must be held (the kernel
+    knows), and the run it names still running."""
     try:
-        holder = _lock_path().read_text().strip()
+        with open(_slot_path(slot)) as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                name = lock.read().strip()
+            else:
+                return None  # nobody holds it (our shared lock goes when the file closes)
     except FileNotFoundError:
         return None
-    run = Run(shared_root() / holder) if holder else None
+    run = Run(shared_root() / name) if name else None
     return run if run is not None and run.status().get("state") == "running" else None
 
 
-def _ahead_in_line(run: Run) -> int:
-    """How many queued runs were created before ``run`` (first come, first served)."""
-    mine = read_json(run.path / "status.json", {})
-    key = (mine.get("created") or 0, run.id)
-    ahead = 0
+def holders() -> list[Run]:
+    """The runs training now, one per busy slot."""
+    return [run for slot in range(slot_count()) if (run := _holder(slot)) is not None]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    run: Run
+    status: dict
+
+    @property
+    def workspace(self) -> Path:
+        return self.run.path.parent
+
+    @property
+    def created(self) -> float:
+        return self.status.get("created") or 0.0
+
+
+def _line() -> list[_Entry]:
+    """The queued runs of every workspace in the order they get their turns (see the module's docstring)."""
+    waiting, on_machine = [], []
     for path in queued_run_dirs():
-        if path == run.path:
+        status = read_json(path / "status.json", None)
+        if not status or status.get("stage") in UNQUEUED or status.get("state") not in ("queued", "running"):
             continue
-        other = read_json(path / "status.json", None)
-        if not other or other.get("state") != "queued" or (other.get("created") or 0, path.name) >= key:
-            continue
-        if other.get("pid"):
-            ahead += Run(path).status().get("state") == "queued"  # status() fails a dead one
-        elif time.time() - (other.get("created") or 0) < UNSPAWNED_GRACE_S:
-            ahead += 1
-    return ahead
+        if status.get("pid"):
+            status = Run(path).status()  # fails a job whose process died
+        elif time.time() - (status.get("created") or 0) >= UNSPAWNED_GRACE_S:
+            continue  # never got a process: not in line
+        if status.get("state") == "queued":
+            waiting.append(_Entry(Run(path), status))
+        elif status.get("state") == "running":
+            on_machine.append(_Entry(Run(path), status))
+    everyone = waiting + on_machine
+
+    def turn(entry: _Entry) -> tuple:
+        earlier = sum(
+            1
+            for other in everyone
+            if other.workspace == entry.workspace and (other.created, other.run.id) < (entry.created, entry.run.id)
+        )
+        return earlier, entry.created, entry.run.id
+
+    return sorted(waiting, key=turn)
+
+
+def _ahead(run: Run, line: list[_Entry]) -> list[_Entry]:
+    names = [entry.run.path for entry in line]
+    return line[: names.index(run.path)] if run.path in names else line
+
+
+def _memory_fits(run: Run, running: list[Run]) -> bool:
+    if not running:
+        return True
+    used = sum(other.status().get("memory_mb") or 0 for other in running)
+    return used + (run.status().get("memory_mb") or 0) <= this_machine().budget_mb
+
+
+def wait_s(run: Run, line: list[_Entry] | None = None) -> float:
+    """About how long until ``run`` starts: each busy slot frees when its run's ETA (or estimate) runs out,
+    and the jobs ahead take the slots that free first."""
+    line = _line() if line is None else line
+    now = time.time()
+    free_at = []
+    for holder in holders():
+        status = holder.status()
+        left = status.get("eta_s")
+        if left is None:
+            left = job_seconds(status.get("stage", ""), holder.config()) - (now - (status.get("started") or now))
+        free_at.append(max(float(left), 0.0))
+    free_at += [0.0] * max(slot_count() - len(free_at), 0)
+    heapq.heapify(free_at)
+    for entry in _ahead(run, line):
+        start = heapq.heappop(free_at)
+        heapq.heappush(free_at, start + job_seconds(entry.status.get("stage", ""), entry.run.config()))
+    return free_at[0]
+
+
+def about(seconds: float) -> str:
+    """A wait as a person says it: "about 4 min", "under a minute"."""
+    if seconds < 60:
+        return "under a minute"
+    return f"about {round(seconds / 60)} min" if seconds < 90 * 60 else f"about {seconds / 3600:.1f} h"
 
 
 def waiting_reason(run: Run) -> str:
-    """Why ``run`` waits, as its status says it: the running run is named only if it is in the same workspace."""
-    holder, ahead = running_run(), _ahead_in_line(run)
-    if holder is not None and holder.path.parent == run.path.parent:
+    """Why ``run`` waits, with its place in line and an estimate; a running run is named only if it is in the
+    same workspace."""
+    return _reason(run, _line(), holders())
+
+
+def _reason(run: Run, line: list[_Entry], running: list[Run]) -> str:
+    ahead = len(_ahead(run, line))
+    wait = about(wait_s(run, line))
+    own = [holder for holder in running if holder.path.parent == run.path.parent]
+    if own:
         more = f" and {ahead} queued before it" if ahead else ""
-        return f"queued: waiting for run {holder.id}{more}"
-    jobs = ahead + (holder is not None)
-    return f"queued: {jobs} job{'s' if jobs != 1 else ''} ahead in line" if jobs else "queued: next in line"
+        return f"queued: waiting for run {own[0].id}{more}, {wait}"
+    if not ahead and len(running) < slot_count():
+        return "queued: next in line" + ("" if _memory_fits(run, running) else ", waiting for memory to free up")
+    jobs = ahead + len(running)
+    return f"queued: {jobs} job{'s' if jobs != 1 else ''} ahead in line, {wait}" if jobs else "queued: next in line"
 
 
 def place_in_line(run: Run) -> int:
-    """How many jobs go before ``run``: the one running (unless it is ``run``) and those queued before it."""
-    holder = running_run()
-    return _ahead_in_line(run) + (holder is not None and holder.path != run.path)
+    """How many jobs go before ``run``: those queued before it, and the running ones when every slot is busy."""
+    line, running = _line(), [h for h in holders() if h.path != run.path]
+    ahead = len(_ahead(run, line))
+    return ahead + (len(running) if len(running) + ahead >= slot_count() else 0)
 
 
 @contextlib.contextmanager
 def _holding(lock: IO, run: Run) -> Iterator[None]:
-    """Name ``run`` in the held lock file while the block trains; empty the file before letting go."""
+    """Name ``run`` in the held slot's lock file while the block trains; empty the file before letting go."""
     try:
         path = run.path.resolve()
         _write_holder(lock, str(path.relative_to(shared_root()) if path.is_relative_to(shared_root()) else path))
@@ -93,26 +189,36 @@ def _write_holder(lock: IO, text: str) -> None:
     lock.flush()
 
 
+def _take_free_slot() -> IO | None:
+    for slot in range(slot_count()):
+        lock = open(_slot_path(slot), "a+")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        return lock
+    return None
+
+
 def wait_for_turn(run: Run, poll_s: float = 0.5) -> contextlib.AbstractContextManager | None:
-    """Block until ``run`` may train; return a context that holds the machine while the block trains.
+    """Block until ``run`` may train; return a context that holds its slot while the block trains.
 
     Returns None when a stop was requested while waiting.
     """
-    lock = open(_lock_path(), "a+")
     said = None
     while not run.stop_requested():
-        if not _ahead_in_line(run):
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                pass
-            else:
+        line, running = _line(), holders()
+        ahead = len(_ahead(run, line))
+        if ahead < slot_count() - len(running) and _memory_fits(run, running):
+            lock = _take_free_slot()
+            if lock is not None:
                 return _holding(lock, run)
-        reason = waiting_reason(run)
+        reason = _reason(run, line, running)
         if reason != said:
             run.update_status(state="queued", reason=reason)
-            print(reason, flush=True)
+            if reason.split(",")[0] != (said or "").split(",")[0]:  # the log says when the place changes
+                print(reason, flush=True)
             said = reason
-        time.sleep(poll_s)
-    lock.close()
+        time.sleep(poll_s if ahead < slot_count() else max(poll_s, FAR_BACK_POLL_S))
     return None

@@ -23,8 +23,9 @@ from ..models import check_model_sizes
 from ..registry import RESUMABLE, UNQUEUED
 from ..workspace import SHARED_ROOT_ENV, shared_root, workspace_dir
 from .execute import INTERRUPT_SIGNAL
-from .queue import running_run, waiting_reason
+from .queue import holders, waiting_reason
 from .runs import ACTIVE, Run, active_runs, checkpoint_step, create_run, process_alive, process_start_ticks
+from .slots import job_memory_mb, slot_count, this_machine, threads_per_job
 
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 CLEAN_STOP_S = 0.5  # how long a job may take to stop between steps before it is interrupted mid-step
@@ -51,11 +52,13 @@ def start(stage: str, config, *, child: bool = False) -> Run:
     at once; ``child``: a job started by another job of theirs (the demo's stages), which counts as one.
     """
     check_caps(config)
-    check_model_sizes(config)
+    weights = check_model_sizes(config)
     if not child:
         check_job_limit()
     config.validate()
-    return _launch(stage, create_run(stage, config))
+    run = create_run(stage, config)
+    run.update_status(memory_mb=round(job_memory_mb(weights, this_machine().device)))
+    return _launch(stage, run)
 
 
 def check_job_limit() -> None:
@@ -106,9 +109,10 @@ def resume(run: Run) -> Run:
 
 def _launch(stage: str, run: Run) -> Run:
     """Start the job process for ``run`` (the stage reads its config.json) in the background."""
-    if stage not in UNQUEUED and running_run() is not None:
+    if stage not in UNQUEUED and len(holders()) >= slot_count():
         run.update_status(reason=waiting_reason(run))
     env = {
+        "OMP_NUM_THREADS": str(threads_per_job()),  # jobs side by side share the cores (unless the host said)
         **os.environ,
         "PYTHONUNBUFFERED": "1",
         "RLHF_WORKSPACE": str(workspace_dir()),

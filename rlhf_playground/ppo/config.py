@@ -78,5 +78,6 @@ class PPOStageConfig(settings.OnlineRLSettings):
         if not self.dataset.strip():
             raise UserError("Choose a dataset: a saved dataset's name or a .jsonl file with prompts.")
         load_prompts(self.dataset)
+        self.check_adapter()
         settings.check_reward_source(self.reward)
         check_4bit(self.load_in_4bit)

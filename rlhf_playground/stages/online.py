@@ -95,6 +95,7 @@ class OnlineStageConfig(settings.OnlineRLSettings):
                 f"'{self.dataset}' leaves {len(train)} training prompt(s), fewer than the {per_step} "
                 "each step answers: lower batch_size, lower eval_prompts or add prompts."
             )
+        self.check_adapter()
         settings.check_reward_source(self.reward)
         check_4bit(self.load_in_4bit)
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import gradio as gr
 
 from ..compare import examples_markdown, load_result, summary_markdown
+from ..errors import UserError
+from ..hosting import presets
 from ..jobs import open_run
 from ..stages import demo
 from ..stages.demo import STAGE, DemoConfig
@@ -78,16 +82,27 @@ def results(run) -> list:
     return [text, plot, table(answers, ["prompt", "response", "reward"]) if answers else None]
 
 
+def workshop_defaults() -> dict:
+    """The host's presets for the demo (``RLHF_DEMO_SFT_STEPS=10`` ...); a wrong one is named in the log and the
+    form keeps its usual defaults, so the app still starts."""
+    try:
+        return presets(DemoConfig)
+    except UserError as exc:
+        print(f"warning: {exc} The demo form keeps its usual defaults.", file=sys.stderr, flush=True)
+        return {}
+
+
 def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     gr.Markdown(INTRO)
+    defaults = workshop_defaults()
     reward = gr.Radio(
         ["reward-model", "lexicon"],
-        value="reward-model",
+        value=defaults.get("reward", "reward-model"),
         label="reward",
         render=False,
         info="what PPO maximises: the demo's reward model, or VADER sentiment",
     )
-    form = ConfigForm(DemoConfig, STAGE, GROUPS, custom={"reward": reward}, accelerate=False)
+    form = ConfigForm(DemoConfig, STAGE, GROUPS, custom={"reward": reward}, defaults=defaults, accelerate=False)
     command = gr.Code(label="The same demo from a terminal", language="shell", interactive=False)
     steps = gr.Markdown(render=False, elem_id="demo-steps")
     live = gr.LinePlot(x="step", y="value", color="metric", label="the running step", height=220, render=False)

@@ -14,7 +14,7 @@ import gradio as gr
 
 from ..errors import UserError
 from ..jobs import list_runs, open_run, runner
-from ..jobs.queue import place_in_line
+from ..jobs.queue import about, place_in_line, wait_s
 from ..jobs.runs import ACTIVE
 from ..registry import RESUMABLE, UNQUEUED
 from .common import problem
@@ -174,7 +174,7 @@ class RunMonitor:
             return None, problem(exc)
         ahead = 0 if self.stage in UNQUEUED else place_in_line(run)
         if ahead:  # other jobs hold the machine or wait before it: say so
-            return run.id, f"Run **{run.id}** is queued ({ahead} ahead); it starts when its turn comes."
+            return run.id, f"Run **{run.id}** is queued ({ahead} ahead); it starts in {about(wait_s(run))}."
         return run.id, f"Run **{run.id}** started."
 
     def stop(self, run_id):

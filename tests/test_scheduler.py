@@ -1,0 +1,164 @@
+"""The machine's job scheduler: slots from the hardware, fair turns, memory, estimates, limits, and what survives
+a killed job or a restarted app."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import psutil
+import pytest
+from test_jobs import job_config, pairs_file, wait_for  # noqa: F401
+
+from rlhf_playground.jobs import queue, runner
+from rlhf_playground.jobs.runs import create_run
+from rlhf_playground.jobs.slots import Machine, job_memory_mb, job_seconds, slot_count, threads_per_job
+from rlhf_playground.stages.sft import SFTStageConfig
+from rlhf_playground.workspace import root_dir, session
+
+GB = 1024
+
+
+@pytest.fixture
+def from_hardware(monkeypatch):
+    monkeypatch.delenv("RLHF_JOB_SLOTS", raising=False)
+
+
+def test_slots_come_from_the_cores_and_memory_and_the_host_can_set_them(from_hardware, monkeypatch):
+    laptop = Machine(cores=2, ram_mb=24 * GB)
+    workstation = Machine(cores=16, ram_mb=128 * GB)
+    small_ram = Machine(cores=16, ram_mb=4 * GB)
+    h200 = Machine(cores=16, ram_mb=128 * GB, gpu_mb=139 * GB)
+    small_gpu = Machine(cores=16, ram_mb=128 * GB, gpu_mb=8 * GB)
+    assert slot_count(laptop) == 1 and threads_per_job(laptop) == 2  # one job, all the cores
+    assert slot_count(workstation) == 4 and threads_per_job(workstation) == 4  # 4 cores a job
+    assert slot_count(small_ram) == 1  # the memory allows one job on the bundled model
+    assert slot_count(h200) == 16  # a 135M job takes well under 2 GB of GPU memory: many run side by side
+    assert slot_count(small_gpu) == 4
+    assert job_memory_mb(517, "gpu") < 2 * GB
+    monkeypatch.setenv("RLHF_JOB_SLOTS", "3")
+    assert slot_count(laptop) == 3 and threads_per_job(laptop) == 1
+    monkeypatch.setenv("RLHF_JOB_SLOTS", "1000")
+    assert slot_count(laptop) == 16
+
+
+def test_a_jobs_duration_comes_from_its_stage_and_steps():
+    assert job_seconds("ppo", {"steps": 12}) == pytest.approx(20 + 132)
+    assert job_seconds("sft", {"max_steps": 20}) == pytest.approx(20 + 77)
+    assert job_seconds("reward", {"model": "minilm", "max_steps": 30}) < job_seconds("reward", {"max_steps": 30})
+    assert job_seconds("sft", {"max_steps": -1}) > job_seconds("sft", {"max_steps": 20})  # epochs: unknown steps
+    assert job_seconds("compare", {"n_prompts": 16, "tuned": "a,b"}) > job_seconds("compare", {"n_prompts": 16})
+    assert [queue.about(s) for s in (10, 59, 61, 240, 3 * 3600)] == [
+        "under a minute",
+        "under a minute",
+        "about 1 min",
+        "about 4 min",
+        "about 3.0 h",
+    ]
+
+
+def queued(name: str, steps: int = 20):
+    """A run of session ``name`` waiting in line (no process yet: it is in line for its first seconds)."""
+    with session(name):
+        run = create_run("sft", SFTStageConfig(dataset="d", max_steps=steps))
+        run.update_status(state="queued")
+        return run
+
+
+def test_the_line_takes_each_sessions_first_job_before_anyones_second():
+    a1, a2, a3 = queued("a"), queued("a"), queued("a")
+    b1, b2 = queued("b"), queued("b")
+    c1 = queued("c")
+    order = [entry.run.path for entry in queue._line()]
+    assert order == [run.path for run in (a1, b1, c1, a2, b2, a3)]
+    assert [queue.place_in_line(run) for run in (a1, b1, c1, a2)] == [0, 1, 2, 3]
+
+
+def test_the_line_is_on_disk_so_a_restarted_app_finds_it_in_the_same_order():
+    runs = [queued("a"), queued("a"), queued("b")]
+    probe = (
+        "from rlhf_playground.jobs.queue import _line; import json; "
+        "print(json.dumps([e.run.path.name for e in _line()]))"
+    )
+    fresh = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=dict(os.environ), timeout=300
+    )
+    assert json.loads(fresh.stdout) == [runs[0].path.name, runs[2].path.name, runs[1].path.name]
+
+
+@pytest.fixture
+def one_slot_busy(monkeypatch):
+    """Another session's job trains in slot 0 with 2 min left; there are two slots and 4 GB for jobs."""
+    monkeypatch.setenv("RLHF_JOB_SLOTS", "2")
+    monkeypatch.setattr(queue, "this_machine", lambda: Machine(cores=8, ram_mb=5000))
+    with session("someone else"):
+        theirs = create_run("sft", SFTStageConfig(dataset="d", max_steps=20))
+        theirs.update_status(state="running", pid=os.getpid(), memory_mb=3000, eta_s=120)
+    with open(queue._slot_path(0), "w") as lock:
+        lock.write(str(theirs.path.relative_to(root_dir())))
+        lock.flush()
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield theirs
+
+
+def test_a_job_waits_for_memory_beside_the_running_ones_and_the_line_keeps_its_order(one_slot_busy):
+    big, small = queued("you"), queued("me")
+    big.update_status(memory_mb=2000)
+    small.update_status(memory_mb=900)
+    assert [run.id for run in queue.holders()] == [one_slot_busy.id]
+    assert queue._memory_fits(small, queue.holders()) and not queue._memory_fits(big, queue.holders())
+    assert queue.waiting_reason(big) == "queued: next in line, waiting for memory to free up"
+    assert queue.waiting_reason(small) == "queued: 2 jobs ahead in line, about 2 min"  # no jumping the line
+
+
+def test_the_estimate_adds_the_running_jobs_eta_and_the_jobs_ahead(one_slot_busy, monkeypatch):
+    monkeypatch.setenv("RLHF_JOB_SLOTS", "1")
+    first, second = queued("a", steps=20), queued("b", steps=20)
+    assert queue.wait_s(first) == pytest.approx(120)
+    assert queue.wait_s(second) == pytest.approx(120 + job_seconds("sft", {"max_steps": 20}))
+    assert queue.waiting_reason(second) == "queued: 2 jobs ahead in line, about 4 min"
+
+
+def start_in(name: str, config):
+    with session(name):
+        return runner.start("sft", config)
+
+
+def test_jobs_share_the_slots_a_killed_job_frees_its_slot_at_once_and_jobs_yield_the_cpu(
+    tiny_model_dir, pairs_file, monkeypatch
+):
+    monkeypatch.setenv("RLHF_JOB_SLOTS", "2")
+    monkeypatch.setenv("RLHF_JOB_NICENESS", "5")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    long = job_config(tiny_model_dir, pairs_file, 100_000)
+    first, second, third = start_in("a", long), start_in("b", long), start_in("c", long)
+    try:
+        wait_for(
+            lambda: first.status()["state"] == second.status()["state"] == "running",
+            what="two jobs to train side by side",
+        )
+        wait_for(lambda: "queued: 2 jobs ahead in line" in third.tail_log(), what="the third job to wait its turn")
+        job = psutil.Process(first.status()["pid"])
+        assert job.nice() == psutil.Process().nice() + 5
+        threads = max(1, len(os.sched_getaffinity(0)) // 2)
+        assert f"OMP_NUM_THREADS={threads}".encode() in open(f"/proc/{job.pid}/environ", "rb").read().split(b"\0")
+        os.kill(job.pid, signal.SIGKILL)
+        wait_for(lambda: third.status()["state"] == "running", what="the killed job's slot to go to the third")
+        assert first.status()["state"] == "failed"
+    finally:
+        for run in (first, second, third):
+            runner.stop(run)
+    wait_for(lambda: all(run.status()["state"] not in ("queued", "running") for run in (second, third)), what="stop")
+
+
+def test_the_host_sets_the_longest_job_and_a_job_past_it_stops_and_says_why(tiny_model_dir, pairs_file, monkeypatch):
+    monkeypatch.setenv("RLHF_MAX_JOB_MINUTES", "0.01")
+    run = runner.start("sft", job_config(tiny_model_dir, pairs_file, 100_000))
+    wait_for(lambda: run.status()["state"] not in ("queued", "running"), what="the job to stop at the limit")
+    status = run.status()
+    assert status["state"] == "stopped"
+    assert status["reason"].endswith(": the longest a job may run here is 0.01 min"), status["reason"]
