@@ -42,6 +42,17 @@ CHEAP = ("load_data", "prepare_data", "save_data", "sft_poll", "ppo_poll", "comp
 DONE = ("finished", "failed", "stopped")
 
 
+def lighten_the_clients() -> None:
+    """gradio_client opens a new httpx client for each request, and each builds a TLS context (certificates
+    read and parsed) even for plain http on loopback: a third of the harness's CPU, on the cores the server
+    needs. One context serves them all (the server is not touched)."""
+    import functools
+
+    import httpx._transports.default as transports
+
+    transports.create_ssl_context = functools.cache(transports.create_ssl_context)
+
+
 def cookie(index: int) -> dict:
     return {"Cookie": f"rlhf_session=attendee{index:04d}" + "x" * 36}
 
@@ -200,6 +211,7 @@ STAGES = ("sft", "ppo", "compare")
 def run_workshop(clients: int, minutes: float, steps: int = 2, slots: int | None = None, stages=STAGES) -> dict:
     from rlhf_playground.tiny import make_tiny_model
 
+    lighten_the_clients()
     root = Path(tempfile.mkdtemp(prefix="load-test-"))
     try:
         model = make_tiny_model(root / "cache" / "tiny")  # the model cache: a folder hosted users may name

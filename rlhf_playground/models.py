@@ -36,6 +36,12 @@ def from_transformers(*names: str) -> list:
         return [getattr(transformers, name) for name in names]
 
 
+def warm_up() -> None:
+    """Import what a job's start checks (a tokenizer: a few seconds the first time), so that the first person
+    to press Start doesn't wait for it; the app runs it in the background as it starts."""
+    from_transformers("AutoTokenizer", "AutoConfig")
+
+
 DEFAULT_MODEL = "default"
 DEFAULT_NAME = "SmolLM2-135M-Instruct"
 DEFAULT_LABEL = f"{DEFAULT_NAME} (bundled, offline)"

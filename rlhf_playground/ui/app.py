@@ -106,10 +106,12 @@ def launch(app: gr.Blocks | None = None, **kwargs) -> None:
     import threading
 
     from ..data import max_file_bytes
+    from ..models import warm_up
 
     app = app or build_app()
     app.queue(default_concurrency_limit=4)
     quiet_queue(app)
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     hosted = {"head": KEYS_SCRIPT}
     if is_hosted():
         from starlette.middleware import Middleware
