@@ -31,6 +31,7 @@ MAX_MODEL_MB = ("RLHF_MAX_MODEL_MB", 2048)  # weights on disk, per model a job l
 MAX_JOBS = ("RLHF_MAX_JOBS_PER_SESSION", 2)  # running or waiting, per person: one running and one queued
 MAX_JOB_MINUTES = ("RLHF_MAX_JOB_MINUTES", 30)  # a job's turn, after which it stops (and saves); locally: if set
 JOB_NICENESS = ("RLHF_JOB_NICENESS", 10)  # jobs yield the CPU to the app's pages; locally 0 unless set
+MODEL_EVENTS = ("RLHF_MODEL_EVENTS", 1)  # clicks that run a model in the app's process at once; locally 2
 
 
 def host_number(name: str, default: float, local_default: float | None = None) -> float | None:
@@ -121,9 +122,12 @@ def presets(cls, prefix: str = PRESET_PREFIX) -> dict:
             else:
                 values[f.name] = kind(text)
         except (KeyError, ValueError):
-            raise UserError(f"{name}={text!r} isn't a {kind.__name__}: fix it in the app's environment.") from None
+            words = {int: "a whole number", float: "a number", bool: "yes or no"}.get(kind, "text")
+            raise UserError(f"{name}={text!r} should be {words}: fix it in the app's environment.") from None
     try:
-        from_dict(cls, values).validate()
+        config = from_dict(cls, values)
+        config.validate()
+        check_caps(config)  # a preset over the host's own cap would be refused at every Start
     except UserError as exc:
         raise UserError(f"The host's {prefix}* settings don't make a valid {cls.__name__}: {exc}") from None
     return values

@@ -82,3 +82,27 @@ def test_the_whole_demo_eta_scales_the_steps_to_come_by_this_machines_pace():
 
     run.update_status(state="finished")
     assert stage.eta_s(run) is None
+
+
+def test_the_host_presets_the_demo_form_for_a_workshop_and_a_wrong_preset_is_named(monkeypatch, capsys):
+    from rlhf_playground.hosting import presets
+    from rlhf_playground.ui.demo_tab import workshop_defaults
+
+    monkeypatch.setenv("RLHF_DEMO_SFT_STEPS", "7")
+    monkeypatch.setenv("RLHF_DEMO_REWARD", "lexicon")
+    monkeypatch.setenv("RLHF_DEMO_LOAD_IN_4BIT", "no")
+    assert presets(DemoConfig) == {"sft_steps": 7, "reward": "lexicon", "load_in_4bit": False}
+    monkeypatch.setenv("RLHF_DEMO_PPO_STEPS", "many")
+    with pytest.raises(UserError, match="RLHF_DEMO_PPO_STEPS='many' should be a whole number"):
+        presets(DemoConfig)
+    monkeypatch.setenv("RLHF_DEMO_PPO_STEPS", "0")
+    with pytest.raises(UserError, match="ppo_steps must be at least 1"):
+        presets(DemoConfig)
+    assert workshop_defaults() == {}  # the app still starts, with the usual defaults, and the log says why
+    assert "RLHF_DEMO_" in capsys.readouterr().err
+    monkeypatch.setenv("RLHF_DEMO_PPO_STEPS", "3")
+
+    from rlhf_playground.ui.app import build_app
+
+    shown = {b.elem_id: getattr(b, "value", None) for b in build_app().blocks.values() if getattr(b, "elem_id", None)}
+    assert (shown["demo-sft_steps"], shown["demo-ppo_steps"], shown["demo-reward"]) == (7, 3, "lexicon")

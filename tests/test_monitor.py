@@ -71,3 +71,14 @@ def test_the_queue_looks_for_work_every_50_ms_not_every_millisecond():
     assert app._queue.sleep_when_free < QUEUE_IDLE_S  # gradio's own value on Linux
     quiet_queue(app)
     assert app._queue.sleep_when_free == QUEUE_IDLE_S
+
+
+def test_clicks_that_run_a_model_in_the_app_take_turns_in_one_group_and_cheap_ones_keep_their_own(monkeypatch):
+    monkeypatch.setenv("RLHF_HOSTED", "1")
+    from rlhf_playground.ui.app import build_app
+
+    fns = {fn.api_name: fn for fn in build_app().fns.values() if fn.api_name}
+    for name in ("explore_generate", "explore_sentiment", "reward_try"):
+        assert (fns[name].concurrency_id, fns[name].concurrency_limit) == ("model", 1), name
+    cheap = [fns[name].concurrency_id for name in ("load_data", "save_data", "sft_start", "sft_poll")]
+    assert "model" not in cheap and len(set(cheap)) == len(cheap)  # each its own queue

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ..errors import UserError
+from ..hosting import MODEL_EVENTS, host_number
 
 
 def problem(exc: UserError) -> str:
@@ -24,3 +25,11 @@ def table(rows: list[dict], columns: list[str], limit: int = 20):
     import pandas as pd
 
     return pd.DataFrame([[cell(r.get(c)) for c in columns] for r in rows[:limit]], columns=columns)
+
+
+def model_work() -> dict:
+    """A listener's settings for a click that runs a model in the app's own process (Try models, the reward
+    model's try-out): such clicks take turns in one group of ``RLHF_MODEL_EVENTS`` (hosted 1, locally 2), so a
+    room pressing Generate waits there, with gradio's place in line, while the cheap events (loading data,
+    saving, starting jobs, polls) keep their own queues and the CPU to run them."""
+    return {"concurrency_id": "model", "concurrency_limit": max(1, int(host_number(*MODEL_EVENTS, local_default=2)))}

@@ -9,7 +9,7 @@ import gradio as gr
 from ..errors import UserError
 from ..explore import analyse_sentiment, generate_text
 from .choices import SCORERS, tuned_choices
-from .common import problem
+from .common import model_work, problem
 
 INTRO = """
 ### Try models: generation and sentiment
@@ -168,6 +168,7 @@ def build(app: gr.Blocks, tab: gr.Tab) -> None:
         [model, prompt, *settings, seed, use_chat_template, scorer],
         [message, outputs],
         api_name="explore_generate",
+        **model_work(),
     )
     code = gr.Code(label="The same in Python", language="python", interactive=False)
     code_inputs = [model, prompt, *settings, use_chat_template, scorer]
@@ -178,5 +179,5 @@ def build(app: gr.Blocks, tab: gr.Tab) -> None:
     gr.Markdown("#### Sentiment of any text")
     text = gr.Textbox(label="Text", value="I loved every minute of it!", lines=2)
     verdict = gr.Markdown()
-    gr.Button("Analyse").click(sentiment, [text, scorer], verdict, api_name="explore_sentiment")
+    gr.Button("Analyse").click(sentiment, [text, scorer], verdict, api_name="explore_sentiment", **model_work())
     tab.select(lambda: gr.update(choices=model_choices()), None, model, api_visibility="private")

@@ -9,7 +9,7 @@ from ..jobs import list_runs
 from ..scorers import cached_scorer
 from ..stages.reward import STAGE, RewardStageConfig, prefer
 from .choices import dataset_choices
-from .common import problem
+from .common import model_work, problem
 from .forms import SCHEDULE, ConfigForm
 from .monitor import RunMonitor, Watchers
 
@@ -112,7 +112,9 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
         answer_a = gr.Textbox(label="Answer A", lines=3)
         answer_b = gr.Textbox(label="Answer B (optional)", lines=3)
     verdict = gr.Markdown()
-    gr.Button("Score").click(try_pair, [model, prompt, answer_a, answer_b], verdict, api_name="reward_try")
+    gr.Button("Score").click(
+        try_pair, [model, prompt, answer_a, answer_b], verdict, api_name="reward_try", **model_work()
+    )
 
     def refresh():
         return gr.update(choices=dataset_choices(["preference"])), gr.update(choices=finished_runs())
