@@ -212,6 +212,7 @@ def run_workshop(clients: int, minutes: float, steps: int = 2, slots: int | None
     from rlhf_playground.tiny import make_tiny_model
 
     lighten_the_clients()
+    load_before = os.getloadavg()
     root = Path(tempfile.mkdtemp(prefix="load-test-"))
     try:
         model = make_tiny_model(root / "cache" / "tiny")  # the model cache: a folder hosted users may name
@@ -234,6 +235,7 @@ def run_workshop(clients: int, minutes: float, steps: int = 2, slots: int | None
             memory.done.set()
             faults = isolation_faults(workspace, attendees)
         result = report(attendees, wall, memory, faults, len(stages))
+        result["load_before"] = [round(x, 2) for x in load_before]
         if result["problems"]:  # the server's side of them
             log = max(root.glob("app-*.log"), key=lambda p: p.stat().st_mtime)
             result["app_log_tail"] = log.read_text(errors="replace")[-4000:].splitlines()
@@ -270,7 +272,7 @@ def report(attendees: list[Attendee], wall: float, memory: MemoryWatch, faults: 
         "cross_session_probes": sum(a.probes for a in attendees),
         "cross_session_reads": faults + sum(a.cross_reads for a in attendees),
         "problems": [f"attendee {a.index}: {p}" for a in attendees for p in a.problems][:20],
-        "load_before": [round(x, 2) for x in os.getloadavg()],
+        "load_at_end": [round(x, 2) for x in os.getloadavg()],
     }
 
 

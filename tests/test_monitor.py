@@ -69,8 +69,10 @@ def test_the_queue_looks_for_work_every_50_ms_not_every_millisecond():
         gr.Markdown("x")
     app.queue()
     assert app._queue.sleep_when_free < QUEUE_IDLE_S  # gradio's own value on Linux
+    assert app._queue.ANAYLTICS_CACHE_FREQUENCY == 1  # gradio's: a summary after every event
     quiet_queue(app)
     assert app._queue.sleep_when_free == QUEUE_IDLE_S
+    assert app._queue.ANAYLTICS_CACHE_FREQUENCY > 1  # no pandas summary of every event's timing
 
 
 def test_clicks_that_run_a_model_in_the_app_take_turns_in_one_group_and_cheap_ones_keep_their_own(monkeypatch):

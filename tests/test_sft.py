@@ -114,7 +114,8 @@ def test_max_length_shorter_than_a_prompt_names_the_numbers(tmp_path, tiny_model
     from transformers import AutoTokenizer
 
     prompt = "hello " * 40
-    data = write_jsonl(tmp_path / "long.jsonl", [{"prompt": prompt, "completion": " fox"}])
+    short = [{"prompt": f"hi {i}", "completion": " fox"} for i in range(100)]  # Start tokenizes only the longest
+    data = write_jsonl(tmp_path / "long.jsonl", [*short[:60], {"prompt": prompt, "completion": " fox"}, *short[60:]])
     tokens = len(encode_prompt(AutoTokenizer.from_pretrained(tiny_model_dir), prompt, chat=False))
     with pytest.raises(UserError, match=f"max_length 16 is too short.* is {tokens} tokens.* {tokens + 1}"):
         tiny_config(tiny_model_dir, data, max_length=16).validate()
@@ -206,3 +207,11 @@ def test_cli_trains_in_the_foreground_and_prints_the_run_folder(pairs_file, tiny
     folder = Path(done.stdout.split("run folder: ", 1)[1].split()[0])
     assert (folder / "artifacts" / "adapter" / "adapter_model.safetensors").is_file()
     assert "step=3" in (folder / "log.txt").read_text()
+
+
+def test_start_tokenizes_only_the_prompts_longest_in_characters_chats_included():
+    from rlhf_playground.stages.sft import longest_prompts
+
+    chat = [{"role": "user", "content": "a much longer question " * 5}]
+    samples = [{"prompt": "short"}, {"prompt": None}, {"prompt": chat}, {"prompt": "a bit longer"}]
+    assert longest_prompts(samples, count=2) == [chat, "a bit longer"]

@@ -8,6 +8,7 @@ model, and ``samples.json``: answers to held-out prompts before and after.
 
 from __future__ import annotations
 
+import heapq
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from . import common
 from .common import lora_config, make_trainer, quiet_progress_bars, save_adapter
 
 STAGE = "sft"
+LENGTH_CANDIDATES = 32  # prompts tokenized at Start to find the longest (see longest_prompts)
 
 
 @dataclass
@@ -85,11 +87,7 @@ class SFTStageConfig:
         check_4bit(self.load_in_4bit)
         tokenizer = load_tokenizer(self.model)
         longest = max(
-            (
-                len(encode_prompt(tokenizer, ex["prompt"], chat=isinstance(ex["prompt"], list)))
-                for ex in examples.samples
-                if ex["prompt"]
-            ),
+            (len(encode_prompt(tokenizer, p, chat=isinstance(p, list))) for p in longest_prompts(examples.samples)),
             default=0,
         )
         if self.max_length < longest + 1:
@@ -98,6 +96,20 @@ class SFTStageConfig:
                 f"'{self.dataset}' is {longest} tokens, so no answer token would fit. "
                 f"Use max_length of at least {longest + 1} (better {longest + 64})."
             )
+
+
+def longest_prompts(samples: list[dict[str, Any]], count: int = LENGTH_CANDIDATES) -> list:
+    """The ``count`` prompts longest in characters: the ones to tokenize to find the longest in tokens.
+
+    Start checks the prompts' length in the app's own process, and tokenizing every row of a big dataset
+    there was most of the server's time when a room pressed Start at once. Tokens follow characters
+    closely, so the longest prompt in tokens is among the longest few dozen in characters."""
+    prompts = [ex["prompt"] for ex in samples if ex["prompt"]]
+    return heapq.nlargest(count, prompts, key=lambda p: len(p) if isinstance(p, str) else _characters(p))
+
+
+def _characters(messages: list[dict]) -> int:
+    return sum(len(str(m.get("content", ""))) for m in messages)
 
 
 # ------------------------------------------------------------------ data

@@ -82,6 +82,7 @@ def _sweep_forever() -> None:
 
 
 QUEUE_IDLE_S = 0.05  # how often gradio's queue looks for new events while it has none
+ANALYTICS_EVERY = 1000  # events between gradio's summaries of its own timings (it made one after every event)
 
 
 def quiet_queue(app: gr.Blocks) -> None:
@@ -90,11 +91,17 @@ def quiet_queue(app: gr.Blocks) -> None:
     On Linux and macOS it polls every 1 ms (progress every 10 ms): 5% of a core spent by a server
     nobody is using (measured with benchmarks/page_cpu.py). 50 ms and 100 ms are the values gradio
     itself uses on Windows; an event then starts up to 50 ms later, which nobody notices.
+
+    After every queued event gradio also rebuilds a pandas table of its last 10,000 events' timings, for a
+    monitoring page this app doesn't serve: 15% of the server's CPU with 30 people in (py-spy during
+    ``benchmarks/load_test.py --clients 30``). It keeps the last 1000 and summarises every 1000th event.
     """
     queue = getattr(app, "_queue", None)
     if queue is not None and hasattr(queue, "sleep_when_free"):
         queue.sleep_when_free = QUEUE_IDLE_S
         queue.progress_update_sleep_when_free = 2 * QUEUE_IDLE_S
+    if queue is not None and hasattr(queue, "ANAYLTICS_CACHE_FREQUENCY"):  # gradio's spelling
+        queue.ANAYLTICS_CACHE_FREQUENCY = queue.ANALYTICS_MAX_EVENTS = ANALYTICS_EVERY
 
 
 def launch(app: gr.Blocks | None = None, **kwargs) -> None:
