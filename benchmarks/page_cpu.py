@@ -99,7 +99,7 @@ def measure_room(seconds: float, pages: int) -> dict:
                     mine = browser_processes(claimed)
                     claimed |= set(mine)
                     opened.append((name, browser, mine))
-                time.sleep(10)  # let the pages settle after their first answers
+                time.sleep(30)  # let the pages settle after their first answers (slow with 10 browsers on 2 cores)
                 seen_server: dict[int, float] = {}
                 seen = [dict() for _ in opened]
                 server_start = cpu_seconds({server.pid: server}, seen_server)
