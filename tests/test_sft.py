@@ -210,8 +210,11 @@ def test_cli_trains_in_the_foreground_and_prints_the_run_folder(pairs_file, tiny
 
 
 def test_start_tokenizes_only_the_prompts_longest_in_characters_chats_included():
+    from rlhf_playground.data.prompts import prompt_text
     from rlhf_playground.stages.sft import longest_prompts
 
     chat = [{"role": "user", "content": "a much longer question " * 5}]
-    samples = [{"prompt": "short"}, {"prompt": None}, {"prompt": chat}, {"prompt": "a bit longer"}]
+    samples = [
+        {"prompt": p, "shown": prompt_text(p) if p else "x" * 500} for p in ("short", None, chat, "a bit longer")
+    ]
     assert longest_prompts(samples, count=2) == [chat, "a bit longer"]

@@ -104,12 +104,8 @@ def longest_prompts(samples: list[dict[str, Any]], count: int = LENGTH_CANDIDATE
     Start checks the prompts' length in the app's own process, and tokenizing every row of a big dataset
     there was most of the server's time when a room pressed Start at once. Tokens follow characters
     closely, so the longest prompt in tokens is among the longest few dozen in characters."""
-    prompts = [ex["prompt"] for ex in samples if ex["prompt"]]
-    return heapq.nlargest(count, prompts, key=lambda p: len(p) if isinstance(p, str) else _characters(p))
-
-
-def _characters(messages: list[dict]) -> int:
-    return sum(len(str(m.get("content", ""))) for m in messages)
+    longest = heapq.nlargest(count, (ex for ex in samples if ex["prompt"]), key=lambda ex: len(ex["shown"]))
+    return [ex["prompt"] for ex in longest]
 
 
 # ------------------------------------------------------------------ data
