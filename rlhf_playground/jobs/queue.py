@@ -1,9 +1,9 @@
 """Training jobs take turns on the machine's slots, fairly: lock files and a waiting line.
 
 The machine has :func:`.slots.slot_count` slots, each a lock file ``.queue/slot-<i>.lock`` in the
-shared root. A job process holds an exclusive ``flock`` on one while it trains; the kernel drops
-the lock when the process exits, however it exits (SIGKILL included), so a dead job frees its slot
-at once and nobody has to "drain" the queue. Each waiting job polls for its turn:
+shared root. A job process holds it (a ``filelock.FileLock``: ``flock`` on Linux and macOS, ``msvcrt``
+locking on Windows) while it trains; the system drops the lock when the process exits, however it
+exits (a kill included), so a dead job frees its slot at once and nobody has to "drain" the queue. Each waiting job polls for its turn:
 
 - **Fair order**: the line is sorted by how many jobs of the same workspace (a hosted session) are
   already on the machine or waiting before it, then by age. So nobody's second job starts before
@@ -12,19 +12,20 @@ at once and nobody has to "drain" the queue. Each waiting job polls for its turn
   was started) fits beside those of the running jobs; a job alone always may run.
 
 The line is on disk (queued runs' status files), so an app restart keeps it. A queued run names only
-runs of its own workspace, and a slot's lock file (which says which run holds it, as a path relative
-to the root) is emptied when that run ends.
+runs of its own workspace, and a slot's ``slot-<i>.run`` file (which says which run holds it, as a path
+relative to the root) is emptied when that run ends.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import heapq
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterator
+from typing import Iterator
+
+from filelock import FileLock, Timeout
 
 from ..registry import UNQUEUED
 from ..workspace import queued_run_dirs, shared_root
@@ -41,17 +42,29 @@ def _slot_path(slot: int) -> Path:
     return folder / f"slot-{slot}.lock"
 
 
-def _holder(slot: int) -> Run | None:
-    """The run training in ``slot`` now (its folder may be another session's): the lock must be held (the kernel
-    knows), and the run it names still running."""
+def _holder_path(slot: int) -> Path:
+    return _slot_path(slot).with_suffix(".run")
+
+
+def _try_lock(slot: int) -> FileLock | None:
+    """The slot's lock, held, or None when another process (or another lock of ours) holds it."""
+    lock = FileLock(_slot_path(slot), timeout=0)
     try:
-        with open(_slot_path(slot)) as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                name = lock.read().strip()
-            else:
-                return None  # nobody holds it (our shared lock goes when the file closes)
+        lock.acquire()
+    except Timeout:
+        return None
+    return lock
+
+
+def _holder(slot: int) -> Run | None:
+    """The run training in ``slot`` now (its folder may be another session's): the lock must be held (the system
+    knows), and the run it names still running."""
+    probe = _try_lock(slot)
+    if probe is not None:
+        probe.release()
+        return None  # nobody holds it
+    try:
+        name = _holder_path(slot).read_text().strip()
     except FileNotFoundError:
         return None
     run = Run(shared_root() / name) if name else None
@@ -171,33 +184,24 @@ def place_in_line(run: Run) -> int:
 
 
 @contextlib.contextmanager
-def _holding(lock: IO, run: Run) -> Iterator[None]:
-    """Name ``run`` in the held slot's lock file while the block trains; empty the file before letting go."""
+def holding(slot: int, lock: FileLock, run: Run) -> Iterator[None]:
+    """Name ``run`` as the holder of ``slot`` (whose ``lock`` is held) while the block trains; unname it and
+    let go after."""
+    named = _holder_path(slot)
     try:
         path = run.path.resolve()
-        _write_holder(lock, str(path.relative_to(shared_root()) if path.is_relative_to(shared_root()) else path))
+        named.write_text(str(path.relative_to(shared_root()) if path.is_relative_to(shared_root()) else path))
         yield
     finally:
-        _write_holder(lock, "")
-        lock.close()
+        named.write_text("")
+        lock.release()
 
 
-def _write_holder(lock: IO, text: str) -> None:
-    lock.seek(0)
-    lock.truncate()
-    lock.write(text)
-    lock.flush()
-
-
-def _take_free_slot() -> IO | None:
+def _take_free_slot() -> tuple[int, FileLock] | None:
+    """The first free slot and its lock, held; None when all are busy."""
     for slot in range(slot_count()):
-        lock = open(_slot_path(slot), "a+")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
-            continue
-        return lock
+        if (lock := _try_lock(slot)) is not None:
+            return slot, lock
     return None
 
 
@@ -211,9 +215,9 @@ def wait_for_turn(run: Run, poll_s: float = 0.5) -> contextlib.AbstractContextMa
         line, running = _line(), holders()
         ahead = len(_ahead(run, line))
         if ahead < slot_count() - len(running) and _memory_fits(run, running):
-            lock = _take_free_slot()
-            if lock is not None:
-                return _holding(lock, run)
+            taken = _take_free_slot()
+            if taken is not None:
+                return holding(*taken, run)
         reason = _reason(run, line, running)
         if reason != said:
             run.update_status(state="queued", reason=reason)

@@ -20,7 +20,6 @@ and log.txt only grow; a reader skips a last line still being written.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import secrets
@@ -50,33 +49,29 @@ def read_json(path: Path, default: Any) -> Any:
         return default
 
 
-def process_start_ticks(pid: int) -> int | None:
-    """When ``pid`` started (Linux clock ticks since boot), to tell it from a later process with the same id."""
+def process_start_time(pid: int) -> float | None:
+    """When ``pid`` started (seconds since the epoch, as psutil reads it on every system), to tell it from a
+    later process with the same id."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return round(psutil.Process(pid).create_time(), 2)
+    except psutil.Error:
         return None
-    return int(stat.rsplit(")", 1)[1].split()[19])
 
 
-def process_alive(pid: int | None, start_ticks: int | None = None) -> bool:
+def process_alive(pid: int | None, start_time: float | None = None) -> bool:
     """Whether ``pid`` is still the running job: not gone, not a zombie, not a reused id."""
     if not pid:
         return False
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        process = psutil.Process(pid)
+        if process.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
+            return False
+        started = process.create_time()
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        pass
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no /proc (macOS): os.kill is all we can know
-    fields = stat.rsplit(")", 1)[1].split()
-    if fields[0] in ("Z", "X"):
-        return False
-    return start_ticks is None or int(fields[19]) == start_ticks
+    except psutil.AccessDenied:
+        return True
+    return start_time is None or abs(started - start_time) < 0.05
 
 
 class Run:
@@ -202,8 +197,7 @@ class Run:
     # --------------------------------------------------------------- writing
     @contextlib.contextmanager
     def _status_lock(self) -> Iterator[None]:
-        with open(self.path / ".status.lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with FileLock(self.path / ".status.lock"):
             yield
 
     def update_status(self, **fields: Any) -> dict[str, Any]:
