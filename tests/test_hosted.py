@@ -53,9 +53,9 @@ def test_local_paths_are_refused_only_when_hosted(hosted, tmp_path, tiny_model_d
 
 
 def test_jobs_of_all_sessions_share_one_line_take_turns_and_name_only_your_own_runs(hosted):
-    import fcntl
+    from held_slot import slot_held_by
 
-    from rlhf_playground.jobs.queue import _slot_path, waiting_reason
+    from rlhf_playground.jobs.queue import waiting_reason
     from rlhf_playground.jobs.runs import create_run
     from rlhf_playground.stages.sft import SFTStageConfig
 
@@ -64,10 +64,7 @@ def test_jobs_of_all_sessions_share_one_line_take_turns_and_name_only_your_own_r
         theirs.update_status(state="running", pid=os.getpid())
         queued_a = create_run("sft", SFTStageConfig(dataset="d"))
         queued_a.update_status(state="queued", pid=os.getpid())
-    with open(_slot_path(0), "w") as lock:
-        lock.write(str(theirs.path.relative_to(root_dir())))
-        lock.flush()
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with slot_held_by(theirs):
         with session("b"):
             mine = create_run("sft", SFTStageConfig(dataset="d"))
             reason = waiting_reason(mine)  # b's first job goes before a's second, though a queued it earlier

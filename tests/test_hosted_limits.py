@@ -149,16 +149,11 @@ def test_the_data_tab_keeps_a_draft_path_in_the_page_state_not_the_rows():
 @pytest.fixture
 def machine_busy():
     """Another session's job holds the machine (the lock is held and names it)."""
-    import fcntl
-
-    from rlhf_playground.jobs.queue import _slot_path
+    from held_slot import slot_held_by
 
     with session("someone else"):
         theirs = active(create_run("sft", SFTStageConfig(dataset="d")))
-    with open(_slot_path(0), "w") as lock:
-        lock.write(str(theirs.path.relative_to(root_dir())))
-        lock.flush()
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with slot_held_by(theirs):
         yield theirs
 
 

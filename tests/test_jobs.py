@@ -13,7 +13,7 @@ import time
 import pytest
 
 from rlhf_playground.jobs import runner
-from rlhf_playground.jobs.execute import INTERRUPT_SIGNAL, describe_failure, interruptible
+from rlhf_playground.jobs.execute import describe_failure, interrupt_step, interruptible
 from rlhf_playground.jobs.runs import DIED, create_run, list_runs
 from rlhf_playground.stages.sft import SFTStageConfig
 
@@ -111,31 +111,31 @@ def test_failures_are_named_in_one_line():
     assert describe_failure(ValueError("bad\nthing")) == "ValueError: bad"
 
 
-def test_interrupt_signal_ends_a_long_step():
+def test_an_interrupt_from_another_thread_ends_a_long_step():
     run = create_run("sft", SFTStageConfig(dataset="d"))
-    threading.Timer(0.3, os.kill, (os.getpid(), INTERRUPT_SIGNAL)).start()
+    threading.Timer(0.3, interrupt_step).start()
     began, step_ran_out = time.monotonic(), False
     with interruptible(run):
         while time.monotonic() - began < 600:  # a "step" far longer than a stop may take
             time.sleep(0.01)
         step_ran_out = True
-    assert not step_ran_out and run.stop_requested()  # the signal ended the step, not the step its own end
-    os.kill(os.getpid(), INTERRUPT_SIGNAL)  # outside a block the signal is ignored
+    assert not step_ran_out and run.stop_requested()  # the interrupt ended the step, not the step its own end
+    interrupt_step()  # outside a block it is ignored
     time.sleep(0.05)
+    with pytest.raises(KeyboardInterrupt):  # while Ctrl-C (a SIGINT of nobody's asking) stays Ctrl-C
+        signal.raise_signal(signal.SIGINT)
+        time.sleep(0.05)
 
 
 def test_queued_run_waits_for_the_lock_and_leaves_when_stopped():
-    import fcntl
+    from held_slot import slot_held_by
 
-    from rlhf_playground.jobs.queue import _slot_path, wait_for_turn
+    from rlhf_playground.jobs.queue import _holder_path, wait_for_turn
     from rlhf_playground.workspace import root_dir
 
     holder = create_run("sft", SFTStageConfig(dataset="d"))
     holder.update_status(state="running", pid=os.getpid())
-    with open(_slot_path(0), "w") as lock:
-        lock.write(str(holder.path.relative_to(root_dir())))
-        lock.flush()
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with slot_held_by(holder):
         waiting = create_run("sft", SFTStageConfig(dataset="d"))
         threading.Timer(0.5, waiting.request_stop).start()
         assert wait_for_turn(waiting, poll_s=0.05) is None
@@ -144,10 +144,10 @@ def test_queued_run_waits_for_the_lock_and_leaves_when_stopped():
     mine = create_run("sft", SFTStageConfig(dataset="d"))
     taken = wait_for_turn(mine)
     assert taken is not None
-    with taken:  # while it trains the lock names the run, relative to the root (no absolute path)
-        assert _slot_path(0).read_text() == str(mine.path.relative_to(root_dir()))
-    assert _slot_path(0).read_text() == ""  # and nothing is left to say who held it
-    assert not _slot_path(0).is_relative_to(root_dir() / "runs")
+    with taken:  # while it trains the slot names the run, relative to the root (no absolute path)
+        assert _holder_path(0).read_text() == str(mine.path.relative_to(root_dir()))
+    assert _holder_path(0).read_text() == ""  # and nothing is left to say who held it
+    assert not _holder_path(0).is_relative_to(root_dir() / "runs")
 
 
 # ------------------------------------------------------------------ detached jobs

@@ -107,16 +107,16 @@ def test_stop_saves_a_checkpoint_and_the_command_line_resumes_the_run(tiny_model
 def test_a_stop_that_interrupts_the_step_or_the_save_still_keeps_a_checkpoint(
     tiny_model_dir, long_pairs, monkeypatch, where
 ):
-    """Stop interrupts a step that hasn't ended after ``runner.CLEAN_STOP_S`` (a real model, or a busy machine):
+    """Stop interrupts a step that hasn't ended after ``execute.CLEAN_STOP_S`` (a real model, or a busy machine):
     the checkpoint of the last optimizer step is saved all the same, and the run resumes from it."""
     import transformers
 
     from rlhf_playground.jobs.callbacks import RunCallback
-    from rlhf_playground.jobs.execute import INTERRUPT_SIGNAL
+    from rlhf_playground.jobs.execute import interrupt_step
 
-    def interrupt(run) -> None:  # what runner.stop does to a job whose step doesn't end in time
+    def interrupt(run) -> None:  # what the job's stop watcher does when a step doesn't end in time
         run.request_stop()
-        os.kill(os.getpid(), INTERRUPT_SIGNAL)
+        interrupt_step()
 
     if where == "mid-step":  # in step 3, before the callback gets to see the stop file
         substep_end = RunCallback.on_substep_end

@@ -3,7 +3,6 @@ a killed job or a restarted app."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import signal
@@ -12,13 +11,14 @@ import sys
 
 import psutil
 import pytest
+from held_slot import slot_held_by
 from test_jobs import job_config, pairs_file, wait_for  # noqa: F401
 
 from rlhf_playground.jobs import queue, runner
 from rlhf_playground.jobs.runs import create_run
 from rlhf_playground.jobs.slots import Machine, job_memory_mb, job_seconds, slot_count, threads_per_job
 from rlhf_playground.stages.sft import SFTStageConfig
-from rlhf_playground.workspace import root_dir, session
+from rlhf_playground.workspace import session
 
 GB = 1024
 
@@ -98,10 +98,7 @@ def one_slot_busy(monkeypatch):
     with session("someone else"):
         theirs = create_run("sft", SFTStageConfig(dataset="d", max_steps=20))
         theirs.update_status(state="running", pid=os.getpid(), memory_mb=3000, eta_s=120)
-    with open(queue._slot_path(0), "w") as lock:
-        lock.write(str(theirs.path.relative_to(root_dir())))
-        lock.flush()
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with slot_held_by(theirs):
         yield theirs
 
 

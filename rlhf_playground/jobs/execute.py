@@ -10,6 +10,7 @@ stay small.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import errno
 import os
@@ -26,11 +27,11 @@ from ..hosting import JOB_NICENESS, MAX_JOB_MINUTES, host_number
 from ..registry import UNQUEUED
 from ..workspace import workspace_dir
 from .queue import wait_for_turn
-from .runs import Run, create_run, open_run, process_start_ticks
+from .runs import Run, create_run, open_run, process_start_time
 
-# The runner sends this when a step is too long to wait for (see :func:`interruptible`).
-INTERRUPT_SIGNAL = signal.SIGUSR1
+CLEAN_STOP_S = 0.5  # how long a job may take to stop between steps before it is interrupted mid-step
 _interruptible = False  # main thread only: inside an :func:`interruptible` block
+_interrupt_pending = False  # :func:`interrupt_step` asked, and the main thread hasn't seen it yet
 
 
 class StopNow(BaseException):
@@ -40,15 +41,30 @@ class StopNow(BaseException):
     """
 
 
-def _on_interrupt_signal(signum, frame) -> None:
+def _on_sigint(signum, frame) -> None:
+    global _interrupt_pending
+    if not _interrupt_pending:
+        raise KeyboardInterrupt  # Ctrl-C at a terminal
+    _interrupt_pending = False
     if _interruptible:
         raise StopNow()
 
 
 def install_interrupt_handler() -> None:
-    """Make ``INTERRUPT_SIGNAL`` harmless outside :func:`interruptible` blocks (by default it kills)."""
+    """Route SIGINT through :func:`_on_sigint`, so that :func:`interrupt_step` is harmless outside a block."""
     if threading.current_thread() is threading.main_thread():
-        signal.signal(INTERRUPT_SIGNAL, _on_interrupt_signal)
+        signal.signal(signal.SIGINT, _on_sigint)
+
+
+def interrupt_step() -> None:
+    """From any thread: end the main thread's :func:`interruptible` block (harmless outside one).
+
+    ``_thread.interrupt_main`` delivers the interrupt inside this process on every system (no
+    POSIX-only signal), at the main thread's next Python instruction.
+    """
+    global _interrupt_pending
+    _interrupt_pending = True
+    _thread.interrupt_main(signal.SIGINT)
 
 
 @contextlib.contextmanager
@@ -56,10 +72,11 @@ def interruptible(run: Run) -> Iterator[None]:
     """Let a stop request end the block mid-step instead of at the next step boundary.
 
     The training callback stops cleanly between steps; a step on a real model
-    can take longer than the few seconds a Stop may take, so the runner follows
-    up with ``INTERRUPT_SIGNAL``, which ends this block (and only this block).
-    Ctrl-C in a foreground run is a stop request too. Afterwards the weights
-    are those of the last optimizer step, and ``run.stop_requested()`` is true.
+    can take longer than the few seconds a Stop may take, so the job's stop
+    watcher follows up with :func:`interrupt_step` after ``CLEAN_STOP_S``, which
+    ends this block (and only this block). Ctrl-C in a foreground run is a stop
+    request too. Afterwards the weights are those of the last optimizer step,
+    and ``run.stop_requested()`` is true.
     """
     global _interruptible
     install_interrupt_handler()
@@ -70,6 +87,27 @@ def interruptible(run: Run) -> Iterator[None]:
         run.request_stop()
     finally:
         _interruptible = False
+
+
+@contextlib.contextmanager
+def _stop_watcher(run: Run) -> Iterator[None]:
+    """While the block runs, a stop request (the app's Stop, the host's time limit) that the training
+    hasn't acted on within ``CLEAN_STOP_S`` interrupts the step it is in."""
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.1):
+            if run.stop_requested():
+                if not done.wait(CLEAN_STOP_S):
+                    interrupt_step()
+                return
+
+    watcher = threading.Thread(target=watch, name="stop-watcher", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -170,35 +208,28 @@ def _yield_the_cpu() -> None:
 
 
 class _TimeLimit:
-    """The host's longest job (``RLHF_MAX_JOB_MINUTES``): then the job is asked to stop, and interrupted mid-step
-    if it hasn't within ``GRACE_S``; what it trained so far is saved as with Stop."""
-
-    GRACE_S = 10.0
+    """The host's longest job (``RLHF_MAX_JOB_MINUTES``): then the job is asked to stop (and interrupted mid-step
+    as with Stop); what it trained so far is saved."""
 
     def __init__(self, run: Run, minutes: float | None):
         self.run, self.reached, self.minutes = run, False, minutes
-        self._timers: list[threading.Timer] = []
+        self._timer: threading.Timer | None = None
 
     def __enter__(self) -> "_TimeLimit":
         if self.minutes:
-            for delay, action in ((self.minutes * 60, self._stop), (self.minutes * 60 + self.GRACE_S, self._interrupt)):
-                timer = threading.Timer(delay, action)
-                timer.daemon = True
-                timer.start()
-                self._timers.append(timer)
+            self._timer = threading.Timer(self.minutes * 60, self._stop)
+            self._timer.daemon = True
+            self._timer.start()
         return self
 
     def __exit__(self, *exc) -> None:
-        for timer in self._timers:
-            timer.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
 
     def _stop(self) -> None:
         self.reached = True
         print(f"the longest a job may run here is {self.minutes:g} min: stopping", flush=True)
         self.run.request_stop()
-
-    def _interrupt(self) -> None:
-        os.kill(os.getpid(), INTERRUPT_SIGNAL)  # ends an interruptible() block; harmless outside one
 
     def reason(self, step: int) -> str:
         return f"stopped at step {step}: the longest a job may run here is {self.minutes:g} min"
@@ -206,14 +237,14 @@ class _TimeLimit:
 
 def _run_job(stage: str, config, run_fn, run: Run, checked: bool) -> int:
     install_interrupt_handler()
-    run.update_status(pid=os.getpid(), pid_start=process_start_ticks(os.getpid()))
+    run.update_status(pid=os.getpid(), pid_start=process_start_time(os.getpid()))
     limit = _TimeLimit(run, None if stage in UNQUEUED else host_number(*MAX_JOB_MINUTES))  # the demo only waits
     try:
         turn = contextlib.nullcontext() if stage in UNQUEUED else wait_for_turn(run)
         if turn is None:
             run.finish("stopped", "stopped while queued")
             return 0
-        with turn, limit:
+        with turn, limit, _stop_watcher(run):
             if stage not in UNQUEUED:
                 _yield_the_cpu()
             if not checked:

@@ -3,7 +3,8 @@
 The machine has :func:`.slots.slot_count` slots, each a lock file ``.queue/slot-<i>.lock`` in the
 shared root. A job process holds it (a ``filelock.FileLock``: ``flock`` on Linux and macOS, ``msvcrt``
 locking on Windows) while it trains; the system drops the lock when the process exits, however it
-exits (a kill included), so a dead job frees its slot at once and nobody has to "drain" the queue. Each waiting job polls for its turn:
+exits (a kill included), so a dead job frees its slot at once and nobody has to "drain" the queue.
+Each waiting job polls for its turn:
 
 - **Fair order**: the line is sorted by how many jobs of the same workspace (a hosted session) are
   already on the machine or waiting before it, then by age. So nobody's second job starts before

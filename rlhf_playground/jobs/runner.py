@@ -1,6 +1,6 @@
 """Starting and stopping jobs from the app: each one a detached ``python -m rlhf_playground`` process.
 
-A job runs in its own process group with its output going to the run's
+A job runs in its own session (process group on Windows) with its output going to the run's
 log.txt, so the app stays responsive, a crash in training can't take the app
 down, and a job outlives an app restart. Jobs queue among themselves (see
 :mod:`.queue`), so :func:`start` never waits. A failed or stopped run of a
@@ -9,27 +9,31 @@ stage that saves checkpoints can be relaunched in its folder with :func:`resume`
 
 from __future__ import annotations
 
+import contextlib
 import os
-import signal
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
+import psutil
+
 from ..errors import UserError
 from ..hosting import MAX_JOBS, check_caps, is_hosted, setting
 from ..models import check_model_sizes
 from ..registry import RESUMABLE, UNQUEUED
 from ..workspace import SHARED_ROOT_ENV, shared_root, workspace_dir
-from .execute import INTERRUPT_SIGNAL
 from .queue import holders, waiting_reason
-from .runs import ACTIVE, Run, active_runs, checkpoint_step, create_run, process_alive, process_start_ticks
+from .runs import ACTIVE, Run, active_runs, checkpoint_step, create_run, process_alive, process_start_time
 from .slots import job_memory_mb, slot_count, this_machine, threads_per_job
 
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
-CLEAN_STOP_S = 0.5  # how long a job may take to stop between steps before it is interrupted mid-step
-STOP_TIMEOUT_S = 4.0  # then the process group gets SIGTERM, and SIGKILL half a second later
+STOP_TIMEOUT_S = 4.0  # then the job's process tree is terminated, and killed half a second later
+# A job is detached from the app's terminal, so that Ctrl-C on the app (or its end) leaves the job running.
+_DETACHED = (
+    {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if sys.platform == "win32" else {"start_new_session": True}
+)
 
 
 def job_command(stage: str, run: Run) -> list[str]:
@@ -101,7 +105,6 @@ def resume(run: Run) -> Run:
         ended=None,
         pid=None,
         pid_start=None,
-        pgid=None,
         resumed_from_step=step,
     )
     return _launch(stage, run)
@@ -127,25 +130,31 @@ def _launch(stage: str, run: Run) -> Run:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env=env,
-                start_new_session=True,
+                **_DETACHED,
             )
         except OSError as exc:
             run.finish("failed", f"could not start the job: {exc}")
             return run
-    run.update_status(pid=proc.pid, pid_start=process_start_ticks(proc.pid), pgid=proc.pid)
+    run.update_status(pid=proc.pid, pid_start=process_start_time(proc.pid))
     # Reap the child when it ends, so it doesn't linger as a zombie that looks alive.
     threading.Thread(target=proc.wait, name=f"reap-{run.id}", daemon=True).start()
     return run
 
 
-def _signal_job(status: dict, sig: int, group: bool) -> None:
+def _end_process_tree(pid: int) -> None:
+    """Terminate the job and every process it started (data loaders, a compiler), then kill what is left."""
     try:
-        if group and status.get("pgid"):
-            os.killpg(status["pgid"], sig)
-        else:
-            os.kill(status["pid"], sig)
-    except (ProcessLookupError, PermissionError):
-        pass
+        job = psutil.Process(pid)
+        tree = [job, *job.children(recursive=True)]
+    except psutil.Error:
+        return
+    for process in tree:
+        with contextlib.suppress(psutil.Error):
+            process.terminate()
+    _, alive = psutil.wait_procs(tree, timeout=0.5)
+    for process in alive:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
 
 
 def stop(run: Run) -> dict:
@@ -153,27 +162,20 @@ def stop(run: Run) -> dict:
 
     First the stop file: the training callback ends the job after the current
     step and the adapter is saved. If the step is long, the job is interrupted
-    mid-step (and still saves). A job that hasn't ended after
-    ``STOP_TIMEOUT_S`` is killed with its whole process group.
+    mid-step by its own stop watcher (and still saves). A job that hasn't
+    ended after ``STOP_TIMEOUT_S`` is killed with its whole process tree.
     """
     status = run.status()
     if status.get("state") not in ACTIVE:
         return status
     run.request_stop()
 
-    def started() -> bool:
-        return run.status().get("state") == "running"
-
-    pid, ticks = status.get("pid"), status.get("pid_start")
+    pid, started_at = status.get("pid"), status.get("pid_start")
     begun = time.monotonic()
-    interrupted = False
-    while pid and process_alive(pid, ticks):
-        waited = time.monotonic() - begun
-        if waited > STOP_TIMEOUT_S:
-            trained = started()  # a job still starting up (or waiting) had nothing to lose
-            _signal_job(status, signal.SIGTERM, group=True)
-            time.sleep(0.5)
-            _signal_job(status, signal.SIGKILL, group=True)
+    while pid and process_alive(pid, started_at):
+        if time.monotonic() - begun > STOP_TIMEOUT_S:
+            trained = run.status().get("state") == "running"  # a job still starting up (or waiting) had nothing to lose
+            _end_process_tree(pid)
             if not trained:
                 return run.finish("stopped", "stopped before it started")
             return run.finish(
@@ -181,9 +183,5 @@ def stop(run: Run) -> dict:
                 f"the job didn't stop within {STOP_TIMEOUT_S:.0f} s and was killed; "
                 "nothing from the unfinished part was saved",
             )
-        if waited > CLEAN_STOP_S and not interrupted and started():
-            # Only a running job has its handler for this signal installed; by default it kills.
-            _signal_job(status, INTERRUPT_SIGNAL, group=False)
-            interrupted = True
         time.sleep(0.05)
     return run.finish("stopped", "stopped before it started" if not pid else "stopped")

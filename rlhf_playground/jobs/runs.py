@@ -28,6 +28,9 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+import psutil
+from filelock import FileLock
+
 from ..errors import UserError, redact
 from ..workspace import adapter_folder, runs_dir, safe_name, write_text_atomic
 
