@@ -62,6 +62,20 @@ def gpu_present() -> bool:
     return os.path.exists("/proc/driver/nvidia/version") or bool(os.environ.get("SPACES_ZERO_GPU"))
 
 
+def compute_device(load_in_4bit: bool = False) -> str:
+    """Where models load and train: a CUDA GPU, else Apple silicon's GPU (``mps``), else the CPU.
+
+    4-bit (bitsandbytes) runs on CUDA or the CPU only, so on a Mac a 4-bit model stays on the CPU.
+    """
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if not load_in_4bit and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
 @dataclass
 class ModelRef:
     kind: str  # "default" | "local" | "hub"
@@ -304,7 +318,8 @@ def bnb_status() -> tuple[bool, str]:
         return False, "4-bit loading needs the accelerate package (pip install accelerate)."
     import torch
 
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = compute_device(load_in_4bit=True)
+    on_mac = " (4-bit runs on CUDA or the CPU, not on Apple silicon's GPU)" if torch.backends.mps.is_available() else ""
     quiet_bitsandbytes()
     try:
         import bitsandbytes
@@ -312,7 +327,7 @@ def bnb_status() -> tuple[bool, str]:
         return False, f"bitsandbytes {version} doesn't load here ({_first_line(exc)})."
     if device not in getattr(bitsandbytes, "supported_torch_devices", ()):
         return False, f"bitsandbytes {version} can't run 4-bit on this machine's {device.upper()}."
-    return True, f"bitsandbytes {version}, 4-bit on {device.upper()}"
+    return True, f"bitsandbytes {version}, 4-bit on {device.upper()}{on_mac}"
 
 
 def torch_dtype(compute_dtype: str = "auto"):
@@ -416,8 +431,6 @@ def load_sequence_classifier(
 
 
 def _load(auto_cls, ref, adapter: str | None, *, load_in_4bit: bool, compute_dtype: str, double_quant: bool, **extra):
-    import torch
-
     model_ref = _as_ref(ref)
     base, adapter_ref = _split_adapter(model_ref, adapter)
     if load_in_4bit:
@@ -431,7 +444,7 @@ def _load(auto_cls, ref, adapter: str | None, *, load_in_4bit: bool, compute_dty
         )
     tokenizer_ref = adapter_ref if adapter_ref and _has_tokenizer(Path(adapter_ref.path)) else base
     tokenizer = _tokenizer(tokenizer_ref)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = compute_device(load_in_4bit)
     model = _guarded(
         base,
         auto_cls.from_pretrained,

@@ -257,3 +257,14 @@ def test_default_falls_back_to_the_hub_copy_when_the_bundle_is_missing(monkeypat
     monkeypatch.setattr(hub, "hub_reachable", lambda *a, **k: False)
     with pytest.raises(UserError, match="requirements-offline"):
         models.resolve("default")
+
+
+def test_apple_silicon_trains_on_mps_but_4bit_stays_on_the_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert models.compute_device() == "mps"
+    assert models.compute_device(load_in_4bit=True) == "cpu"
+    ok, reason = models.bnb_status()
+    assert ok and reason.endswith("4-bit on CPU (4-bit runs on CUDA or the CPU, not on Apple silicon's GPU)")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert models.compute_device() == "cpu" and "Apple" not in models.bnb_status()[1]

@@ -48,7 +48,7 @@ def trainer_args(config, run: Run, batch_size: int | None = None) -> dict[str, A
     """The TrainingArguments GRPO, RLOO and DPO share: steps, seed, logging each step, no checkpoints, CPU-friendly.
 
     ``batch_size``: examples per optimizer update when it isn't ``config.batch_size``."""
-    import torch
+    from ..models import compute_device
 
     return dict(
         output_dir=str(run.path / "trainer"),
@@ -60,7 +60,7 @@ def trainer_args(config, run: Run, batch_size: int | None = None) -> dict[str, A
         save_strategy="no",
         report_to="none",
         disable_tqdm=True,
-        use_cpu=not torch.cuda.is_available(),
+        use_cpu=compute_device() == "cpu",
         activation_checkpointing=False,
         **trainer_precision("auto"),
     )  # TRL turns checkpointing on: slow
