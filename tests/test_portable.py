@@ -23,7 +23,7 @@ def test_the_job_tests_pass_with_fcntl_unimportable(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
     probe = subprocess.run([sys.executable, "-c", "import fcntl"], env=env, capture_output=True, text=True)
     assert probe.returncode != 0 and "fcntl" in probe.stderr  # the guard holds (and jobs inherit PYTHONPATH)
-    tests = [f"tests/{name}" for name in ("test_jobs.py", "test_scheduler.py", "test_resume.py")]
+    tests = [f"tests/{name}" for name in ("test_jobs.py", "test_scheduler.py")]
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
         cwd=TESTS.parent,
