@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 def load_bundled_prompts(n: int) -> list[str]:
     from rlhf_playground.data import extract_prompt
 
-    rows = [json.loads(line) for line in (ROOT / "assets/samples/prompts.jsonl").read_text().splitlines() if line]
+    lines = (ROOT / "rlhf_playground" / "samples" / "prompts.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in lines if line]
     prompts = [extract_prompt(row["prompt"])[0] for row in rows]
     return [p for p in prompts if p][:n]
 

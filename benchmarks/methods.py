@@ -75,7 +75,7 @@ def main() -> None:
             "rloo": flags(**group_based),
             "dpo": flags(
                 **shared,
-                dataset=str(ROOT / "assets" / "samples" / "preference_chat.jsonl"),
+                dataset=str(ROOT / "rlhf_playground" / "samples" / "preference_chat.jsonl"),
                 eval_dataset=prompts,
                 eval_reward="lexicon",
                 steps=args.dpo_steps,

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 def prompt_file(folder: Path) -> str:
     from rlhf_playground.data import extract_prompt
 
-    lines = (ROOT / "assets" / "samples" / "prompts.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = (ROOT / "rlhf_playground" / "samples" / "prompts.jsonl").read_text(encoding="utf-8").splitlines()
     prompts = [extract_prompt(json.loads(line)["prompt"])[0] for line in lines]
     path = folder / "prompts.jsonl"
     path.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in prompts if p), encoding="utf-8")

@@ -76,7 +76,7 @@ def bundled_prompts() -> list[str]:
     sys.path.insert(0, str(ROOT))
     from rlhf_playground.data import extract_prompt
 
-    lines = (ROOT / "assets" / "samples" / "prompts.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = (ROOT / "rlhf_playground" / "samples" / "prompts.jsonl").read_text(encoding="utf-8").splitlines()
     prompts = [extract_prompt(json.loads(line)["prompt"])[0] for line in lines]
     return [p for p in prompts if p]
 

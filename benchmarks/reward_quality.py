@@ -1,7 +1,7 @@
 """Reward model quality: held-out accuracy of a SmolLM2-135M reward model on the bundled preference sample.
 
 Trains the reward stage exactly as the CLI does (run folder, live eval, LoRA +
-score head) on ``assets/samples/preference_chat.jsonl`` (360 pairs, 10 %
+score head) on ``rlhf_playground/samples/preference_chat.jsonl`` (360 pairs, 10 %
 held out, seeded) in a throwaway workspace, then prints the settings, the
 wall time from start to eval.json (model loading included), the held-out
 accuracy and mean margin, and the load average before and after: the machine
@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "assets" / "samples" / "preference_chat.jsonl"
+SAMPLE = ROOT / "rlhf_playground" / "samples" / "preference_chat.jsonl"
 sys.path.insert(0, str(ROOT))  # runs from a checkout, installed or not
 
 

@@ -14,13 +14,17 @@ import sys
 from .errors import UserError
 from .registry import stage_modules
 
-COMMAND_MODULES = ["rlhf_playground.data.cli", *stage_modules(), "rlhf_playground.jobs.resume_cli"]
+COMMAND_MODULES = [
+    "rlhf_playground.data.cli",
+    *stage_modules(),
+    "rlhf_playground.jobs.resume_cli",
+    "rlhf_playground.ui.serve",
+]
+GLOBAL_FLAGS = ("--trust-remote-code",)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m rlhf_playground", description="RLHF Playground: every stage of the RLHF pipeline."
-    )
+def build_parser(prog: str = "python -m rlhf_playground") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="RLHF Playground: every stage of the RLHF pipeline.")
     parser.add_argument(
         "--trust-remote-code",
         action="store_true",
@@ -33,8 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m rlhf_playground") -> int:
+    args = build_parser(prog).parse_args(argv)
     try:
         if args.trust_remote_code:
             from .models import allow_remote_code
@@ -47,3 +51,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def with_default_command(argv: list[str]) -> list[str]:
+    """``argv`` with ``serve`` put in where no command word is given: ``rlhf-playground --share`` serves."""
+    flags = [a for a in argv if a in GLOBAL_FLAGS]
+    rest = [a for a in argv if a not in GLOBAL_FLAGS]
+    if not rest or rest[0].startswith("-") and rest[0] not in ("-h", "--help"):
+        return [*flags, "serve", *rest]
+    return argv
+
+
+def console() -> None:
+    """The ``rlhf-playground`` command (and ``python app.py``): the CLI, serving the app by default."""
+    sys.exit(main(with_default_command(sys.argv[1:]), prog="rlhf-playground"))

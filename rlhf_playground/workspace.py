@@ -22,7 +22,7 @@ from .errors import UserError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 RUN_ID = re.compile(r"^\d{8}-\d{6}-[a-z0-9_]+-[0-9a-f]{4}$")  # jobs.runs.create_run's names
-SAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "samples"  # the bundled datasets
+SAMPLES_DIR = Path(__file__).resolve().parent / "samples"  # the bundled datasets, shipped in the package
 SESSIONS = "sessions"
 SHARED_ROOT_ENV = "RLHF_SHARED_ROOT"  # a job's view of the root whose jobs it queues with
 _session: contextvars.ContextVar[str | None] = contextvars.ContextVar("rlhf_session", default=None)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the bundled sample datasets in assets/samples/ (all text written by this project).
+"""Write the bundled sample datasets in rlhf_playground/samples/ (all text written by this project).
 
     python scripts/make_samples.py            # (re)write the four files, byte for byte the same each run
     python scripts/make_samples.py --check    # also validate them and measure how separable the pairs are
@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 SEED = 1207
-OUT = Path(__file__).resolve().parent.parent / "assets" / "samples"
+OUT = Path(__file__).resolve().parent.parent / "rlhf_playground" / "samples"
 
 # ------------------------------------------------------------------------------------------------
 # Data: prompts
@@ -1022,7 +1022,7 @@ def check(out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT, help="output folder (default: assets/samples)")
+    parser.add_argument("--out", type=Path, default=OUT, help="output folder (default: rlhf_playground/samples)")
     parser.add_argument("--check", action="store_true", help="validate the files and print separability figures")
     args = parser.parse_args()
     write_all(args.out)
