@@ -1,39 +1,41 @@
 """Talking to the Hugging Face Hub, with answers for people when it can't be reached.
 
 transformers and datasets retry an unreachable hub for about 25 seconds before
-failing with a long message. We check once, quickly, and say it in one sentence.
+failing with a long message. We check once, quickly, and say it in one sentence. The check is an
+HTTP request through huggingface_hub's own client, so it goes where the downloads go: through
+``HTTPS_PROXY`` on a campus or company network, to ``HF_ENDPOINT`` on a mirror.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import socket
 import time
 
 from .errors import OFFLINE_HINT, UserError, is_offline_error
 
-_HOST = "huggingface.co"
 _cache: dict[str, tuple[float, bool]] = {}
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 
 
 def hub_reachable(timeout: float = 3.0, max_age: float = 60.0) -> bool:
-    """Whether a TCP connection to the hub opens, remembered for ``max_age`` seconds."""
+    """Whether the hub answers an HTTP request (any status) within ``timeout`` s, remembered for ``max_age`` s."""
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
         return False
-    endpoint = os.environ.get("HF_ENDPOINT", "")
-    host = endpoint.split("://", 1)[-1].split("/", 1)[0].split(":")[0] or _HOST
+    from huggingface_hub import constants
+    from huggingface_hub.utils import get_session
+
+    endpoint = (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
     now = time.monotonic()
-    hit = _cache.get(host)
+    hit = _cache.get(endpoint)
     if hit and now - hit[0] < max_age:
         return hit[1]
     try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            ok = True
-    except OSError:
+        get_session().head(f"{endpoint}/api/models", timeout=timeout)
+        ok = True
+    except Exception:  # no route, no name, a refused or timed-out connection, a proxy that won't connect
         ok = False
-    _cache[host] = (now, ok)
+    _cache[endpoint] = (now, ok)
     return ok
 
 
