@@ -207,6 +207,8 @@ def test_cli_trains_in_the_foreground_and_prints_the_run_folder(pairs_file, tiny
     folder = Path(done.stdout.split("run folder: ", 1)[1].split()[0])
     assert (folder / "artifacts" / "adapter" / "adapter_model.safetensors").is_file()
     assert "step=3" in (folder / "log.txt").read_text()
+    card = (folder / "artifacts" / "adapter" / "README.md").read_text()  # the job wrote the model card
+    assert "supervised fine-tuning" in card and "| `max_steps` | `3` |" in card and "a local model" in card
 
 
 def test_start_tokenizes_only_the_prompts_longest_in_characters_chats_included():

@@ -273,8 +273,20 @@ def _run_job(stage: str, config, run_fn, run: Run, checked: bool) -> int:
         status = run.finish("stopped", f"stopped at step {step}", **outcome)
     else:
         status = run.finish("finished", f"finished after {step} steps", **outcome)
+    _write_card(stage, run)
     print(f"{status['state']}: {status['reason']} — artifacts in {run.artifacts}", flush=True)
     return 0
+
+
+def _write_card(stage: str, run: Run) -> None:
+    """The model card beside a saved adapter, so the run folder describes itself; never fails the job."""
+    from ..share import MODEL_STAGES, write_model_card
+
+    if stage in MODEL_STAGES and (run.adapter / "adapter_config.json").is_file():
+        try:
+            write_model_card(run)
+        except Exception as exc:  # noqa: BLE001 - the run is saved; only its description is missing
+            print(f"no model card written: {describe_failure(exc)}", flush=True)
 
 
 def register_stage(subparsers, name: str, config_cls, run_fn, help: str) -> None:
