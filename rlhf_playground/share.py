@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
-from .hub import looks_like_repo_id, require_hub
+from .hub import hub_reachable, looks_like_repo_id
 from .jobs.runs import Run, read_json
 from .policy import POLICY_INFO
 from .workspace import RUN_ID, datasets_dir, runs_dir, safe_name
@@ -196,6 +196,14 @@ def check_push(repo_id: str, token: str | None) -> str:
     return repo_id
 
 
+def _require_hub(api, repo_id: str) -> None:
+    if api is None and not hub_reachable():
+        raise UserError(
+            f"Can't reach the Hugging Face Hub to push '{repo_id}': check the network (or HTTPS_PROXY) and "
+            "push again; downloading the run as a zip works offline."
+        )
+
+
 def _staged_adapter(source: Path, target: Path, base: str | None) -> None:
     """A copy of the adapter folder whose config names its base by Hub id (when there is one)."""
     shutil.copytree(source, target, ignore=shutil.ignore_patterns(CARD, POLICY_INFO))  # local paths stay here
@@ -235,8 +243,7 @@ def push_run(run: Run, repo_id: str, token: str | None, private: bool = False, a
     returns its URL. ``api`` is an ``HfApi`` (a fake one in tests); made from ``token`` when None."""
     repo_id = check_push(repo_id, token)
     _shareable(run)
-    if api is None:
-        require_hub(repo_id)
+    _require_hub(api, repo_id)
     config = run.config()
     card = write_model_card(run, repo_id)
     with tempfile.TemporaryDirectory(prefix="rlhf-push-") as tmp:
@@ -284,8 +291,7 @@ def push_dataset(name: str, repo_id: str, token: str | None, private: bool = Fal
     folder = datasets_dir() / safe_name(name, "dataset name")
     if not (folder / "data.jsonl").is_file():
         raise UserError(f"No saved dataset named '{name}': save it on the Data tab first, or pick one from the list.")
-    if api is None:
-        require_hub(repo_id)
+    _require_hub(api, repo_id)
     meta = read_json(folder / "meta.json", {})
     with tempfile.TemporaryDirectory(prefix="rlhf-push-") as tmp:
         shutil.copy(folder / "data.jsonl", Path(tmp) / "data.jsonl")

@@ -80,7 +80,9 @@ SLOW_REGEX_S = 30  # the app's time limit per regex match here: the hostile rege
 def hosted_app(tmp_path_factory):
     workspace = tmp_path_factory.mktemp("hosted") / "workspace"
     workspace.mkdir()
-    with running_app(workspace, RLHF_HOSTED="1", RLHF_REGEX_SECONDS=str(SLOW_REGEX_S)) as url:
+    # the host's own token is set, as on a Space with an HF_TOKEN secret: no stranger may push with it
+    env = {"RLHF_HOSTED": "1", "RLHF_REGEX_SECONDS": str(SLOW_REGEX_S), "HF_TOKEN": "hf_the_hosts_own"}
+    with running_app(workspace, **env) as url:
         yield url, workspace
 
 
@@ -124,6 +126,16 @@ def test_two_browsers_never_see_each_others_datasets(hosted_app, tmp_path):
     secret.write_text(json.dumps({"prompt": "private"}) + "\n")
     shown = alice.predict("Hugging Face Hub", "prompts", None, str(secret), "", "train", 50, api_name="/load_data")
     assert shown[0].startswith("**⚠️") and "private" not in json.dumps(shown)
+
+
+def test_sharing_needs_your_own_sign_in_and_downloads_reach_only_your_own_runs(hosted_app):
+    url, _ = hosted_app
+    dora = Client(url, verbose=False, headers=cookie("g"), download_files=False)
+    assert "Saved **dora-data**" in save_sample(dora, "dora-data")
+    for who in (dora, Client(url, verbose=False, headers=cookie("h")), Client(url, verbose=False)):
+        refused = who.predict("dora-data", "someone/dora-data", True, api_name="/share_data")
+        assert refused.startswith("**⚠️") and "Sign in with Hugging Face" in refused
+        assert who.predict(api_name="/sft_download") == (None, "No run to download yet.")
 
 
 def test_files_of_another_browser_cannot_be_picked(hosted_app):

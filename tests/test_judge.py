@@ -45,6 +45,24 @@ def test_without_the_encoder_package_the_judge_says_how_to_install(monkeypatch, 
     assert list(tmp_path.iterdir()) == []  # nothing half-built
 
 
+def test_without_the_package_the_judge_takes_the_same_encoder_from_a_reachable_hub(monkeypatch, tmp_path):
+    import importlib.util
+
+    import huggingface_hub
+
+    bundled = judge.encoder_dir()
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == judge.ENCODER_PACKAGE else real(name, *a)
+    )
+    monkeypatch.setattr(judge.hub, "hub_reachable", lambda: True)
+    asked = []
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda repo, **kw: asked.append((repo, kw)) or bundled)
+    assert judge.encoder_dir() == bundled
+    assert asked == [(judge.HUB_ENCODER, {"allow_patterns": judge.HUB_ENCODER_FILES})]
+    assert {p.name for p in bundled.iterdir()} >= set(judge.HUB_ENCODER_FILES)  # the files the model needs
+
+
 def test_judge_is_a_known_reward_kind():
     settings.check_reward("judge")
     with pytest.raises(UserError, match="'judge'"):

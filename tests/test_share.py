@@ -176,5 +176,5 @@ def test_the_push_command(ppo_run, tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().err.startswith("error: Pushing needs a Hugging Face write token")
     monkeypatch.setenv("HF_TOKEN", "hf_x")
     assert main(["push", ppo_run.id, "--repo", "someone/x"]) == 2  # HF_HUB_OFFLINE=1 in the tests
-    assert "Can't fetch 'someone/x'" in capsys.readouterr().err
+    assert "Can't reach the Hugging Face Hub to push 'someone/x'" in capsys.readouterr().err
     assert main(["push", "--repo", "someone/x"]) == 2

@@ -9,6 +9,7 @@ from ..data import drafts
 from ..errors import UserError
 from .common import problem, table
 from .sessions import offer_download
+from .take_home import dataset_share_row
 
 SOURCES = ["Bundled sample", "Upload a file", "Hugging Face Hub"]
 DRAFT_TTL_S = 3600  # a loaded or prepared table is kept this long after its last use
@@ -140,6 +141,10 @@ def saved_table():
     return pd.DataFrame(rows, columns=["name", "kind", "format", "rows", "source"])
 
 
+def saved_names() -> list[str]:
+    return [m.get("name") for m in data.list_datasets()]
+
+
 def build() -> gr.Dataframe:
     """Lay out the tab inside the current ``gr.Tab`` context; returns the table of saved datasets."""
     gr.Markdown(INTRO)
@@ -179,6 +184,11 @@ def build() -> gr.Dataframe:
     save_status = gr.Markdown()
     download = gr.File(label="Download (JSON Lines)", interactive=False, height=80)
     saved = gr.Dataframe(label="Datasets in the workspace", interactive=False)
+    with gr.Accordion("Share a saved dataset to the Hugging Face Hub", open=False):
+        # filled when opened: the choices of a shared app's page are per session, never the build's
+        to_share = gr.Dropdown([], label="Saved dataset", allow_custom_value=True)
+        to_share.focus(lambda: gr.update(choices=saved_names()), None, to_share, api_visibility="private")
+        dataset_share_row(to_share, "share_data")
 
     source.change(
         lambda s: (
@@ -199,5 +209,7 @@ def build() -> gr.Dataframe:
     prepare_btn.click(
         prepare, [loaded, column, marker, regex, prepared], [prepared, stats, normalised], api_name="prepare_data"
     )
-    save_btn.click(save, [prepared, name], [save_status, download, saved], api_name="save_data")
+    save_btn.click(save, [prepared, name], [save_status, download, saved], api_name="save_data").then(
+        lambda: gr.update(choices=saved_names()), None, to_share, api_visibility="private"
+    )
     return saved

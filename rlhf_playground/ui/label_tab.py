@@ -17,6 +17,7 @@ from ..labels import Sampling, classroom, learn
 from .choices import dataset_choices, tuned_choices
 from .common import problem
 from .monitor import Watchers
+from .take_home import dataset_share_row
 
 INTRO = """
 ### Label · be the human in RLHF
@@ -268,6 +269,8 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
         learned = gr.Markdown(elem_id="label-train-message")
     reward_btn.click(train_reward, dataset, learned, api_name="label_train_reward")
     ppo_btn.click(train_ppo, [dataset, prompts, max_new_tokens, model], learned, api_name="label_train_ppo")
+    with gr.Accordion("Share your labels to the Hugging Face Hub", open=False):
+        dataset_share_row(dataset, "label_share", lambda typed: _own_labels(typed).name)
 
     with gr.Accordion("Class mode", open=False):
         gr.Markdown(CLASS_INTRO)

@@ -18,6 +18,7 @@ from ..jobs.queue import about, place_in_line, wait_s
 from ..jobs.runs import ACTIVE
 from ..registry import RESUMABLE, UNQUEUED
 from .common import problem
+from .take_home import run_take_home
 
 POLL_S = 2.0  # how often the shown tab's active run is read: each read costs the browser gradio's per-event work
 PLOTS_EVERY_S = 10.0  # a running run's plots and results are redrawn at most this often
@@ -115,6 +116,7 @@ class RunMonitor:
                 for group in metrics
             ]
         self.log = gr.Textbox(label="Last log lines", lines=8, max_lines=8, autoscroll=True)
+        run_take_home(stage, self.run_id)
         with gr.Accordion("Runs", open=False):
             self.runs = gr.Dataframe(label="Runs in the workspace", interactive=False)
             self.refresh = gr.Button("Refresh", size="sm")
