@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import UserError, require
+from .tracking import TRACKERS, check_report_to  # noqa: F401 - check_report_to: the configs' rule
 
 REWARD_KINDS = ("lexicon", "vader", "judge", "classifier", "reward")
 REWARD_HELP = (
@@ -26,6 +27,17 @@ REWARD_HELP = (
 def setting(default: Any, help: str) -> Any:
     """A config field with its help text (the form's tooltip and the CLI's --help)."""
     return field(default=default, metadata={"help": help})
+
+
+# ------------------------------------------------------------------ experiment tracking
+def report_to() -> Any:
+    return field(
+        default="none",
+        metadata={
+            "help": "send the training metrics to none, tensorboard (logs in the run folder), trackio or wandb",
+            "choices": TRACKERS,
+        },
+    )
 
 
 # ------------------------------------------------------------------ the model and the data

@@ -42,11 +42,13 @@ class PPOStageConfig(settings.OnlineRLSettings):
         -1.0, "the score for non-ending answers (with penalize_non_ending) and for empty answers"
     )
     seed: int = settings.setting(42, "random seed (LoRA init, prompt order, sampling)")
+    report_to: str = settings.report_to()
     eval_prompts: int = settings.setting(16, "prompts held out to measure mean reward before/after")
     max_prompt_length: int = settings.setting(128, "prompts longer than this keep their last tokens")
 
     def check_values(self) -> None:
         """The checks that need neither the data nor a model."""
+        settings.check_report_to(self.report_to)
         rules = [
             (self.steps > 0, f"steps must be at least 1 (got {self.steps})."),
             (self.batch_size > 0, f"batch_size must be at least 1 (got {self.batch_size})."),

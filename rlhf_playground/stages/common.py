@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import UserError
 from ..jobs.runs import Run
+from ..tracking import trainer_tracking
 
 EVAL_PROMPT_TOKENS = 512  # held-out prompts are read whole (TRL's trainers don't cut prompts either)
 
@@ -58,7 +59,7 @@ def trainer_args(config, run: Run, batch_size: int | None = None) -> dict[str, A
         seed=config.seed,
         logging_steps=1,
         save_strategy="no",
-        report_to="none",
+        **trainer_tracking(config.report_to, run),
         disable_tqdm=True,
         use_cpu=compute_device() == "cpu",
         activation_checkpointing=False,
@@ -80,7 +81,7 @@ def schedule_args(config, run: Run, model) -> dict[str, Any]:
         max_length=config.max_length,
         seed=config.seed,
         logging_steps=config.logging_steps,
-        report_to="none",
+        **trainer_tracking(config.report_to, run),
         **checkpoint_args(run, config.save_steps),
         disable_tqdm=True,
         use_cpu=str(model.device) == "cpu",

@@ -60,8 +60,10 @@ class DPOStageConfig:
     eval_prompts: int = settings.setting(16, "held-out prompts answered before and after")
     max_new_tokens: int = settings.setting(32, "length of each held-out answer, in tokens")
     seed: int = settings.setting(42, "random seed (LoRA init, shuffling, held-out split)")
+    report_to: str = settings.report_to()
 
     def check_values(self) -> None:
+        settings.check_report_to(self.report_to)
         rules = [
             (self.steps > 0, f"steps must be at least 1 (got {self.steps})."),
             (self.batch_size > 0, f"batch_size must be at least 1 (got {self.batch_size})."),

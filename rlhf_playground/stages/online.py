@@ -47,6 +47,7 @@ class OnlineStageConfig(settings.OnlineRLSettings):
         16, "prompts held out to measure mean reward before/after (the same split as PPO with the same seed)"
     )
     seed: int = settings.setting(42, "random seed (LoRA init, prompt order, sampling, held-out split)")
+    report_to: str = settings.report_to()
 
     method = "online"  # GRPO or RLOO, in messages
 
@@ -60,6 +61,7 @@ class OnlineStageConfig(settings.OnlineRLSettings):
 
     def check_values(self) -> None:
         """The checks that need neither the data nor a model."""
+        settings.check_report_to(self.report_to)
         n, batch = self.num_generations, self.batch_size
         rules = [
             (self.steps > 0, f"steps must be at least 1 (got {self.steps})."),

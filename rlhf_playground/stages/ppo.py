@@ -14,6 +14,7 @@ from typing import Any
 
 from ..jobs.runs import Run
 from ..ppo.config import PPOStageConfig
+from ..tracking import Tracker
 from .common import write_evaluation
 
 STAGE = "ppo"
@@ -31,6 +32,7 @@ def run(config: PPOStageConfig, run: Run) -> dict[str, Any]:
     if before is not None:
         print(f"mean reward of greedy answers to held-out prompts before training: {before:.4f}", flush=True)
     began = time.monotonic()
+    tracker = Tracker(config.report_to, run, run.config())
 
     def on_step(stats: dict) -> None:
         step = stats["step"]
@@ -38,6 +40,7 @@ def run(config: PPOStageConfig, run: Run) -> dict[str, Any]:
             print(f"warning (step {step}): {warning}", flush=True)
         row = {k: v for k, v in stats.items() if k not in ("samples", "warnings")}
         run.append_metrics({**row, "time": time.time()})
+        tracker.log(row, step)
         run.write_artifact_json("samples.json", stats["samples"])
         eta = (time.monotonic() - began) / step * (config.steps - step)
         run.update_status(step=step, total_steps=config.steps, eta_s=round(eta, 1))
@@ -47,8 +50,11 @@ def run(config: PPOStageConfig, run: Run) -> dict[str, Any]:
             flush=True,
         )
 
-    with interruptible(run):
-        trainer.train(on_step=on_step, should_stop=run.stop_requested)
+    try:
+        with interruptible(run):
+            trainer.train(on_step=on_step, should_stop=run.stop_requested)
+    finally:
+        tracker.close()
     with run.artifact_dir("adapter") as tmp:
         trainer.save(tmp)
     outcome: dict[str, Any] = {"adapter": str(run.adapter)}

@@ -47,9 +47,11 @@ class RewardStageConfig:
     eval_steps: int = settings.setting(10, "evaluate (accuracy, margin) every N steps")
     logging_steps: int = settings.setting(1, "log the loss every N steps")
     seed: int = settings.setting(42, "random seed (split, LoRA init, shuffling)")
+    report_to: str = settings.report_to()
     save_steps: int = settings.save_steps()
 
     def check_values(self) -> None:
+        settings.check_report_to(self.report_to)
         rules = [
             *settings.schedule_rules(self),
             *settings.lora_rules(self),

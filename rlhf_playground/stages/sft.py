@@ -49,6 +49,7 @@ class SFTStageConfig:
     grad_accum: int = settings.setting(1, "forward passes per optimizer step")
     max_length: int = settings.setting(256, "tokens per example; longer ones are cut at the end")
     seed: int = settings.setting(42, "random seed (LoRA init, shuffling, held-out split)")
+    report_to: str = settings.report_to()
     load_in_4bit: bool = settings.load_in_4bit(
         True, "QLoRA: load the base weights in 4-bit NF4 (bitsandbytes), train LoRA on top"
     )
@@ -69,6 +70,7 @@ class SFTStageConfig:
 
     def check_values(self) -> None:
         """The checks that need neither the data nor the model."""
+        settings.check_report_to(self.report_to)
         rules = [
             *settings.schedule_rules(self),
             *settings.lora_rules(self),

@@ -28,7 +28,7 @@ GROUPS = [
     ("LoRA", ["lora_r", "lora_alpha", "lora_dropout", "target_modules"]),
     (
         "Training",
-        [*SCHEDULE, "seed", "logging_steps", "gradient_checkpointing", "save_steps"],
+        [*SCHEDULE, "seed", "logging_steps", "gradient_checkpointing", "save_steps", "report_to"],
     ),
     ("4-bit (QLoRA) and saving", ["load_in_4bit", "double_quant", "compute_dtype", "merge"]),
     ("Samples at the end", ["eval_prompts", "max_new_tokens"]),

@@ -1,6 +1,7 @@
 """Widgets built from a stage's config dataclass, so the UI, the CLI and the config file agree.
 
-Each field becomes a widget (bool → checkbox, int/float → number, str → textbox)
+Each field becomes a widget (bool → checkbox, int/float → number, str → textbox, a field with
+``choices`` in its metadata → menu)
 labelled with its name and explained by its ``help`` metadata; a tab can pass
 its own widget for a field (a dataset menu, say), created with ``render=False``.
 """
@@ -19,6 +20,8 @@ SCHEDULE = ["learning_rate", "num_epochs", "max_steps", "batch_size", "grad_accu
 
 def field_widget(f: dataclasses.Field, kind: type, value, elem_id: str):
     common = {"label": f.name.replace("_", " "), "info": f.metadata.get("help"), "elem_id": elem_id}
+    if "choices" in f.metadata:
+        return gr.Dropdown(list(f.metadata["choices"]), value=value, **common)
     if kind is bool:
         return gr.Checkbox(value=value, **common)
     if kind is int:

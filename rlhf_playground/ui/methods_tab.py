@@ -46,7 +46,10 @@ ONLINE_GROUPS = [
     ("Policy, prompts and reward", ["model", "adapter", "dataset", "reward", "steps"]),
     ("Sampling", ["batch_size", "num_generations", "max_new_tokens", "temperature", "top_k", "top_p"]),
     ("Optimisation", ["learning_rate", "beta", "mini_batch_size", "num_iterations", "epsilon"]),
-    ("LoRA, 4-bit and evaluation", ["lora_r", "lora_alpha", "lora_dropout", "load_in_4bit", "eval_prompts", "seed"]),
+    (
+        "LoRA, 4-bit, evaluation and tracking",
+        ["lora_r", "lora_alpha", "lora_dropout", "load_in_4bit", "eval_prompts", "seed", "report_to"],
+    ),
 ]
 GROUPS = {
     GRPO: [*ONLINE_GROUPS[:2], ("Optimisation", [*ONLINE_GROUPS[2][1], "scale_rewards"]), ONLINE_GROUPS[3]],
@@ -57,7 +60,7 @@ GROUPS = {
         ("LoRA and 4-bit", ["lora_r", "lora_alpha", "lora_dropout", "target_modules", "load_in_4bit", "double_quant"]),
         (
             "Evaluation (for the method comparison)",
-            ["eval_reward", "eval_dataset", "eval_prompts", "max_new_tokens", "seed"],
+            ["eval_reward", "eval_dataset", "eval_prompts", "max_new_tokens", "seed", "report_to"],
         ),
     ],
 }

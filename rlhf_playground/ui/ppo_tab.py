@@ -53,7 +53,10 @@ GROUPS = [
             "non_ending_penalty",
         ],
     ),
-    ("LoRA, 4-bit and evaluation", ["lora_r", "lora_alpha", "lora_dropout", "load_in_4bit", "eval_prompts", "seed"]),
+    (
+        "LoRA, 4-bit, evaluation and tracking",
+        ["lora_r", "lora_alpha", "lora_dropout", "load_in_4bit", "eval_prompts", "seed", "report_to"],
+    ),
 ]
 
 

@@ -30,7 +30,7 @@ GROUPS = [
     ),
     (
         "Training",
-        [*SCHEDULE, "eval_steps", "logging_steps", "seed", "save_steps"],
+        [*SCHEDULE, "eval_steps", "logging_steps", "seed", "save_steps", "report_to"],
     ),
 ]
 
