@@ -51,6 +51,14 @@ def detect(table: Table) -> Detection:
         ):
             extra = "; Human/Assistant transcripts"
         return Detection("preference", fmt, prompt, cols, f"Preference pairs ({fmt}, {prompt} prompt{extra})")
+    if "prompt" in found and "completion" in found and "label" in found and types[found["label"]] == "boolean":
+        return Detection(
+            "unpaired_preference",
+            style("prompt"),
+            None,
+            {"prompt": found["prompt"], "completion": found["completion"], "label": found["label"]},
+            f"Unpaired preferences (KTO: a completion and whether it is desirable; {style('prompt')})",
+        )
     if "prompt" in found and "completion" in found:
         return Detection(
             "prompt_completion",

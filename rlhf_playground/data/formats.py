@@ -18,7 +18,9 @@ ALIASES = {
 }
 # Read as labels only when they hold whole numbers (a float "score" is a rating, not a class).
 INTEGER_ONLY = {"score"}
-EXPECTED = "prompt; chosen + rejected; prompt + completion; messages; text (+ label)"
+EXPECTED = "prompt; chosen + rejected; prompt + completion (+ a true/false label); messages; text (+ label)"
+# ShareGPT's speakers as the roles chat templates know
+SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system"}
 
 
 @dataclass
@@ -57,6 +59,30 @@ def is_chat(value) -> bool:
         and bool(value)
         and all(isinstance(m, dict) and "role" in m and "content" in m for m in value)
     )
+
+
+def is_sharegpt(value) -> bool:
+    """A non-empty list of ShareGPT turns, ``{"from", "value"}``."""
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(m, dict) and "from" in m and "value" in m for m in value)
+    )
+
+
+def from_sharegpt(row: dict) -> dict:
+    """The row with its ShareGPT conversations as chat messages: TRL's ``maybe_convert_to_chatml`` renames
+    the keys (and a ``conversations`` column to ``messages``), and human/gpt become user/assistant."""
+    import copy
+
+    from trl.data_utils import maybe_convert_to_chatml  # a few seconds to import: only for ShareGPT data
+
+    row = maybe_convert_to_chatml(copy.deepcopy(row))
+    for value in row.values():
+        if is_chat(value):
+            for message in value:
+                message["role"] = SHAREGPT_ROLES.get(str(message["role"]).lower(), message["role"])
+    return row
 
 
 def is_text_chat(value) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import hub
 from ..errors import OFFLINE_HINT, UserError, is_offline_error
 from ..workspace import SAMPLES_DIR
-from .formats import Table
+from .formats import Table, from_sharegpt, is_sharegpt
 
 SAMPLES: dict[str, str] = {
     "prompts": "prompts.jsonl",
@@ -242,7 +242,10 @@ def _read_parquet(data: bytes, name: str, limit: int | None) -> list[dict]:
 
 
 def _table(rows: list[dict], source: str) -> Table:
-    """Give every row every column (missing ones as None), columns in first-seen order."""
+    """Give every row every column (missing ones as None), columns in first-seen order; ShareGPT
+    conversations become chat messages, as any chat."""
+    if any(is_sharegpt(value) for row in rows for value in row.values()):
+        rows = [from_sharegpt(row) for row in rows]
     columns: dict[str, None] = {}
     for row in rows:
         columns.update(dict.fromkeys(row))

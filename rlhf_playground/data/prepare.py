@@ -13,6 +13,7 @@ from .formats import EXPECTED, Table, check_column, is_chat, is_text_chat
 _COLUMN_ROLE = {
     "prompt": "prompt",
     "prompt_completion": "prompt",
+    "unpaired_preference": "prompt",
     "preference": "prompt",
     "conversation": "messages",
     "labelled_text": "text",
@@ -171,20 +172,24 @@ def prepare(
         fmt = "conversational" if any(isinstance(r["chosen"], list) for r in rows) else "standard"
         if fmt == "conversational":
             rows = [_as_chat(r) for r in rows]
-    elif kind == "prompt_completion":
+    elif kind in ("prompt_completion", "unpaired_preference"):
         for row, prompt in zip(table.rows, extraction.prompts):
             completion = row.get(cols["completion"])
+            label = {"label": row.get(cols["label"])} if "label" in cols else {}
+            if label and not isinstance(label["label"], bool):
+                _count(dropped, "missing label")
+                continue
             if fmt == "conversational":
                 if not (is_text_chat(row.get(cols["prompt"])) and is_text_chat(completion)):
                     _count(dropped, "not chat messages")
                     continue
-                rows.append({"prompt": row[cols["prompt"]], "completion": completion})
+                rows.append({"prompt": row[cols["prompt"]], "completion": completion, **label})
             elif prompt is None:
                 continue
             elif not (isinstance(completion, str) and completion.strip()):
                 _count(dropped, "empty response")
             else:
-                rows.append({"prompt": prompt, "completion": completion.strip()})
+                rows.append({"prompt": prompt, "completion": completion.strip(), **label})
     elif kind == "conversation":
         for row in table.rows:
             messages = row.get(cols["messages"])

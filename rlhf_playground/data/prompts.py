@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from .extract import split_reply
+from .formats import is_chat
 
 Prompt = str | list[dict]
 
@@ -33,9 +35,18 @@ def read_rows(dataset: str) -> list[dict[str, Any]]:
     return read_dataset(dataset)
 
 
+def _prompt_of(row: dict[str, Any]) -> Prompt | None:
+    """The row's 'prompt'; for a conversation, the turns before its last reply (what the model answers)."""
+    if isinstance(row.get("prompt"), (str, list)) and row["prompt"]:
+        return row["prompt"]
+    if is_chat(row.get("messages")) and (split := split_reply(row["messages"])) and split[0]:
+        return split[0]
+    return None
+
+
 def prompt_column(rows: list[dict[str, Any]]) -> list[Prompt]:
-    """The non-empty 'prompt' values of ``rows``: plain strings or chat message lists."""
-    return [row["prompt"] for row in rows if isinstance(row.get("prompt"), (str, list)) and row["prompt"]]
+    """The prompts of ``rows``: plain strings or chat message lists (a conversation's turns before its reply)."""
+    return [prompt for prompt in map(_prompt_of, rows) if prompt]
 
 
 def load_prompts(dataset: str) -> list[Prompt]:

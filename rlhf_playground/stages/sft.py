@@ -147,6 +147,10 @@ def load_examples(dataset: str) -> Examples:
     rows = read_rows(dataset)
     if not rows:
         raise UserError(f"The dataset '{dataset}' is empty.")
+    if all(isinstance(r.get("label"), bool) and "completion" in r for r in rows):  # unpaired (KTO) preferences
+        rows = [r for r in rows if r["label"]]
+        if not rows:
+            raise UserError(f"The dataset '{dataset}' has no desirable rows (label true): SFT learns only from those.")
     converted = [ex for ex in map(_example, rows) if ex]
     if not converted:
         raise UserError(

@@ -13,7 +13,7 @@ from .common import table
 from .forms import SCHEDULE, ConfigForm
 from .monitor import RunMonitor, Watchers
 
-SFT_KINDS = ["text", "prompt_completion", "conversation", "preference"]
+SFT_KINDS = ["text", "prompt_completion", "unpaired_preference", "conversation", "preference"]
 
 INTRO = """
 ### Step 2 · Supervised fine-tuning (SFT)
