@@ -10,6 +10,7 @@ from test_share import PPO_EVAL, FakeHub, finished_run
 
 from rlhf_playground import share
 from rlhf_playground.ui import take_home
+from rlhf_playground.workspace import session
 
 
 @pytest.fixture
@@ -49,3 +50,33 @@ def test_a_finished_run_downloads_as_one_zip(fine_adapter):
     assert path.endswith(f"{run.id}.zip") and "one zip" in message
     assert f"{run.id}/artifacts/adapter/adapter_config.json" in zipfile.ZipFile(path).namelist()
     assert take_home.download_run(None) == (None, "No run to download yet.")
+
+
+def test_a_shared_app_still_hands_the_sign_in_token_to_the_share_button(fine_adapter, fake_hub, monkeypatch):
+    """Hosted, every handler is wrapped per session; gradio must still see (and fill) its OAuthToken parameter."""
+    from gradio.helpers import special_args
+
+    from rlhf_playground.ui.sessions import isolate_sessions
+
+    hub, tokens = fake_hub
+    monkeypatch.setenv("RLHF_HOSTED", "1")
+    monkeypatch.setenv("HF_TOKEN", "hf_the_hosts_own")
+    with gr.Blocks() as blocks:
+        run_id = gr.State(None)
+        take_home.run_take_home("ppo", run_id)
+    isolate_sessions(blocks)
+    (share_fn,) = [f for f in blocks.fns.values() if f.api_name == "ppo_share"]
+    signed_in = gr.OAuthToken(token="hf_from_oauth", scope="write-repos", expires_at=0)
+    with session(f"page:{FakeRequest.session_hash}"):  # the workspace of the page that asks
+        run = finished_run("ppo", fine_adapter, PPO_EVAL, reward="lexicon")
+    inputs, *_ = special_args(share_fn.fn, [run.id, "me/x", True], request=None, token=signed_in)
+    assert inputs[-1] is signed_in  # injected after the three widget values
+    assert share_fn.fn(FakeRequest(), *inputs[1:]).startswith("Shared:")
+    assert tokens == ["hf_from_oauth"]
+
+
+class FakeRequest:
+    """A page without the session cookie: its workspace is named by gradio's session hash."""
+
+    cookies: dict = {}
+    session_hash = "test-page"

@@ -14,8 +14,10 @@ a capability: an unguessable path, sent to that client alone.
 from __future__ import annotations
 
 import contextvars
+import functools
 import inspect
 import threading
+import typing
 from pathlib import Path
 
 import gradio as gr
@@ -77,6 +79,7 @@ def _scrubbed(fn, outputs: list):
     """``fn`` whose results for ``outputs`` are scrubbed, except states and files (their values are not shown)."""
     keep = [isinstance(block, (gr.State, gr.File)) for block in outputs]
 
+    @functools.wraps(fn)  # keeps its parameters in sight: gradio injects a sign-in token by their types
     def wrapped(*args):
         result = fn(*args)
         names = _path_names()
@@ -105,7 +108,11 @@ def per_session(fn):
     params = list(inspect.signature(fn).parameters.values())
     request = inspect.Parameter("request", inspect.Parameter.POSITIONAL_ONLY, annotation=gr.Request)
     scoped.__signature__ = inspect.Signature([request, *params])
-    scoped.__annotations__ = {"request": gr.Request}
+    try:  # the handler's own types (a gr.OAuthToken parameter, say), resolved where it was written
+        hints = typing.get_type_hints(inspect.unwrap(fn))
+    except (NameError, TypeError):
+        hints = {}
+    scoped.__annotations__ = {**hints, "request": gr.Request}
     scoped.__name__ = getattr(fn, "__name__", "handler")
     return scoped
 
