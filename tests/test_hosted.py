@@ -146,7 +146,7 @@ def test_files_of_another_browser_cannot_be_picked(hosted_app):
 
     stolen = sorted(Path(workspace / "sessions").glob("*/datasets/*"))[0]
     values = {**vars(CompareConfig()), "dataset": str(stolen / "data.jsonl")}
-    message = carol.predict(*[values[name] for _, names in GROUPS for name in names], api_name="/compare_start")
+    message = carol.predict(*[values[name] for _, names in GROUPS for name in names], api_name="/compare_start")[0]
     assert message.startswith("**⚠️") and "hosted app" in message
 
 
@@ -266,7 +266,7 @@ def test_a_run_is_watched_only_by_the_session_that_started_it(tmp_path_factory, 
         nobody = Client(url, verbose=False)
         values = {**vars(CompareConfig()), "base": str(model), "prompts_text": "Hi", "max_new_tokens": 2}
         fields = [name for _, names in GROUPS for name in names]
-        message = alice.predict(*[values[name] for name in fields], api_name="/compare_start")
+        message = alice.predict(*[values[name] for name in fields], api_name="/compare_start")[0]
         assert "Run **" in message, message
         deadline, shown = time.monotonic() + 600, [""]
         while time.monotonic() < deadline and not any(s in str(shown[0]) for s in ("finished", "failed")):

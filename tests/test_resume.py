@@ -201,7 +201,7 @@ def test_resume_button_relaunches_the_shown_run(tmp_path, tiny_model_dir, long_p
         c = Client(url, verbose=False)
         assert "No run to resume" in c.predict(api_name="/sft_resume")
         values = vars(config(tiny_model_dir, long_pairs, max_steps=5000))
-        assert c.predict(*[values[name] for name in FIELDS], api_name="/sft_start").startswith("Run **")
+        assert c.predict(*[values[name] for name in FIELDS], api_name="/sft_start")[0].startswith("Run **")
         run_dir = wait_for(lambda: next((workspace / "runs").glob("*-sft-*"), None), what="the run folder")
         run = open_run(run_dir)
         wait_for(lambda: run.status().get("step", 0) >= 1, timeout=600, what="a step")

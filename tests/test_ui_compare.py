@@ -43,7 +43,7 @@ def client(tmp_path_factory, tiny_model_dir, fine_adapter):
 
 def start(c, **settings):
     values = {**vars(CompareConfig()), "max_new_tokens": 4, **settings}
-    return c.predict(*[values[name] for name in FIELDS], api_name="/compare_start")
+    return c.predict(*[values[name] for name in FIELDS], api_name="/compare_start")[0]  # (message, run id)
 
 
 def wait(c, timeout=600):

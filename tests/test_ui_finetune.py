@@ -34,7 +34,7 @@ def client(tmp_path_factory, tiny_model_dir):
 def start(c, **settings):
     """Press Start with the form holding the defaults plus ``settings`` (in the form's field order)."""
     values = {**vars(SFTStageConfig()), "load_in_4bit": False, "eval_prompts": 2, "max_new_tokens": 6, **settings}
-    return c.predict(*[values[name] for name in FIELDS], api_name="/sft_start")
+    return c.predict(*[values[name] for name in FIELDS], api_name="/sft_start")[0]  # (message, run id)
 
 
 def poll_until(c, done, timeout=600):

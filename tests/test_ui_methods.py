@@ -42,7 +42,7 @@ def client(tmp_path_factory, tiny_model_dir):
 def start(c, stage, config_cls, **settings):
     fields = [name for _, names in GROUPS[stage] for name in names]
     values = {**vars(config_cls()), **settings}
-    return c.predict(*[values[name] for name in fields], api_name=f"/{stage}_start")
+    return c.predict(*[values[name] for name in fields], api_name=f"/{stage}_start")[0]  # (message, run id)
 
 
 def wait(c, stage, timeout=600):

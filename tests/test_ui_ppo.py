@@ -39,7 +39,7 @@ def start(c, **settings):
         "eval_prompts": 4,
         **settings,
     }
-    return c.predict(*[values[name] for name in FIELDS], api_name="/ppo_start")
+    return c.predict(*[values[name] for name in FIELDS], api_name="/ppo_start")[0]  # (message, run id)
 
 
 def test_a_short_ppo_run_shows_rewards_kl_and_answers(client):

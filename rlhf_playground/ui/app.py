@@ -5,7 +5,18 @@ from __future__ import annotations
 import gradio as gr
 
 from ..hosting import is_hosted
-from . import compare_tab, data_tab, demo_tab, explore_tab, finetune_tab, label_tab, methods_tab, ppo_tab, reward_tab
+from . import (
+    api,
+    compare_tab,
+    data_tab,
+    demo_tab,
+    explore_tab,
+    finetune_tab,
+    label_tab,
+    methods_tab,
+    ppo_tab,
+    reward_tab,
+)
 from .monitor import Watchers
 from .sessions import COOKIE_SCRIPT, DownloadGuard, isolate_sessions
 
@@ -46,6 +57,7 @@ def build_app() -> gr.Blocks:
             with gr.Tab("Try models", id="explore", elem_id="tab-explore", render_children=True) as explore:
                 explore_tab.build(app, explore)
         watchers.render(app, [demo, data, label, sft, reward, ppo, methods, compare, explore])
+        api.build()
         app.load(data_tab.saved_table, None, saved, api_visibility="private")
     if is_hosted():
         isolate_sessions(app)

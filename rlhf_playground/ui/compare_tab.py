@@ -100,6 +100,7 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
             info="finished runs (SFT, PPO, DPO, GRPO, RLOO), or adapter folders",
         ),
         "prompts_text": gr.Textbox(
+            "",
             label="prompts",
             lines=4,
             render=False,

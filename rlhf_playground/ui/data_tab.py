@@ -157,9 +157,9 @@ def build() -> gr.Dataframe:
             # No file_types filter: the loader itself explains what it can read.
             upload = gr.File(label="File (CSV, JSON, JSON Lines, Parquet, .jsonl.gz)", visible=False)
             with gr.Group(visible=False) as hub_box:
-                hub_name = gr.Textbox(label="Dataset name", placeholder="e.g. trl-lib/ultrafeedback_binarized")
+                hub_name = gr.Textbox("", label="Dataset name", placeholder="e.g. trl-lib/ultrafeedback_binarized")
                 with gr.Row():
-                    hub_config = gr.Textbox(label="Config (optional)")
+                    hub_config = gr.Textbox("", label="Config (optional)")
                     hub_split = gr.Textbox(label="Split", value="train")
                     hub_limit = gr.Number(label="Row limit", value=1000, precision=0, minimum=1)
             load_btn = gr.Button("Load", variant="primary")

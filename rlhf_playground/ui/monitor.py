@@ -7,6 +7,7 @@ second browser) sees the same run, and a crashed job can't take the app down.
 from __future__ import annotations
 
 import html
+import inspect
 import time
 from dataclasses import dataclass
 
@@ -108,6 +109,8 @@ class RunMonitor:
             self.start_btn = gr.Button(start_label, variant="primary")
             self.stop_btn = gr.Button("Stop", variant="stop")
             self.resume_btn = gr.Button("Resume", variant="secondary", visible=stage in RESUMABLE)
+            # the shown run's id: to copy into a command (push, resume), and what the API's start returns
+            self.run_box = gr.Textbox(label="Run id", interactive=False, max_lines=1, buttons=["copy"])
         self.message = gr.Markdown()
         self.progress = gr.HTML()
         with gr.Row(visible=bool(metrics)):
@@ -205,13 +208,21 @@ class RunMonitor:
         """Start builds the config from ``form``; the command box follows every change of it."""
 
         def start(*values):
+            """Through the API: (message, run id); the run id is empty when nothing started."""
             try:
                 config = form.config(*values)
             except UserError as exc:
-                return None, problem(exc)
-            return self.start(config)
+                return None, problem(exc), ""
+            run_id, message = self.start(config)
+            return run_id, message, run_id or ""
 
-        self.start_btn.click(start, form.inputs, [self.run_id, self.message], api_name=f"{self.stage}_start").then(
+        # the settings' names as the API's parameter names: client.predict(max_steps=10, api_name="/sft_start")
+        start.__signature__ = inspect.Signature(
+            [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in form.widgets]
+        )
+
+        outputs = [self.run_id, self.message, self.run_box]
+        self.start_btn.click(start, form.inputs, outputs, api_name=f"{self.stage}_start").then(
             self.watch, None, [self.timer, self.watched], api_visibility="private"
         )
         for widget in form.inputs:
@@ -246,7 +257,12 @@ class RunMonitor:
         app.load(
             lambda: (self.latest(), runs_frame(self.stage)), None, [self.run_id, self.runs], api_visibility="private"
         )
-        self.run_id.change(lambda: runs_frame(self.stage), None, self.runs, api_visibility="private")
+        self.run_id.change(
+            lambda run_id: (runs_frame(self.stage), run_id or ""),
+            self.run_id,
+            [self.runs, self.run_box],
+            api_visibility="private",
+        )
         for tab in tabs:
             tab.select(self.show, self.run_id, [self.run_id, self.timer, self.watched], api_visibility="private")
 

@@ -83,6 +83,8 @@ def _scrubbed(fn, outputs: list):
     def wrapped(*args):
         result = fn(*args)
         names = _path_names()
+        if not outputs:  # an API endpoint (gr.api): its one result
+            return scrub(result, names)
         if len(outputs) == 1:
             return result if keep[0] else scrub(result, names)
         return type(result)(r if k else scrub(r, names) for r, k in zip(result, keep))
