@@ -1,7 +1,8 @@
 """The workshop flow in a real browser (headless Chromium via Playwright), on the tiny model.
 
-It clicks through the tabs as an attendee would and checks what a person sees;
-it also saves a screenshot of every tab into docs/ for the README.
+It clicks through the tabs as an attendee would and checks what a person sees; it also saves a
+screenshot of every tab (into ``RLHF_E2E_SHOTS``, by default a folder in the temporary directory:
+the tiny model's answers are gibberish; README's screenshots come from ``scripts/screenshots.py``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from serve import ROOT, running_app
 
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DOCS = ROOT / "docs"
+SHOTS = Path(os.environ.get("RLHF_E2E_SHOTS") or Path(tempfile.gettempdir()) / "rlhf-e2e-screenshots")
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")]
 FLAGS = [
     "--headless=new",
@@ -63,8 +65,8 @@ def fill(panel, elem_id: str, value) -> None:
 
 
 def shot(page, name: str) -> None:
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / f"{name}.png"), full_page=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def save_sample(page, sample: str, name: str) -> None:
