@@ -144,6 +144,10 @@ def to_command(stage: str, config) -> str:
     return shlex.join(["python", "-m", "rlhf_playground", stage, *to_argv(config)])
 
 
-def to_accelerate_command(stage: str, config) -> str:
-    """The same job through ``accelerate launch`` (multi-GPU or a saved accelerate config)."""
-    return shlex.join(["accelerate", "launch", "-m", "rlhf_playground", stage, *to_argv(config)])
+ACCELERATE_CONFIGS = ("ddp", "fsdp", "deepspeed-zero2", "deepspeed-zero3", "cpu-gloo")  # assets/accelerate/*.yaml
+
+
+def to_accelerate_command(stage: str, config, accelerate_config: str = "ddp") -> str:
+    """The same job through ``accelerate launch`` with one of the configs in ``assets/accelerate/``."""
+    launch = ["accelerate", "launch", "--config_file", f"assets/accelerate/{accelerate_config}.yaml"]
+    return shlex.join([*launch, "-m", "rlhf_playground", stage, *to_argv(config)])

@@ -68,7 +68,8 @@ def test_command_lists_only_changed_settings_and_parses_back():
     assert command == (
         "python -m rlhf_playground sft --dataset 'my prompts.jsonl' --lora-r 8 --learning-rate 0.0001 --no-load-in-4bit"
     )
-    assert to_accelerate_command("sft", config).startswith("accelerate launch -m rlhf_playground sft --dataset")
+    launched = "accelerate launch --config_file assets/accelerate/ddp.yaml -m rlhf_playground sft --dataset"
+    assert to_accelerate_command("sft", config).startswith(launched)
     args = sft_parser().parse_args(shlex.split(command)[4:])
     assert config_from_args(SFTStageConfig, args) == config
 

@@ -16,6 +16,7 @@ import errno
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -24,10 +25,11 @@ from typing import Any, Callable, Iterator
 
 from ..errors import UserError, redact
 from ..hosting import JOB_NICENESS, MAX_JOB_MINUTES, host_number
+from ..ppo.parallel import launched_rank
 from ..registry import UNQUEUED
 from ..workspace import workspace_dir
 from .queue import wait_for_turn
-from .runs import Run, create_run, open_run, process_start_time
+from .runs import Run, create_run, open_run, process_start_time, write_json_atomic
 
 CLEAN_STOP_S = 0.5  # how long a job may take to stop between steps before it is interrupted mid-step
 _interruptible = False  # main thread only: inside an :func:`interruptible` block
@@ -189,6 +191,8 @@ def run_stage(stage: str, config, run_fn: Callable[[Any, Run], dict | None], run
     made, announced, and output goes to both the terminal and log.txt.
     """
     quiet_known_warnings()
+    if launched_rank()[0] > 0:
+        return _run_as_helper(stage, config, run_fn)
     if run_dir is not None:
         with _output_through_tee(None):  # stdout and stderr already go to log.txt
             return _run_job(stage, config, run_fn, open_run(run_dir), checked=False)
@@ -197,6 +201,20 @@ def run_stage(stage: str, config, run_fn: Callable[[Any, Run], dict | None], run
     with _output_through_tee(run):
         print(f"run folder: {run.path}", flush=True)
         return _run_job(stage, config, run_fn, run, checked=True)
+
+
+def _run_as_helper(stage: str, config, run_fn) -> int:
+    """Another process than the first of an ``accelerate launch``: it trains its share of each batch while
+    the first one keeps the run folder, its queue turn and its status; this one's notes go to a scratch folder."""
+    from ..config import to_dict
+
+    with tempfile.TemporaryDirectory(prefix=f"rlhf-{stage}-rank{launched_rank()[0]}-") as scratch:
+        run = Run(Path(scratch))
+        write_json_atomic(run.config_path, to_dict(config))
+        run.log_path.touch()
+        run.update_status(state="running", stage=stage, step=0)
+        run_fn(config, run)
+    return 0
 
 
 def _yield_the_cpu() -> None:

@@ -5,5 +5,6 @@ the CLI); :mod:`~rlhf_playground.ppo.core` the math as pure torch functions on p
 batches (``mask`` is 1 on response tokens, 0 on padding): KL penalty, per-token
 rewards, GAE, the clipped policy and value losses, and KL/score controllers;
 :mod:`~rlhf_playground.ppo.trainer` the loop (rollout, rewards, advantages, epochs of
-minibatches) and saving/loading a trained policy.
+minibatches) and saving/loading a trained policy; :mod:`~rlhf_playground.ppo.parallel` what the
+processes of a data-parallel run under ``accelerate launch`` share.
 """

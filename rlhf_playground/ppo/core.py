@@ -1,7 +1,9 @@
 """PPO math for causal LMs as pure functions on padded ``(batch, T)`` tensors.
 
 Every tensor argument named ``mask`` is 1 on response tokens and 0 on padding;
-padding never contributes to a mean, a sum or a statistic. Notation used below:
+padding never contributes to a mean, a sum or a statistic. A ``reduce`` argument sums a tensor
+over the processes of a data-parallel job (:mod:`.parallel`), so that a statistic or a loss's
+token count covers the whole batch; without it, the batch is the one at hand. Notation used below:
 ``M = sum_t mask_t``, ``r_t = exp(logp_t - old_logp_t)`` (policy ratio),
 ``eps`` = clip range. Nothing here touches a model; the trainer calls these.
 """
@@ -9,34 +11,41 @@ padding never contributes to a mean, a sum or a statistic. Notation used below:
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
+Reduce = Callable[[torch.Tensor], torch.Tensor] | None
+
+
+def _total(value: torch.Tensor, reduce: Reduce) -> torch.Tensor:
+    return value if reduce is None else reduce(value)
+
 
 # ----------------------------------------------------------------- masked statistics
-def masked_mean(x: torch.Tensor, mask: torch.Tensor, dim: int | None = None) -> torch.Tensor:
-    """``sum(x * mask) / sum(mask)`` over all entries, or along ``dim`` if given."""
+def masked_mean(x: torch.Tensor, mask: torch.Tensor, dim: int | None = None, reduce: Reduce = None) -> torch.Tensor:
+    """``sum(x * mask) / sum(mask)`` over all entries (of every process with ``reduce``), or along ``dim``."""
     mask = mask.to(x.dtype)
     if dim is None:
-        return (x * mask).sum() / mask.sum().clamp_min(1e-8)
+        return _total((x * mask).sum(), reduce) / _total(mask.sum(), reduce).clamp_min(1e-8)
     return (x * mask).sum(dim) / mask.sum(dim).clamp_min(1e-8)
 
 
-def masked_var(x: torch.Tensor, mask: torch.Tensor, unbiased: bool = True) -> torch.Tensor:
+def masked_var(x: torch.Tensor, mask: torch.Tensor, unbiased: bool = True, reduce: Reduce = None) -> torch.Tensor:
     """``var = sum(mask * (x - mean)^2) / M``, times Bessel's ``M / (M - 1)`` if ``unbiased``.
 
     With a single masked entry the unbiased form is undefined; the biased value (0) is returned.
     """
     mask = mask.to(x.dtype)
-    var = masked_mean((x - masked_mean(x, mask)) ** 2, mask)
-    n = mask.sum()
+    var = masked_mean((x - masked_mean(x, mask, reduce=reduce)) ** 2, mask, reduce=reduce)
+    n = _total(mask.sum(), reduce)
     if unbiased and n > 1:
         var = var * n / (n - 1)
     return var
 
 
-def masked_whiten(x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True) -> torch.Tensor:
+def masked_whiten(x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True, reduce: Reduce = None) -> torch.Tensor:
     """``(x - mean) / sqrt(var + 1e-8)`` with masked mean/var; padding is set to 0.
 
     ``shift_mean=False`` adds the mean back (only the scale changes), which keeps the
@@ -44,7 +53,7 @@ def masked_whiten(x: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True) 
     ``reward_scaling="whiten"``, both with the shift.
     """
     mask = mask.to(x.dtype)
-    mean, var = masked_mean(x, mask), masked_var(x, mask)
+    mean, var = masked_mean(x, mask, reduce=reduce), masked_var(x, mask, reduce=reduce)
     out = (x - mean) * torch.rsqrt(var + 1e-8)
     if not shift_mean:
         out = out + mean
@@ -106,8 +115,15 @@ def gae(rewards, values, mask, gamma: float = 1.0, lam: float = 0.95):
 
 
 # ----------------------------------------------------------------- losses
-def policy_loss(logprobs, old_logprobs, advantages, mask, clip_range: float = 0.2):
+def _tokens(mask: torch.Tensor, tokens: torch.Tensor | None) -> torch.Tensor:
+    return (mask.sum() if tokens is None else tokens.to(mask.dtype)).clamp_min(1e-8)
+
+
+def policy_loss(logprobs, old_logprobs, advantages, mask, clip_range: float = 0.2, tokens: torch.Tensor | None = None):
     """Clipped surrogate: ``mean_mask( max(-A * r, -A * clip(r, 1 - eps, 1 + eps)) )``.
+
+    ``tokens``: what the sum is divided by instead of ``M``, the mini-batch's token count over all the
+    processes of a data-parallel job: the gradients summed over them are then the whole mean's.
 
     Stats (python floats): ``clipfrac`` = share of tokens where the clipped term is chosen;
     ``approx_kl`` = ``mean_mask((r - 1) - log r)`` (the k3 estimate of KL(old || new),
@@ -118,7 +134,7 @@ def policy_loss(logprobs, old_logprobs, advantages, mask, clip_range: float = 0.
     ratio = torch.exp(log_ratio)
     loss_unclipped = -advantages * ratio
     loss_clipped = -advantages * torch.clamp(ratio, 1.0 - clip_range, 1.0 + clip_range)
-    loss = masked_mean(torch.maximum(loss_unclipped, loss_clipped), mask)
+    loss = (torch.maximum(loss_unclipped, loss_clipped) * mask).sum() / _tokens(mask, tokens)
     with torch.no_grad():
         stats = {
             "clipfrac": masked_mean((loss_clipped > loss_unclipped).to(mask.dtype), mask).item(),
@@ -128,17 +144,18 @@ def policy_loss(logprobs, old_logprobs, advantages, mask, clip_range: float = 0.
     return loss, stats
 
 
-def value_loss(values, old_values, returns, mask, clip_range_value: float = 0.2):
+def value_loss(values, old_values, returns, mask, clip_range_value: float = 0.2, tokens: torch.Tensor | None = None):
     """Clipped value loss: ``0.5 * mean_mask( max((v - R)^2, (v_clip - R)^2) )``.
 
     ``v_clip = v_old + clip(v - v_old, -eps, eps)`` keeps the value head near the values
-    seen at rollout time. Stats: ``vf_clipfrac`` = share of tokens where the clipped term wins.
+    seen at rollout time; ``tokens`` as in :func:`policy_loss`. Stats: ``vf_clipfrac`` = share of tokens
+    where the clipped term wins.
     """
     mask = mask.to(values.dtype)
     v_clipped = old_values + torch.clamp(values - old_values, -clip_range_value, clip_range_value)
     err_unclipped = (values - returns) ** 2
     err_clipped = (v_clipped - returns) ** 2
-    loss = 0.5 * masked_mean(torch.maximum(err_unclipped, err_clipped), mask)
+    loss = 0.5 * (torch.maximum(err_unclipped, err_clipped) * mask).sum() / _tokens(mask, tokens)
     with torch.no_grad():
         stats = {"vf_clipfrac": masked_mean((err_clipped > err_unclipped).to(mask.dtype), mask).item()}
     return loss, stats
@@ -196,12 +213,13 @@ class RunningMoments:
     def __init__(self):
         self.mean, self.var, self.count = 0.0, 0.0, 0
 
-    def update(self, x: torch.Tensor) -> None:
+    def update(self, x: torch.Tensor, reduce: Reduce = None) -> None:
         x = x.detach().double().flatten()
-        n = x.numel()
+        n = int(_total(torch.tensor(float(x.numel()), dtype=torch.float64), reduce).item())
         if n == 0:
             return
-        batch_mean, batch_var = x.mean().item(), x.var(unbiased=False).item()
+        batch_mean = _total(x.sum(), reduce).item() / n
+        batch_var = _total(((x - batch_mean) ** 2).sum(), reduce).item() / n
         total = self.count + n
         delta = batch_mean - self.mean
         self.mean += delta * n / total
@@ -213,7 +231,9 @@ class RunningMoments:
         return math.sqrt(self.var * self.count / (self.count - 1)) if self.count > 1 else 1.0
 
 
-def scale_scores(scores: torch.Tensor, mode: str = "none", running: RunningMoments | None = None):
+def scale_scores(
+    scores: torch.Tensor, mode: str = "none", running: RunningMoments | None = None, reduce: Reduce = None
+):
     """Normalise one score per sequence before it becomes a reward.
 
     ``"none"``: unchanged. ``"whiten"``: ``(s - mean) / std`` over this batch.
@@ -223,11 +243,11 @@ def scale_scores(scores: torch.Tensor, mode: str = "none", running: RunningMomen
     if mode == "none":
         return scores
     if mode == "whiten":
-        return masked_whiten(scores, torch.ones_like(scores))
+        return masked_whiten(scores, torch.ones_like(scores), reduce=reduce)
     if mode == "running":
         if running is None:
             raise ValueError("scale_scores(mode='running') needs a RunningMoments instance.")
-        running.update(scores)
+        running.update(scores, reduce)
         return scores / (running.std + 1e-8)
     raise ValueError(f"Unknown score scaling {mode!r}; use 'none', 'whiten' or 'running'.")
 

@@ -12,6 +12,9 @@ One :meth:`PPOTrainer.step` is one PPO iteration:
    ``clipped policy loss + vf_coef * clipped value loss`` for the LoRA weights and the value
    head together (one Adam optimiser).
 
+Under ``accelerate launch`` with N processes, each samples ``batch_size / N`` of the prompts and
+the update sees the whole batch (:mod:`.parallel`): one step of N processes is the step of one.
+
 Guards, so that a run never silently trains on garbage: answers whose score is NaN or
 infinite are dropped from the batch (with a warning; the step fails if all are), empty
 answers are scored with the penalty (or the batch's lowest score), and a policy that
@@ -40,6 +43,7 @@ from ..policy import prepare_base, write_policy_info
 from ..scorers import make_scorer, mean_reward
 from . import core
 from .config import PPOStageConfig
+from .parallel import Processes
 
 log = logging.getLogger(__name__)
 EMPTY_STREAK_WARNING = 3  # steps in a row of nothing but empty answers before we say so
@@ -96,11 +100,17 @@ def generate_rollout(
 class PPOTrainer:
     """PPO on ``model`` (a causal LM; a fresh LoRA adapter is put on it) against ``scorer``."""
 
-    def __init__(self, config: PPOStageConfig, model, tokenizer, scorer, prompts: list):
+    def __init__(self, config: PPOStageConfig, model, tokenizer, scorer, prompts: list, processes=None):
         config.check_values()
         if not prompts:
             raise UserError("PPO needs at least one prompt.")
         self.config, self.tokenizer, self.scorer, self.prompts = config, tokenizer, scorer, list(prompts)
+        self.processes = processes or Processes()
+        if config.batch_size % self.processes.world or config.mini_batch_size % self.processes.world:
+            raise UserError(
+                f"batch_size ({config.batch_size}) and mini_batch_size ({config.mini_batch_size}) must divide "
+                f"among the {self.processes.world} processes: pick multiples of {self.processes.world}."
+            )
         torch.manual_seed(config.seed)
         model = prepare_base(model)
         lora = LoraConfig(
@@ -126,6 +136,8 @@ class PPOTrainer:
         self._rng = random.Random(config.seed)
         self.empty_streak, self.step_count = 0, 0
         self.first_distinct: float | None = None  # distinct-2 of the first step's answers, for drift_warnings
+        if self.processes.world > 1:  # the same weights everywhere (seeded above); different samples in each
+            torch.manual_seed(config.seed + self.processes.rank)
 
     # ---------------------------------------------------------- generation
     def generate(self, prompts: list, greedy: bool = False) -> Rollout:
@@ -164,9 +176,10 @@ class PPOTrainer:
             values = self.value_head(hidden).squeeze(-1)
         return logprobs, values, logits
 
-    def rollout(self, prompts: list) -> Rollout:
-        """Sample answers, then score them with the policy (logp, V) and the reference (ref_logp)."""
-        batch = self.generate(prompts)
+    def rollout(self, prompts: list, greedy: bool = False) -> Rollout:
+        """Sample (or with ``greedy``, pick) answers, then score them with the policy (logp, V) and the
+        reference (ref_logp)."""
+        batch = self.generate(prompts, greedy)
         with torch.no_grad():
             batch.logprobs, batch.values, logits = self.forward(batch)
             batch.entropy = core.masked_mean(core.entropy_from_logits(logits), batch.mask).item()
@@ -221,66 +234,28 @@ class PPOTrainer:
 
     def step(self) -> dict[str, Any]:
         """One PPO iteration (rollout, rewards, optimisation); returns its stats and sample answers."""
-        cfg, started = self.config, time.time()
-        full = self.rollout(self.next_prompts())
+        started = time.time()
+        full = self.rollout(self.processes.share(self.next_prompts()))
         batch, scores, shown, warnings = self.guarded_scores(full)
         for text in warnings:
             log.warning("PPO step %d: %s", self.step_count + 1, text)
-
-        # rewards per token, advantages and value targets (no gradients here)
-        scaled = core.scale_scores(scores, cfg.reward_scaling, self.running)
-        rewards, kl = core.per_token_rewards(
-            scaled, batch.logprobs, batch.ref_logprobs, batch.mask, self.kl_ctl.value, cfg.kl_estimator
-        )
-        advantages, returns = core.gae(rewards, batch.values, batch.mask, cfg.gamma, cfg.lam)
-        advantages = core.masked_whiten(advantages, batch.mask)
-
-        # ppo_epochs passes of clipped policy + value updates over shuffled mini-batches
-        self.model.train()
-        logs: dict[str, list[float]] = {"policy_loss": [], "value_loss": [], "clipfrac": [], "approx_kl": []}
-        for _ in range(cfg.ppo_epochs):
-            for idx in torch.randperm(len(scores)).split(cfg.mini_batch_size):
-                logprobs, values, _ = self.forward(batch, idx)
-                mask = batch.mask[idx]
-                pg_loss, pg_stats = core.policy_loss(
-                    logprobs, batch.logprobs[idx], advantages[idx], mask, cfg.clip_range
-                )
-                vf_loss, _ = core.value_loss(values, batch.values[idx], returns[idx], mask, cfg.clip_range_value)
-                loss = pg_loss + cfg.vf_coef * vf_loss
-                if not torch.isfinite(loss):
-                    raise UserError(
-                        f"The PPO loss became {loss.item()} at step {self.step_count + 1}; "
-                        "lower the learning rate (or check the rewards) and start again."
-                    )
-                self.optimizer.zero_grad()
-                loss.backward()
-                if cfg.max_grad_norm > 0:
-                    torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm)
-                self.optimizer.step()
-                for key, value in (
-                    ("policy_loss", pg_loss.item()),
-                    ("value_loss", vf_loss.item()),
-                    ("clipfrac", pg_stats["clipfrac"]),
-                    ("approx_kl", pg_stats["approx_kl"]),
-                ):
-                    logs[key].append(value)
-
-        kl_per_answer = (kl * batch.mask).sum(1).mean().item()
+        logs, kl_per_answer, n_answers = self.update(batch, scores)
         kl_coef = self.kl_ctl.value  # the coefficient this step's rewards used
-        self.kl_ctl.update(kl_per_answer, len(scores))
+        self.kl_ctl.update(kl_per_answer, n_answers)
         self.step_count += 1
         distinct = distinct_n(full.responses)
         warnings += self.drift_warnings(kl_per_answer, distinct)
+        total = self.processes.sum
         return {
             "step": self.step_count,
-            "reward_mean": scores.mean().item(),
+            "reward_mean": (total(scores.sum()) / max(n_answers, 1)).item(),
             "reward_min": scores.min().item(),
             "reward_max": scores.max().item(),
             "kl": kl_per_answer,
             "kl_coef": kl_coef,
             "entropy": full.entropy,
             "distinct_2": distinct,
-            **{key: sum(vals) / len(vals) for key, vals in logs.items()},
+            **{key: sum(vals) / len(vals) if vals else float("nan") for key, vals in logs.items()},
             "response_length_mean": full.mask.sum(1).float().mean().item(),
             "empty_share": sum(not r for r in full.responses) / len(full.responses),
             "dropped": len(full.responses) - len(batch.responses),
@@ -290,6 +265,63 @@ class PPOTrainer:
                 {"prompt": p, "response": r, "reward": s} for p, r, s in zip(full.prompts, full.responses, shown)
             ],
         }
+
+    def update(self, batch: Rollout, scores: torch.Tensor) -> tuple[dict[str, list[float]], float, int]:
+        """Rewards, advantages and ``ppo_epochs`` passes of clipped policy + value updates over shuffled
+        mini-batches; returns the losses' logs, the KL per answer and the number of answers (whole batch)."""
+        cfg, total = self.config, self.processes.sum
+        n_answers = int(total(torch.tensor(float(len(scores)))).item())
+        # rewards per token, advantages and value targets (no gradients here)
+        scaled = core.scale_scores(scores, cfg.reward_scaling, self.running, reduce=total)
+        rewards, kl = core.per_token_rewards(
+            scaled, batch.logprobs, batch.ref_logprobs, batch.mask, self.kl_ctl.value, cfg.kl_estimator
+        )
+        advantages, returns = core.gae(rewards, batch.values, batch.mask, cfg.gamma, cfg.lam)
+        advantages = core.masked_whiten(advantages, batch.mask, reduce=total)
+
+        self.model.train()
+        logs: dict[str, list[float]] = {"policy_loss": [], "value_loss": [], "clipfrac": [], "approx_kl": []}
+        pieces = cfg.batch_size // cfg.mini_batch_size  # the same number of updates in every process
+        for _ in range(cfg.ppo_epochs):
+            for idx in torch.randperm(len(scores)).tensor_split(pieces):
+                if not len(idx) and self.processes.world == 1:
+                    continue
+                self.optimizer.zero_grad()
+                tokens = total(batch.mask[idx].sum())  # the mini-batch's tokens in every process
+                if len(idx):  # a process whose share lost rows to NaN rewards may have none here
+                    pg_loss, vf_loss, pg_stats = self.losses(batch, idx, advantages, returns, tokens)
+                    (pg_loss + cfg.vf_coef * vf_loss).backward()
+                    for key, value in (
+                        ("policy_loss", pg_loss.item()),
+                        ("value_loss", vf_loss.item()),
+                        ("clipfrac", pg_stats["clipfrac"]),
+                        ("approx_kl", pg_stats["approx_kl"]),
+                    ):
+                        logs[key].append(value)
+                self.processes.sum_gradients(self.params)
+                if cfg.max_grad_norm > 0:
+                    torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm)
+                self.optimizer.step()
+        kl_per_answer = (total((kl * batch.mask).sum()) / max(n_answers, 1)).item()
+        return logs, kl_per_answer, n_answers
+
+    def losses(self, batch: Rollout, idx: torch.Tensor, advantages, returns, tokens: torch.Tensor):
+        """The clipped policy and value losses of the mini-batch ``idx``, divided by ``tokens`` (its token
+        count in every process); UserError when they are not finite."""
+        cfg = self.config
+        logprobs, values, _ = self.forward(batch, idx)
+        mask = batch.mask[idx]
+        pg_loss, pg_stats = core.policy_loss(
+            logprobs, batch.logprobs[idx], advantages[idx], mask, cfg.clip_range, tokens
+        )
+        vf_loss, _ = core.value_loss(values, batch.values[idx], returns[idx], mask, cfg.clip_range_value, tokens)
+        loss = pg_loss + cfg.vf_coef * vf_loss
+        if not torch.isfinite(loss):
+            raise UserError(
+                f"The PPO loss became {loss.item()} at step {self.step_count + 1}; "
+                "lower the learning rate (or check the rewards) and start again."
+            )
+        return pg_loss, vf_loss, pg_stats
 
     def drift_warnings(self, kl_per_answer: float, distinct: float | None) -> list[str]:
         """Sentences for a policy that is running away from the reference or collapsing onto one reply:
@@ -315,7 +347,7 @@ class PPOTrainer:
     ) -> list[dict]:
         """Run ``config.steps`` iterations; ``on_step(stats)`` after each; stop early when ``should_stop()``."""
         history = []
-        while self.step_count < self.config.steps and not (should_stop and should_stop()):
+        while self.step_count < self.config.steps and not self.processes.any(bool(should_stop and should_stop())):
             history.append(self.step())
             if on_step:
                 on_step(history[-1])

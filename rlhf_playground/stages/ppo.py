@@ -26,13 +26,17 @@ def run(config: PPOStageConfig, run: Run) -> dict[str, Any]:
     from ..ppo.trainer import build_trainer
 
     trainer, held_out = build_trainer(config)
+    main = trainer.processes.main  # under accelerate launch only the first process evaluates, saves and tracks
+    held_out = held_out if main else []
     run.update_status(model_info=describe(trainer.model), step=0, total_steps=config.steps)
     print(f"{len(trainer.prompts)} training prompts, {len(held_out)} held out; reward: {config.reward}", flush=True)
+    if trainer.processes.world > 1:
+        print(f"process {trainer.processes.rank + 1} of {trainer.processes.world}", flush=True)
     before = trainer.evaluate(held_out) if held_out else None
     if before is not None:
         print(f"mean reward of greedy answers to held-out prompts before training: {before:.4f}", flush=True)
     began = time.monotonic()
-    tracker = Tracker(config.report_to, run, run.config())
+    tracker = Tracker(config.report_to if main else "none", run, run.config())
 
     def on_step(stats: dict) -> None:
         step = stats["step"]
@@ -55,6 +59,8 @@ def run(config: PPOStageConfig, run: Run) -> dict[str, Any]:
             trainer.train(on_step=on_step, should_stop=run.stop_requested)
     finally:
         tracker.close()
+    if not main:
+        return {}
     with run.artifact_dir("adapter") as tmp:
         trainer.save(tmp)
     outcome: dict[str, Any] = {"adapter": str(run.adapter)}

@@ -13,7 +13,7 @@ import typing
 
 import gradio as gr
 
-from ..config import from_dict, to_accelerate_command, to_command
+from ..config import ACCELERATE_CONFIGS, from_dict, to_accelerate_command, to_command
 
 SCHEDULE = ["learning_rate", "num_epochs", "max_steps", "batch_size", "grad_accum"]  # a TRL trainer's schedule
 
@@ -89,4 +89,8 @@ class ConfigForm:
             return f"# {exc}"
         if not self.accelerate:
             return to_command(stage, config)
-        return f"{to_command(stage, config)}\n\n# on several GPUs:\n{to_accelerate_command(stage, config)}"
+        others = ", ".join(ACCELERATE_CONFIGS[1:])
+        return (
+            f"{to_command(stage, config)}\n\n# on several GPUs (DDP); other configs in assets/accelerate/: {others}\n"
+            f"{to_accelerate_command(stage, config)}"
+        )
