@@ -9,7 +9,6 @@ stage that saves checkpoints can be relaunched in its folder with :func:`resume`
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
@@ -17,14 +16,16 @@ import threading
 import time
 from pathlib import Path
 
-import psutil
-
 from ..errors import UserError
 from ..hosting import MAX_JOBS, check_caps, is_hosted, setting
 from ..models import check_model_sizes
 from ..registry import RESUMABLE, UNQUEUED
 from ..workspace import SHARED_ROOT_ENV, shared_root, workspace_dir
+from .processes import end_process_tree
 from .queue import holders, waiting_reason
+from .ray_backend import backend
+from .ray_backend import end as end_on_ray
+from .ray_backend import submit as submit_to_ray
 from .runs import ACTIVE, Run, active_runs, checkpoint_step, create_run, process_alive, process_start_time
 from .slots import job_memory_mb, slot_count, this_machine, threads_per_job
 
@@ -122,6 +123,9 @@ def _launch(stage: str, run: Run) -> Run:
         SHARED_ROOT_ENV: str(shared_root()),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")])),
     }
+    if backend() == "ray":
+        submit_to_ray(run, job_command(stage, run)[1:], env)  # the interpreter: the node's own
+        return run
     with open(run.log_path, "ab") as log:
         try:
             proc = subprocess.Popen(
@@ -141,22 +145,6 @@ def _launch(stage: str, run: Run) -> Run:
     return run
 
 
-def _end_process_tree(pid: int) -> None:
-    """Terminate the job and every process it started (data loaders, a compiler), then kill what is left."""
-    try:
-        job = psutil.Process(pid)
-        tree = [job, *job.children(recursive=True)]
-    except psutil.Error:
-        return
-    for process in tree:
-        with contextlib.suppress(psutil.Error):
-            process.terminate()
-    _, alive = psutil.wait_procs(tree, timeout=0.5)
-    for process in alive:
-        with contextlib.suppress(psutil.Error):
-            process.kill()
-
-
 def stop(run: Run) -> dict:
     """Ask the job to stop and make sure it has ended within about 5 seconds; return the final status.
 
@@ -169,13 +157,15 @@ def stop(run: Run) -> dict:
     if status.get("state") not in ACTIVE:
         return status
     run.request_stop()
+    if status.get("backend") == "ray":
+        return _stop_on_ray(run)
 
     pid, started_at = status.get("pid"), status.get("pid_start")
     begun = time.monotonic()
     while pid and process_alive(pid, started_at):
         if time.monotonic() - begun > STOP_TIMEOUT_S:
             trained = run.status().get("state") == "running"  # a job still starting up (or waiting) had nothing to lose
-            _end_process_tree(pid)
+            end_process_tree(pid)
             if not trained:
                 return run.finish("stopped", "stopped before it started")
             return run.finish(
@@ -185,3 +175,22 @@ def stop(run: Run) -> dict:
             )
         time.sleep(0.05)
     return run.finish("stopped", "stopped before it started" if not pid else "stopped")
+
+
+def _stop_on_ray(run: Run) -> dict:
+    """Stop for a job on Ray: the run folder asks it (its node may be another machine), Ray ends it if it
+    hasn't within ``STOP_TIMEOUT_S``."""
+    begun = time.monotonic()
+    while (status := run.status()).get("state") in ACTIVE:
+        if time.monotonic() - begun > STOP_TIMEOUT_S:
+            trained = status.get("state") == "running"
+            end_on_ray(run)
+            if not trained:
+                return run.finish("stopped", "stopped before it started")
+            return run.finish(
+                "stopped",
+                f"the job didn't stop within {STOP_TIMEOUT_S:.0f} s and Ray ended it; "
+                "nothing from the unfinished part was saved",
+            )
+        time.sleep(0.05)
+    return status

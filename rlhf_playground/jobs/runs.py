@@ -28,15 +28,16 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-import psutil
 from filelock import FileLock
 
 from ..errors import UserError, redact
 from ..workspace import adapter_folder, runs_dir, safe_name, write_text_atomic
+from .processes import process_alive, process_start_time  # noqa: F401 - process_start_time: for the jobs
 
 ACTIVE = ("queued", "running")
 TERMINAL = ("finished", "failed", "stopped")
 DIED = "the job process died unexpectedly (killed or out of memory)"
+DIED_ON_RAY = "its Ray worker died (killed, out of memory, or its node was lost)"
 EVAL_FILE = "eval.json"
 
 
@@ -50,31 +51,6 @@ def read_json(path: Path, default: Any) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return default
-
-
-def process_start_time(pid: int) -> float | None:
-    """When ``pid`` started (seconds since the epoch, as psutil reads it on every system), to tell it from a
-    later process with the same id."""
-    try:
-        return round(psutil.Process(pid).create_time(), 2)
-    except psutil.Error:
-        return None
-
-
-def process_alive(pid: int | None, start_time: float | None = None) -> bool:
-    """Whether ``pid`` is still the running job: not gone, not a zombie, not a reused id."""
-    if not pid:
-        return False
-    try:
-        process = psutil.Process(pid)
-        if process.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
-            return False
-        started = process.create_time()
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.AccessDenied:
-        return True
-    return start_time is None or abs(started - start_time) < 0.05
 
 
 class Run:
@@ -118,15 +94,19 @@ class Run:
     def status(self) -> dict[str, Any]:
         """The status, with a job whose process vanished without a word reported as failed."""
         status = read_json(self.path / "status.json", {})
-        if (
-            status.get("state") in ACTIVE
-            and status.get("pid")
-            and not process_alive(status["pid"], status.get("pid_start"))
-        ):
+        if status.get("state") not in ACTIVE:
+            return status
+        if status.get("backend") == "ray":  # its process may be on another machine: Ray knows
+            from .ray_backend import alive
+
+            died = DIED_ON_RAY if not alive(self) else None
+        else:
+            died = DIED if status.get("pid") and not process_alive(status["pid"], status.get("pid_start")) else None
+        if died:
             try:
-                status = self.finish("failed", DIED)
+                status = self.finish("failed", died)
             except OSError:  # a full disk: say it here, write it when there is room again
-                status = {**status, "state": "failed", "reason": DIED}
+                status = {**status, "state": "failed", "reason": died}
         return status
 
     def metrics_size(self) -> int:
