@@ -39,6 +39,14 @@ def hub_reachable(timeout: float = 3.0, max_age: float = 60.0) -> bool:
     return ok
 
 
+def hub_token() -> str | bool | None:
+    """The token reads from the Hub go with: none at all in a shared app (the host's ``HF_TOKEN`` would let
+    strangers read the host's private and gated repositories), else ``HF_TOKEN`` or the saved login."""
+    from .hosting import is_hosted
+
+    return False if is_hosted() else None
+
+
 def require_hub(what: str) -> None:
     """Raise a :class:`UserError` naming ``what`` when the hub can't be reached."""
     if not hub_reachable():
@@ -62,7 +70,7 @@ def check_repo(repo_id: str, repo_type: str = "model") -> None:
 
     kind = "dataset" if repo_type == "dataset" else "model"
     try:
-        HfApi().repo_info(repo_id, repo_type=repo_type, token=os.environ.get("HF_TOKEN") or None)
+        HfApi().repo_info(repo_id, repo_type=repo_type, token=hub_token())
     except GatedRepoError:
         raise UserError(
             f"The {kind} '{repo_id}' is gated: accept its terms on huggingface.co "

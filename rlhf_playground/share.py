@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from .data.load import read_jsonl
 from .errors import UserError
 from .hub import hub_reachable, looks_like_repo_id
 from .jobs.runs import Run, read_json
@@ -34,6 +35,7 @@ METHODS = {
     "rloo": "RLOO: a leave-one-out REINFORCE baseline (TRL's RLOOTrainer)",
 }
 LIBRARIES = ("rlhf-playground", "torch", "transformers", "trl", "peft", "accelerate", "datasets", "bitsandbytes")
+PRIVATE_COLUMNS = ("labeler", "time", "pair_id")  # a labels dataset's record of who chose what, and when
 ZIP_LEAVES_OUT = ("checkpoints", "trainer")  # resume state: large, and of no use away from this machine
 
 
@@ -160,8 +162,9 @@ def model_card(run: Run, repo_id: str | None = None) -> str:
 
 def write_model_card(run: Run, repo_id: str | None = None) -> Path:
     """The card, into ``artifacts/adapter/README.md`` (in place of peft's empty template)."""
-    path = run.adapter / CARD
-    path.write_text(model_card(run, repo_id), encoding="utf-8")
+    path, card = run.adapter / CARD, model_card(run, repo_id)
+    if not path.is_file() or path.read_text(encoding="utf-8") != card:  # unchanged: the zip stays the same
+        path.write_text(card, encoding="utf-8")
     return path
 
 
@@ -294,6 +297,10 @@ def push_dataset(name: str, repo_id: str, token: str | None, private: bool = Fal
     _require_hub(api, repo_id)
     meta = read_json(folder / "meta.json", {})
     with tempfile.TemporaryDirectory(prefix="rlhf-push-") as tmp:
-        shutil.copy(folder / "data.jsonl", Path(tmp) / "data.jsonl")
+        rows = read_jsonl(folder / "data.jsonl")  # without who labelled a pair and when (Label-tab datasets)
+        with open(Path(tmp) / "data.jsonl", "w", encoding="utf-8") as out:
+            for row in rows:
+                out.write(json.dumps({k: v for k, v in row.items() if k not in PRIVATE_COLUMNS}, ensure_ascii=False))
+                out.write("\n")
         (Path(tmp) / CARD).write_text(dataset_card(name, meta, repo_id), encoding="utf-8")
         return _upload(_hub_api(api, token), Path(tmp), repo_id, "dataset", private, f"{name} from RLHF Playground")

@@ -34,20 +34,23 @@ def main(model_dir: str, out: Path) -> None:
     model, tokenizer = load_causal_lm(model_dir)
     processes = Processes()
     trainer = PPOTrainer(config, model, tokenizer, make_scorer("lexicon"), PROMPTS, processes)
-    # the same whole batch in every process (greedy, one padding), of which each takes its share
-    whole = trainer.rollout(PROMPTS, greedy=True)
-    scores = torch.tensor(trainer.scorer.score(whole.prompts, whole.responses), dtype=torch.float32)
-    scores = scores + torch.arange(len(scores)) * 0.1  # distinct scores, so whitening matters
-    mine = torch.arange(len(scores)) % processes.world == processes.rank
-    logs, kl, n_answers = trainer.update(whole.select(mine), scores[mine])
-    trainer.kl_ctl.update(kl, n_answers)
-    weights = {n: p.detach().clone() for n, p in trainer.model.named_parameters() if p.requires_grad}
-    weights.update({f"value_head.{n}": p.detach().clone() for n, p in trainer.value_head.named_parameters()})
+    start = weights(trainer)
+    for _ in range(2):  # the second rollout comes from the updated policy: it has a KL to the reference
+        # the same whole batch in every process (greedy, one padding), of which each takes its share
+        whole = trainer.rollout(PROMPTS, greedy=True)
+        scores = torch.tensor(trainer.scorer.score(whole.prompts, whole.responses), dtype=torch.float32)
+        scores = scores + torch.arange(len(scores)) * 0.1  # distinct scores, so whitening matters
+        mine = torch.arange(len(scores)) % processes.world == processes.rank
+        logs, kl, n_answers = trainer.update(whole.select(mine), scores[mine])
+        trainer.kl_ctl.update(kl, n_answers)
     out.mkdir(parents=True, exist_ok=True)
-    torch.save(
-        {"weights": weights, "kl": kl, "kl_coef": trainer.kl_ctl.value, "n": n_answers},
-        out / f"rank{processes.rank}.pt",
-    )
+    found = {"start": start, "weights": weights(trainer), "kl": kl, "kl_coef": trainer.kl_ctl.value, "n": n_answers}
+    torch.save(found, out / f"rank{processes.rank}.pt")
+
+
+def weights(trainer: PPOTrainer) -> dict:
+    found = {n: p.detach().clone() for n, p in trainer.model.named_parameters() if p.requires_grad}
+    return found | {f"value_head.{n}": p.detach().clone() for n, p in trainer.value_head.named_parameters()}
 
 
 if __name__ == "__main__":

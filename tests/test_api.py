@@ -69,5 +69,6 @@ def test_a_shared_apps_api_shows_each_caller_its_own_runs_only(tmp_path, monkeyp
         for stranger in (Client(url, verbose=False, headers=cookie("j")), Client(url, verbose=False)):
             assert stranger.predict(api_name="/runs") == []
             for endpoint in ("/run_status", "/run_metrics", "/run_artifacts", "/run_download"):
-                with pytest.raises(AppError, match="No run at"):
+                with pytest.raises(AppError, match=f"No run {run_id} in your workspace") as refused:
                     stranger.predict(run_id, api_name=endpoint)
+                assert str(workspace) not in str(refused.value) and "/sessions/" not in str(refused.value)

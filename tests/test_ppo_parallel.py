@@ -40,15 +40,16 @@ def test_two_processes_take_the_step_one_process_takes_on_the_whole_batch(tiny_m
     alone = torch.load(tmp_path / "one" / "rank0.pt")
     first, second = (torch.load(tmp_path / "two" / f"rank{r}.pt") for r in (0, 1))
     assert alone["n"] == first["n"] == second["n"] == 8  # the controller counts the whole batch
-    assert first["kl"] == pytest.approx(alone["kl"], rel=1e-4, abs=1e-6)
+    assert abs(alone["kl"]) > 1e-4  # the second update's rollout has moved away from the reference
+    assert first["kl"] == pytest.approx(alone["kl"], rel=1e-3) == second["kl"]
     assert first["kl_coef"] == pytest.approx(alone["kl_coef"], rel=1e-6) == second["kl_coef"]
-    start = torch.load(tmp_path / "one" / "rank0.pt")["weights"]
     moved = 0
     for name, value in alone["weights"].items():
+        assert torch.equal(first["start"][name], alone["start"][name]), name  # the same start everywhere
         assert torch.allclose(first["weights"][name], second["weights"][name], atol=1e-6), name  # in step
-        assert torch.allclose(first["weights"][name], value, atol=2e-5), name  # = one process, whole batch
-        moved += int(not torch.equal(value, start[name]) or "lora_B" in name)
-    assert moved  # the update did something worth comparing
+        assert torch.allclose(first["weights"][name], value, atol=5e-5), name  # = one process, whole batch
+        moved += int((value - alone["start"][name]).abs().max() > 1e-3)
+    assert moved > len(alone["weights"]) // 2  # the updates moved most weights: the comparison means something
 
 
 def test_a_two_process_ppo_run_writes_one_run_folder(tiny_model_dir, tmp_path):

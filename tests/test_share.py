@@ -167,6 +167,19 @@ def test_a_dataset_push_uploads_its_rows_and_a_card_but_not_who_labelled_what():
         share.push_dataset("nothing", "someone/pairs", token="hf_x", api=hub)
 
 
+def test_a_label_set_is_pushed_without_who_chose_what():
+    from rlhf_playground.labels.store import ROWS
+
+    folder = save_dataset(prepare(load_source("preference-chat")), "my-labels")
+    rows = [json.loads(line) for line in (folder / ROWS).read_text(encoding="utf-8").splitlines()][:3]
+    labelled = [{**r, "labeler": "attendee-7", "time": 1796000000.0, "pair_id": f"p{i}"} for i, r in enumerate(rows)]
+    (folder / ROWS).write_text("".join(json.dumps(r) + "\n" for r in labelled), encoding="utf-8")
+    hub = FakeHub()
+    share.push_dataset("my-labels", "someone/labels", token="hf_x", api=hub)
+    pushed = [json.loads(line) for line in hub.files["data.jsonl"].splitlines()]
+    assert pushed == rows and "attendee-7" not in hub.files["data.jsonl"]
+
+
 def test_the_push_command(ppo_run, tmp_path, monkeypatch, capsys):
     assert main(["push", ppo_run.id, "--zip", str(tmp_path / "out")]) == 0
     assert (tmp_path / "out" / f"{ppo_run.id}.zip").is_file()

@@ -42,9 +42,7 @@ def blocks_with_share_widgets() -> gr.Blocks:
     return blocks
 
 
-def test_sign_in_is_offered_on_a_space_only(monkeypatch):
-    monkeypatch.delenv("SPACE_ID", raising=False)
-    assert not blocks_with_share_widgets().expects_oauth  # locally gradio would want a saved login to mock it
+def on_a_space(monkeypatch) -> None:
     monkeypatch.setenv("SPACE_ID", "someone/rlhf-playground")
     monkeypatch.setenv("SYSTEM", "spaces")  # what a Space sets, and what gradio reads
     for name, value in {
@@ -54,4 +52,37 @@ def test_sign_in_is_offered_on_a_space_only(monkeypatch):
         "OPENID_PROVIDER_URL": "https://huggingface.co",
     }.items():  # what a Space with hf_oauth: true sets (gradio reads it as it is imported)
         monkeypatch.setattr(gr.oauth, name, value)
+
+
+def test_the_whole_app_builds_on_a_space_with_sign_in_and_private_sessions(monkeypatch):
+    from rlhf_playground.ui.app import build_app
+    from rlhf_playground.ui.sessions import SCOPE_REQUEST
+
+    on_a_space(monkeypatch)
+    app = build_app()  # hosted (SPACE_ID): every handler wrapped per session, the sign-in button's too
+    assert app.expects_oauth
+    login = [f for f in app.fns.values() if getattr(f.fn, "__name__", "") == "_check_login_status"]
+    assert login and all(SCOPE_REQUEST in f.fn.__signature__.parameters for f in login)
+
+
+def test_sign_in_is_offered_on_a_space_only(monkeypatch):
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    assert not blocks_with_share_widgets().expects_oauth  # locally gradio would want a saved login to mock it
+    on_a_space(monkeypatch)
     assert blocks_with_share_widgets().expects_oauth
+
+
+def test_a_shared_app_reads_the_hub_with_no_token(monkeypatch):
+    from rlhf_playground import hub
+    from rlhf_playground.ui import app, serve
+
+    monkeypatch.setenv("HF_TOKEN", "hf_the_hosts_own")
+    assert hub.hub_token() is None  # locally: HF_TOKEN (or the saved login), as huggingface_hub takes it
+    monkeypatch.setenv("RLHF_HOSTED", "1")
+    assert hub.hub_token() is False  # a shared app: explicitly none
+    monkeypatch.delenv("HF_HUB_DISABLE_IMPLICIT_TOKEN", raising=False)
+    monkeypatch.setattr(app, "launch", lambda **kwargs: None)
+    parser = __import__("argparse").ArgumentParser()
+    serve.register(parser.add_subparsers())
+    serve.command(parser.parse_args(["serve"]))
+    assert serve.os.environ["HF_HUB_DISABLE_IMPLICIT_TOKEN"] == "1"  # and the jobs it starts inherit it

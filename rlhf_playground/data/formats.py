@@ -20,7 +20,8 @@ ALIASES = {
 INTEGER_ONLY = {"score"}
 EXPECTED = "prompt; chosen + rejected; prompt + completion (+ a true/false label); messages; text (+ label)"
 # ShareGPT's speakers as the roles chat templates know
-SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system"}
+SHAREGPT_ROLES = {"human": "user", "user": "user", "system": "system"}
+SHAREGPT_ROLES |= dict.fromkeys(("gpt", "assistant", "chatgpt", "bing", "bard", "model"), "assistant")
 
 
 @dataclass
@@ -78,6 +79,9 @@ def from_sharegpt(row: dict) -> dict:
     from trl.data_utils import maybe_convert_to_chatml  # a few seconds to import: only for ShareGPT data
 
     row = maybe_convert_to_chatml(copy.deepcopy(row))
+    for key, value in row.items():  # columns TRL's helper doesn't know (conversation, dialog, ...)
+        if is_sharegpt(value):
+            row[key] = [{"role": m["from"], "content": m["value"]} for m in value]
     for value in row.values():
         if is_chat(value):
             for message in value:

@@ -100,7 +100,8 @@ def _stop_watcher(run: Run) -> Iterator[None]:
     def watch() -> None:
         while not done.wait(0.1):
             if run.stop_requested():
-                if not done.wait(CLEAN_STOP_S):
+                # with several processes (accelerate launch) they all stop together, at the next step's start
+                if not done.wait(CLEAN_STOP_S) and launched_rank()[1] == 1:
                     interrupt_step()
                 return
 

@@ -161,36 +161,31 @@ def stop(run: Run) -> dict:
         return _stop_on_ray(run)
 
     pid, started_at = status.get("pid"), status.get("pid_start")
-    begun = time.monotonic()
-    while pid and process_alive(pid, started_at):
-        if time.monotonic() - begun > STOP_TIMEOUT_S:
-            trained = run.status().get("state") == "running"  # a job still starting up (or waiting) had nothing to lose
-            end_process_tree(pid)
-            if not trained:
-                return run.finish("stopped", "stopped before it started")
-            return run.finish(
-                "stopped",
-                f"the job didn't stop within {STOP_TIMEOUT_S:.0f} s and was killed; "
-                "nothing from the unfinished part was saved",
-            )
-        time.sleep(0.05)
-    return run.finish("stopped", "stopped before it started" if not pid else "stopped")
+    ended = _stop_within(run, lambda: bool(pid) and process_alive(pid, started_at), lambda: end_process_tree(pid))
+    return ended or run.finish("stopped", "stopped before it started" if not pid else "stopped")
 
 
 def _stop_on_ray(run: Run) -> dict:
-    """Stop for a job on Ray: the run folder asks it (its node may be another machine), Ray ends it if it
-    hasn't within ``STOP_TIMEOUT_S``."""
+    """Stop for a job on Ray: the run folder asks it (its node may be another machine); Ray ends it if it
+    hasn't stopped within ``STOP_TIMEOUT_S``."""
+    still_active = lambda: run.status().get("state") in ACTIVE  # noqa: E731
+    return _stop_within(run, still_active, lambda: end_on_ray(run), "Ray ended it") or run.status()
+
+
+def _stop_within(run: Run, running, end, ended_by: str = "was killed") -> dict | None:
+    """Wait while ``running()``, at most ``STOP_TIMEOUT_S``; then ``end()`` the job and return the status that
+    says so. None when the job stopped by itself."""
     begun = time.monotonic()
-    while (status := run.status()).get("state") in ACTIVE:
+    while running():
         if time.monotonic() - begun > STOP_TIMEOUT_S:
-            trained = status.get("state") == "running"
-            end_on_ray(run)
+            trained = run.status().get("state") == "running"  # a job still starting up (or waiting) had nothing to lose
+            end()
             if not trained:
                 return run.finish("stopped", "stopped before it started")
             return run.finish(
                 "stopped",
-                f"the job didn't stop within {STOP_TIMEOUT_S:.0f} s and Ray ended it; "
+                f"the job didn't stop within {STOP_TIMEOUT_S:.0f} s and {ended_by}; "
                 "nothing from the unfinished part was saved",
             )
         time.sleep(0.05)
-    return status
+    return None

@@ -14,8 +14,12 @@ import os
 
 
 def launched_rank() -> tuple[int, int]:
-    """``(rank, world size)`` as ``accelerate launch`` (torchrun) sets them; ``(0, 1)`` otherwise."""
-    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    """``(rank, world size)`` as ``accelerate launch`` (torchrun) sets them; ``(0, 1)`` otherwise (a ``RANK``
+    some other system left in the environment, without a world of several processes, counts for nothing)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1 or "LOCAL_RANK" not in os.environ:
+        return 0, 1
+    return int(os.environ.get("RANK", "0")), world
 
 
 class Processes:
@@ -23,13 +27,17 @@ class Processes:
 
     def __init__(self) -> None:
         self.rank, self.world = launched_rank()
+        self.device = None
         if self.world > 1:
             import torch
             from accelerate import PartialState
 
             # joins the process group accelerate launch described in the environment: NCCL on GPUs, gloo on
-            # CPUs (accelerate would otherwise take a CPU-only machine for a single process)
-            PartialState(cpu=not torch.cuda.is_available())
+            # CPUs (accelerate would otherwise take a CPU-only machine for a single process); on GPUs each
+            # process's "cuda" is its own GPU (create this before loading the model)
+            self.device = PartialState(cpu=not torch.cuda.is_available()).device
+            if self.device.type == "cuda":
+                torch.cuda.set_device(self.device)
 
     @property
     def main(self) -> bool:
@@ -41,9 +49,9 @@ class Processes:
             return value
         import torch.distributed as dist
 
-        total = value.detach().clone()
+        total = value.detach().to(self.device, copy=True)  # NCCL reduces GPU tensors only
         dist.all_reduce(total)
-        return total
+        return total.to(value.device)
 
     def any(self, flag: bool) -> bool:
         """Whether ``flag`` is true in any process (so that all stop at the same step)."""

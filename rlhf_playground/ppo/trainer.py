@@ -386,5 +386,6 @@ def build_trainer(config: PPOStageConfig) -> tuple[PPOTrainer, list]:
     ``config`` has been validated already: by the app before the job started, or by the job itself.
     """
     train, held_out = split_prompts(load_prompts(config.dataset), config.eval_prompts, config.seed)
+    processes = Processes()  # first: under accelerate launch on GPUs, it picks this process's GPU
     model, tokenizer = load_causal_lm(config.model, load_in_4bit=config.load_in_4bit, adapter=config.adapter or None)
-    return PPOTrainer(config, model, tokenizer, make_scorer(config.reward), train), held_out
+    return PPOTrainer(config, model, tokenizer, make_scorer(config.reward), train, processes), held_out

@@ -7,6 +7,7 @@ or, without one, a workspace of that connection's own).
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 import gradio as gr
@@ -25,8 +26,8 @@ def _run(run_id: str):
         raise gr.Error(f"'{run_id}' isn't a run id such as 20261202-010203-sft-ab12: list them with /runs.")
     try:
         return open_run(run_id.strip())
-    except UserError as exc:
-        raise gr.Error(str(exc)) from None
+    except UserError:  # its message names the folder: a path of the server
+        raise gr.Error(f"No run {run_id.strip()} in your workspace: list yours with /runs.") from None
 
 
 def runs(stage: str = "") -> list[dict[str, Any]]:
@@ -56,9 +57,13 @@ def run_artifacts(run_id: str) -> dict[str, Any]:
 def run_download(run_id: str):
     """The run folder as one zip (without its resume checkpoints), once it has ended."""
     try:
-        return offer_download(run_zip(_run(run_id)))
+        archive = run_zip(_run(run_id))
     except UserError as exc:
         raise gr.Error(str(exc)) from None
+    try:
+        return offer_download(archive)
+    finally:
+        shutil.rmtree(archive.parent, ignore_errors=True)
 
 
 def build() -> None:

@@ -27,6 +27,10 @@ def command(args) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     if args.hosted:
         os.environ["RLHF_HOSTED"] = "1"
+    from ..hosting import is_hosted
+
+    if is_hosted():  # a shared app (a Space included) reads the Hub with no token, in its jobs too
+        os.environ["HF_HUB_DISABLE_IMPLICIT_TOKEN"] = "1"
     from .app import launch
 
     options = {"share": True} if args.share else {}

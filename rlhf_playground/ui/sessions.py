@@ -31,6 +31,7 @@ COOKIE_SCRIPT = f"""<script>(() => {{
   const attributes = location.protocol === "https:" ? "; SameSite=None; Secure; Partitioned" : "; SameSite=Lax";
   document.cookie = "{COOKIE}=" + secret + "; path=/; max-age=2592000" + attributes;
 }})();</script>"""
+SCOPE_REQUEST = "_rlhf_session_request"  # the request per_session adds to every handler
 ANYONE_WITH_THE_LINK = ""  # the owner of a download offered to a session without a cookie
 _cookie_owner: contextvars.ContextVar[str | None] = contextvars.ContextVar("rlhf_cookie_owner", default=None)
 _offered: dict[str, set[str]] = {}  # cached download path -> the sessions it was offered to
@@ -108,13 +109,14 @@ def per_session(fn):
             _cookie_owner.reset(owner)
 
     params = list(inspect.signature(fn).parameters.values())
-    request = inspect.Parameter("request", inspect.Parameter.POSITIONAL_ONLY, annotation=gr.Request)
+    # a name no handler uses (gradio's LoginButton has a ``request`` of its own): gradio fills both
+    request = inspect.Parameter(SCOPE_REQUEST, inspect.Parameter.POSITIONAL_ONLY, annotation=gr.Request)
     scoped.__signature__ = inspect.Signature([request, *params])
     try:  # the handler's own types (a gr.OAuthToken parameter, say), resolved where it was written
         hints = typing.get_type_hints(inspect.unwrap(fn))
     except (NameError, TypeError):
         hints = {}
-    scoped.__annotations__ = {**hints, "request": gr.Request}
+    scoped.__annotations__ = {**hints, SCOPE_REQUEST: gr.Request}
     scoped.__name__ = getattr(fn, "__name__", "handler")
     return scoped
 
