@@ -78,3 +78,20 @@ def test_the_shipped_accelerate_configs_load(name):
     assert config.distributed_type == expected and config.num_processes == 2
     if name.startswith("deepspeed"):
         assert config.deepspeed_config["zero_stage"] == int(name[-1])
+
+
+def test_the_command_box_names_the_accelerate_config_picked():
+    import gradio as gr
+
+    from rlhf_playground.ppo.config import PPOStageConfig
+    from rlhf_playground.ui.forms import ConfigForm
+    from rlhf_playground.ui.ppo_tab import GROUPS
+
+    with gr.Blocks():
+        form = ConfigForm(PPOStageConfig, "ppo", GROUPS)
+    values = [widget.value for widget in form.inputs]
+    assert form.launch_config in form.command_inputs and form.launch_config.choices
+    for name in ACCELERATE_CONFIGS:
+        shown = form.command("ppo", *values, name)
+        assert f"accelerate launch --config_file assets/accelerate/{name}.yaml -m rlhf_playground ppo" in shown
+        assert (ROOT / "assets" / "accelerate" / f"{name}.yaml").is_file()

@@ -63,10 +63,27 @@ class ConfigForm:
                             value = defaults.get(name, fields[name].default)
                             self.widgets[name] = field_widget(fields[name], kinds[name], value, f"{stage}-{name}")
         self.kinds = {name: kinds[name] for name in self.widgets}
+        # which assets/accelerate/ config the command's accelerate form names (not a setting of the run)
+        self.launch_config = (
+            gr.Dropdown(
+                list(ACCELERATE_CONFIGS),
+                value=ACCELERATE_CONFIGS[0],
+                label="accelerate config (for the command below)",
+                info="ddp: several GPUs; fsdp, deepspeed-zero2/3: a model too large for one; cpu-gloo: 2 CPU processes",
+                elem_id=f"{stage}-accelerate-config",
+            )
+            if accelerate
+            else None
+        )
 
     @property
     def inputs(self) -> list:
         return list(self.widgets.values())
+
+    @property
+    def command_inputs(self) -> list:
+        """What the command box follows: the settings, and the accelerate config when there is one."""
+        return self.inputs + ([self.launch_config] if self.launch_config is not None else [])
 
     def config(self, *values):
         """The config for widget ``values`` (in ``inputs`` order); UserError on wrong types."""
@@ -82,15 +99,18 @@ class ConfigForm:
         return from_dict(self.cls, clean)
 
     def command(self, stage: str, *values) -> str:
-        """The terminal and ``accelerate launch`` commands for these settings (or why there are none)."""
+        """The terminal and ``accelerate launch`` commands for these settings (``values``: of
+        :attr:`command_inputs`), or why there are none."""
+        launch_config = values[-1] if self.launch_config is not None else None
+        values = values[:-1] if self.launch_config is not None else values
         try:
             config = self.config(*values)
         except Exception as exc:  # a half-typed value: show why instead of a command
             return f"# {exc}"
         if not self.accelerate:
             return to_command(stage, config)
-        others = ", ".join(ACCELERATE_CONFIGS[1:])
+        launch_config = launch_config if launch_config in ACCELERATE_CONFIGS else ACCELERATE_CONFIGS[0]
         return (
-            f"{to_command(stage, config)}\n\n# on several GPUs (DDP); other configs in assets/accelerate/: {others}\n"
-            f"{to_accelerate_command(stage, config)}"
+            f"{to_command(stage, config)}\n\n# on several processes, with assets/accelerate/{launch_config}.yaml:\n"
+            f"{to_accelerate_command(stage, config, launch_config)}"
         )

@@ -225,9 +225,10 @@ class RunMonitor:
         self.start_btn.click(start, form.inputs, outputs, api_name=f"{self.stage}_start").then(
             self.watch, None, [self.timer, self.watched], api_visibility="private"
         )
-        for widget in form.inputs:
-            widget.change(lambda *v: form.command(self.stage, *v), form.inputs, command, api_visibility="private")
-        app.load(lambda *v: form.command(self.stage, *v), form.inputs, command, api_visibility="private")
+        shown = form.command_inputs
+        for widget in shown:
+            widget.change(lambda *v: form.command(self.stage, *v), shown, command, api_visibility="private")
+        app.load(lambda *v: form.command(self.stage, *v), shown, command, api_visibility="private")
 
     def show(self, run_id):
         """On opening the tab: keep showing an active run, else switch to this stage's newest one
