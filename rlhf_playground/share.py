@@ -22,10 +22,11 @@ from .errors import UserError
 from .hub import hub_reachable, looks_like_repo_id
 from .jobs.runs import Run, read_json
 from .policy import POLICY_INFO
+from .registry import TUNED
 from .workspace import RUN_ID, datasets_dir, runs_dir, safe_name
 
 CARD = "README.md"  # the Hub shows a repository's README.md as its card
-MODEL_STAGES = ("sft", "reward", "ppo", "dpo", "grpo", "rloo")  # the stages that save an adapter
+MODEL_STAGES = (*TUNED, "reward")  # the stages that save an adapter: the tuned models, and the reward model
 METHODS = {
     "sft": "supervised fine-tuning with LoRA (TRL's SFTTrainer)",
     "reward": "a reward model: a one-output score head and LoRA on chosen/rejected pairs (TRL's RewardTrainer)",
@@ -58,11 +59,17 @@ def hub_model_id(ref: str | None) -> str | None:
     return text if looks_like_repo_id(text) else None
 
 
+def saved_model(run: Run, stage: str | None = None) -> bool:
+    """Whether ``run`` (of ``stage``, its status's when not given) is a training run whose adapter is saved."""
+    stage = stage or run.status().get("stage")
+    return stage in MODEL_STAGES and (run.adapter / "adapter_config.json").is_file()
+
+
 def _shareable(run: Run) -> dict[str, Any]:
     status = run.status()
     if status.get("stage") not in MODEL_STAGES:
         raise UserError(f"Run {run.id} is a {status.get('stage')} run, which saves no model: share a training run.")
-    if status.get("state") not in ("finished", "stopped") or not (run.adapter / "adapter_config.json").is_file():
+    if status.get("state") not in ("finished", "stopped") or not saved_model(run, status["stage"]):
         raise UserError(f"Run {run.id} has no saved adapter ({status.get('state')}): share it once it has finished.")
     return status
 
@@ -172,9 +179,10 @@ def write_model_card(run: Run, repo_id: str | None = None) -> Path:
 def run_zip(run: Run, folder: Path | None = None) -> Path:
     """The run folder as ``<run id>.zip`` in ``folder`` (a new temporary one by default), without the
     checkpoints kept for resuming; the model card is written first where the run saved an adapter."""
-    if run.status().get("state") not in ("finished", "stopped", "failed"):
-        raise UserError(f"Run {run.id} is still {run.status().get('state')}: download it once it has ended.")
-    if (run.adapter / "adapter_config.json").is_file() and run.status().get("stage") in MODEL_STAGES:
+    status = run.status()
+    if status.get("state") not in ("finished", "stopped", "failed"):
+        raise UserError(f"Run {run.id} is still {status.get('state')}: download it once it has ended.")
+    if saved_model(run, status.get("stage")):
         write_model_card(run)
     target = Path(folder or tempfile.mkdtemp(prefix="rlhf-run-")) / f"{run.id}.zip"
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -256,8 +264,8 @@ def push_run(run: Run, repo_id: str, token: str | None, private: bool = False, a
             _staged_adapter(Path(sft), staged / "sft_adapter", hub_model_id(config.get("model")))
         shutil.copy(card, staged / CARD)
         shutil.copy(run.config_path, staged / "training_config.json")
-        if run.read_eval() is not None:
-            (staged / "eval.json").write_text(json.dumps(run.read_eval(), indent=2), encoding="utf-8")
+        if (evaluation := run.read_eval()) is not None:
+            (staged / "eval.json").write_text(json.dumps(evaluation, indent=2), encoding="utf-8")
         return _upload(_hub_api(api, token), staged, repo_id, "model", private, f"{run.id} from RLHF Playground")
 
 

@@ -35,13 +35,17 @@ def read_rows(dataset: str) -> list[dict[str, Any]]:
     return read_dataset(dataset)
 
 
+def conversation_prompt(messages) -> list[dict] | None:
+    """A conversation's turns before its last reply (what the model answers); None without any."""
+    split = split_reply(messages) if is_chat(messages) else None
+    return split[0] if split and split[0] else None
+
+
 def _prompt_of(row: dict[str, Any]) -> Prompt | None:
-    """The row's 'prompt'; for a conversation, the turns before its last reply (what the model answers)."""
+    """The row's 'prompt'; for a conversation, the turns before its last reply."""
     if isinstance(row.get("prompt"), (str, list)) and row["prompt"]:
         return row["prompt"]
-    if is_chat(row.get("messages")) and (split := split_reply(row["messages"])) and split[0]:
-        return split[0]
-    return None
+    return conversation_prompt(row.get("messages"))
 
 
 def prompt_column(rows: list[dict[str, Any]]) -> list[Prompt]:

@@ -299,9 +299,9 @@ def _run_job(stage: str, config, run_fn, run: Run, checked: bool) -> int:
 
 def _write_card(stage: str, run: Run) -> None:
     """The model card beside a saved adapter, so the run folder describes itself; never fails the job."""
-    from ..share import MODEL_STAGES, write_model_card
+    from ..share import saved_model, write_model_card
 
-    if stage in MODEL_STAGES and (run.adapter / "adapter_config.json").is_file():
+    if saved_model(run, stage):
         try:
             write_model_card(run)
         except Exception as exc:  # noqa: BLE001 - the run is saved; only its description is missing

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import settings
-from ..data.prompts import prompt_text, read_rows
+from ..data.prompts import conversation_prompt, prompt_text, read_rows
 from ..errors import UserError, require
 from ..generation import answer, encode_prompt
 from ..jobs.runs import Run
@@ -124,8 +124,7 @@ def _example(row: dict[str, Any]) -> tuple[str, dict, dict] | None:
     """``(format, trainer row, sample)`` for one dataset row, or None if it has nothing to learn."""
     if row.get("messages"):
         messages = row["messages"]
-        answers = [i for i, m in enumerate(messages) if m.get("role") == "assistant"]
-        prompt = messages[: answers[-1]] if answers and answers[-1] > 0 else None
+        prompt = conversation_prompt(messages)
         return "messages", {"messages": messages}, {"prompt": prompt, "shown": prompt_text(prompt or messages)}
     completion = row.get("completion", row.get("chosen"))
     if row.get("prompt") and completion:

@@ -7,16 +7,14 @@ or, without one, a workspace of that connection's own).
 
 from __future__ import annotations
 
-import shutil
 from typing import Any
 
 import gradio as gr
 
 from ..errors import UserError
 from ..jobs import list_runs, open_run
-from ..share import run_zip
 from ..workspace import RUN_ID
-from .sessions import offer_download
+from .take_home import offer_run_zip
 
 ARTIFACT_JSON = ("eval.json", "samples.json", "results.json")  # returned as they are (results: Compare)
 
@@ -57,13 +55,9 @@ def run_artifacts(run_id: str) -> dict[str, Any]:
 def run_download(run_id: str):
     """The run folder as one zip (without its resume checkpoints), once it has ended."""
     try:
-        archive = run_zip(_run(run_id))
+        return offer_run_zip(_run(run_id))
     except UserError as exc:
         raise gr.Error(str(exc)) from None
-    try:
-        return offer_download(archive)
-    finally:
-        shutil.rmtree(archive.parent, ignore_errors=True)
 
 
 def build() -> None:

@@ -8,7 +8,6 @@ locally, ``HF_TOKEN`` or the saved ``hf auth login``. A shared app never pushes 
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import gradio as gr
 
@@ -29,8 +28,8 @@ def on_a_space() -> bool:
     return get_space() is not None
 
 
-def hub_token(oauth: gr.OAuthToken | None) -> str | None:
-    """The person's token: the signed-in one, else (not shared) HF_TOKEN or the saved login."""
+def push_token(oauth: gr.OAuthToken | None) -> str | None:
+    """The person's token to push with: the signed-in one, else (not shared) HF_TOKEN or the saved login."""
     if oauth is not None:
         return oauth.token
     if is_hosted():
@@ -41,7 +40,7 @@ def hub_token(oauth: gr.OAuthToken | None) -> str | None:
 
 
 def _push(fn, what, repo: str, private: bool, oauth: gr.OAuthToken | None) -> str:
-    token = hub_token(oauth)
+    token = push_token(oauth)
     if token is None and is_hosted():
         return problem(UserError(SIGN_IN_NOTE))
     try:
@@ -67,18 +66,23 @@ def share_dataset(name: str | None, repo: str, private: bool, oauth: gr.OAuthTok
     return _push(push_dataset, name, repo, private, oauth)
 
 
+def offer_run_zip(run) -> str:
+    """The run as one zip, offered for download (a copy in gradio's cache; the zip made for it is removed)."""
+    archive = run_zip(run)
+    try:
+        return offer_download(archive)
+    finally:
+        shutil.rmtree(archive.parent, ignore_errors=True)
+
+
 def download_run(run_id: str | None):
     """The shown run as one zip for a ``gr.File``, and a message."""
     if not run_id:
         return None, "No run to download yet."
     try:
-        archive = run_zip(open_run(run_id))
+        return offer_run_zip(open_run(run_id)), f"Run **{run_id}** as one zip (without its resume checkpoints)."
     except UserError as exc:
         return None, problem(exc)
-    try:
-        return offer_download(archive), f"Run **{run_id}** as one zip (without its resume checkpoints)."
-    finally:
-        shutil.rmtree(Path(archive).parent, ignore_errors=True)
 
 
 def hub_widgets(placeholder: str):
