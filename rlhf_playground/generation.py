@@ -147,10 +147,14 @@ def answer(
     return texts
 
 
-def greedy_answers(
-    model, tokenizer, prompts: list[Prompt], max_new_tokens: int, max_prompt_length: int, batch_size: int
-) -> list[str]:
+# One yardstick for every RL method: the same prompt length, batches and greedy decoding, so that the
+# methods table compares like with like.
+EVAL_PROMPT_TOKENS = 512  # held-out prompts are read whole (TRL's trainers don't cut prompts either)
+EVAL_BATCH_SIZE = 8  # answers generated together: with left padding a batch's make-up moves the last digits
+
+
+def held_out_answers(model, tokenizer, prompts: list[Prompt], max_new_tokens: int) -> list[str]:
     """Greedy answers through the chat template, each ending at its first EOS: how PPO, GRPO, RLOO and DPO
     answer held-out prompts (deterministic, so before/after compare the same decoding)."""
-    ids = [encode_prompt(tokenizer, p, max_length=max_prompt_length) for p in prompts]
-    return answer(model, tokenizer, ids, max_new_tokens, batch_size, eos_ids=stop_ids(model, tokenizer))
+    ids = [encode_prompt(tokenizer, p, max_length=EVAL_PROMPT_TOKENS) for p in prompts]
+    return answer(model, tokenizer, ids, max_new_tokens, EVAL_BATCH_SIZE, eos_ids=stop_ids(model, tokenizer))

@@ -41,10 +41,11 @@ def main(model_dir: str, out: Path) -> None:
         scores = torch.tensor(trainer.scorer.score(whole.prompts, whole.responses), dtype=torch.float32)
         scores = scores + torch.arange(len(scores)) * 0.1  # distinct scores, so whitening matters
         mine = torch.arange(len(scores)) % processes.world == processes.rank
-        logs, kl, n_answers = trainer.update(whole.select(mine), scores[mine])
+        logs, critic, kl, n_answers = trainer.update(whole.select(mine), scores[mine])
         trainer.kl_ctl.update(kl, n_answers)
     out.mkdir(parents=True, exist_ok=True)
     found = {"start": start, "weights": weights(trainer), "kl": kl, "kl_coef": trainer.kl_ctl.value, "n": n_answers}
+    found["critic"] = critic  # explained variance, mean value and return: of the whole batch in every process
     torch.save(found, out / f"rank{processes.rank}.pt")
 
 

@@ -118,6 +118,17 @@ def test_gae_with_gamma_lam_one_is_reward_to_go_minus_value():
 
 
 # ------------------------------------------------------------------ policy loss
+def test_explained_variance_by_hand():
+    returns = torch.tensor([[1.0, 3.0, 9.0]])
+    mask = torch.tensor([[1, 1, 0]])  # the third token is padding: var(R) over [1, 3] = 1
+    assert core.explained_variance(torch.tensor([[1.0, 3.0, 0.0]]), returns, mask).item() == 1.0  # foresaw all
+    assert core.explained_variance(torch.tensor([[2.0, 2.0, 0.0]]), returns, mask).item() == 0.0  # only the mean
+    # errors [1, -1] around their mean 0: var 1, as much as the returns' own: 1 - 1/1 = 0; then [-2, 2]: var 4
+    assert core.explained_variance(torch.tensor([[0.0, 4.0, 5.0]]), returns, mask).item() == 0.0
+    assert core.explained_variance(torch.tensor([[3.0, 1.0, 5.0]]), returns, mask).item() == -3.0
+    assert math.isnan(core.explained_variance(torch.zeros(1, 3), torch.ones(1, 3), mask).item())  # nothing to explain
+
+
 def test_policy_loss_clip_branches_and_stats():
     # clip range 0.2 -> ratios clipped into [0.8, 1.2]; the last column is padding whose
     # log-ratio of 100 would overflow exp() to inf (and the loss to nan) if it were not masked

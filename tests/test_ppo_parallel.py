@@ -43,6 +43,8 @@ def test_two_processes_take_the_step_one_process_takes_on_the_whole_batch(tiny_m
     assert abs(alone["kl"]) > 1e-4  # the second update's rollout has moved away from the reference
     assert first["kl"] == pytest.approx(alone["kl"], rel=1e-3) == second["kl"]
     assert first["kl_coef"] == pytest.approx(alone["kl_coef"], rel=1e-6) == second["kl_coef"]
+    for key, value in alone["critic"].items():  # the critic's figures are the whole batch's in every process
+        assert first["critic"][key] == pytest.approx(value, rel=1e-4, abs=1e-6) == second["critic"][key], key
     moved = 0
     for name, value in alone["weights"].items():
         assert torch.equal(first["start"][name], alone["start"][name]), name  # the same start everywhere

@@ -151,9 +151,15 @@ def test_step_reports_every_stat_and_the_samples(tiny_model_dir):
         "value_loss",
         "clipfrac",
         "approx_kl",
+        "ratio_mean",
+        "value_mean",
+        "return_mean",
         "response_length_mean",
     ):
         assert math.isfinite(stats[key]), key
+    assert stats["value_mean"] == 0.0  # the value head starts at zero: it has predicted nothing yet
+    ev = stats["explained_variance"]  # ... so it explains none of the returns (NaN: they didn't vary)
+    assert ev == pytest.approx(0.0, abs=1e-6) or math.isnan(ev)
     assert stats["kl"] == pytest.approx(0.0, abs=1e-5)  # LoRA starts at zero: policy == reference
     assert stats["kl_coef"] == 0.05 and 1 <= stats["response_length_mean"] <= 6
     assert len(stats["samples"]) == 8 and set(stats["samples"][0]) == {"prompt", "response", "reward"}
@@ -249,6 +255,74 @@ def test_adaptive_kl_running_scaling_and_k3(tiny_model_dir):
     assert all(s["kl"] >= 0 for s in history)  # k3 is never negative
     assert history[-1]["kl"] > 0.01 and history[-1]["kl_coef"] > history[0]["kl_coef"]  # too much KL: beta rises
     assert trainer.running.count == 32
+
+
+# ------------------------------------------------------------------ any device, no dropout, the critic
+def test_a_step_keeps_every_tensor_on_the_models_device(tiny_model_dir):
+    """On a GPU a tensor made without ``device=`` lands on the CPU beside the model's. No GPU here, so the
+    test turns it round: made without ``device=``, a tensor lands on "meta" beside the model's CPU tensors,
+    and mixing the two fails just as CPU and CUDA do. Scores, rewards, advantages and the update must not."""
+    trainer = make_trainer(tiny_model_dir, LengthScorer(), penalize_non_ending=True, reward_scaling="running")
+    trainer.step()  # the optimiser makes its state (on the default device) in its first step
+    full = trainer.rollout(TRAIN[:8])
+    torch.set_default_device("meta")
+    try:
+        batch, scores, _, _ = trainer.guarded_scores(full)
+        logs, critic, kl, n = trainer.update(batch, scores)
+    finally:
+        torch.set_default_device(None)
+    assert scores.device.type == "cpu" and n == 8 and math.isfinite(kl)
+    assert math.isfinite(critic["explained_variance"]) and logs["ratio_mean"]
+
+
+class ScoresOn(TokenShareScorer):
+    """Scores as a tensor on ``device`` (e.g. a reward model left on another GPU), ``extra`` of them too many."""
+
+    name = "elsewhere"
+
+    def __init__(self, device: str = "cpu", extra: int = 0):
+        self.device, self.extra = device, extra
+
+    def score(self, prompts, responses):
+        return torch.ones(len(responses) + self.extra, device=self.device)
+
+
+@pytest.mark.parametrize(
+    "scorer, message",
+    [
+        (ScoresOn("meta"), "returned its scores on meta, but the policy is on cpu"),
+        (ScoresOn(extra=1), "returned 9 scores for 8 answers"),
+        (ScoresOn(extra=-8), "returned 0 scores for 8 answers"),
+    ],
+)
+def test_a_reward_on_another_device_or_of_the_wrong_length_is_named(tiny_model_dir, scorer, message):
+    trainer = make_trainer(tiny_model_dir, scorer)
+    with pytest.raises(UserError, match=f"reward 'elsewhere' {message}"):
+        trainer.step()
+
+
+def test_dropout_never_moves_the_ratio_before_the_policy_does(tiny_model_dir, monkeypatch):
+    """The rollout's log-probs are taken without dropout; with LoRA dropout in the update the first
+    mini-batch's ratio would be off 1 (and clipped at random) before any weight has changed."""
+    from rlhf_playground.ppo import core
+
+    trainer = make_trainer(tiny_model_dir, LengthScorer(), lora_dropout=0.5, learning_rate=1e-2)
+    trainer.step()  # LoRA's B starts at zero, so dropout shows only once the adapter has learned something
+    assert any(p.abs().sum() > 0 for n, p in trainer.model.named_parameters() if "lora_B" in n)
+    first = []
+    policy_loss = core.policy_loss
+    monkeypatch.setattr(core, "policy_loss", lambda *a, **k: first.append(policy_loss(*a, **k)) or first[-1])
+    trainer.step()
+    _, stats = first[0]  # the first mini-batch of the first epoch: nothing has been updated yet
+    assert stats["ratio_mean"] == pytest.approx(1.0, abs=1e-4) and stats["clipfrac"] == 0.0
+
+
+def test_a_critic_that_explains_nothing_is_reported(tiny_model_dir):
+    trainer = make_trainer(tiny_model_dir, LengthScorer())
+    assert [trainer.critic_warnings(-0.5) for _ in range(3)] == [[], [], []]
+    (warning,) = trainer.critic_warnings(-0.2)
+    assert "critic isn't learning" in warning and "4 steps" in warning
+    assert trainer.critic_warnings(0.3) == [] and trainer.critic_warnings(-0.1) == []  # a good step resets it
 
 
 # ------------------------------------------------------------------ reference, saving, starting from SFT

@@ -51,11 +51,14 @@ def test_a_short_ppo_run_shows_rewards_kl_and_answers(client):
         if "finished" in shown[0] or "failed" in shown[0]:
             break
         time.sleep(0.5)
-    progress, rewards, kl, distinct, entropy, losses, length, log, evaluation, samples = shown
+    progress, rewards, kl, distinct, explained, critic, entropy, losses, length, log, evaluation, samples = shown
     assert "finished: step 3/3" in progress, log
     assert {row[2] for row in rewards["data"]} == {"reward_mean", "reward_min", "reward_max"}
     assert len(kl["data"]) == 3 and all(row[1] == row[1] for row in kl["data"])  # finite, not NaN
     assert all(0 <= row[1] <= 1 for row in distinct["data"])  # distinct-2 of each step's answers
+    assert {row[2] for row in critic["data"]} == {"value_mean", "return_mean"}  # the critic in view
+    assert all(row[1] <= 1 for row in explained["data"])  # explained variance: at most 1 (NaN steps left out)
+    assert {row[2] for row in losses["data"]} == {"value_loss", "clipfrac", "ratio_mean"}
     assert "before" in evaluation and "after" in evaluation
     assert samples["headers"] == ["prompt", "response", "reward"] and len(samples["data"]) == 4
 

@@ -21,6 +21,9 @@ class PPOStageConfig(settings.OnlineRLSettings):
     mini_batch_size: int = settings.setting(4, "answers per gradient step; must divide batch_size")
     ppo_epochs: int = settings.setting(2, "passes over each batch of answers")
     learning_rate: float = settings.setting(1e-5, "Adam learning rate for LoRA and the value head")
+    value_learning_rate: float = settings.setting(
+        0.0, "Adam learning rate for the value head (the critic); 0 uses learning_rate"
+    )
     max_grad_norm: float = settings.setting(1.0, "clip the gradient norm to this; 0 turns it off")
     init_kl_coef: float = settings.setting(0.05, "beta: weight of the per-token KL penalty")
     adaptive_kl: bool = settings.setting(False, "steer beta so that the KL approaches target_kl")
@@ -56,6 +59,10 @@ class PPOStageConfig(settings.OnlineRLSettings):
             (self.ppo_epochs > 0, f"ppo_epochs must be at least 1 (got {self.ppo_epochs})."),
             (self.learning_rate > 0, f"learning_rate must be above 0 (got {self.learning_rate})."),
             (self.learning_rate < 1, f"learning_rate {self.learning_rate} is far too high; try 1e-5."),
+            (
+                0 <= self.value_learning_rate < 1,
+                f"value_learning_rate must be 0 (the policy's) or between 0 and 1 (got {self.value_learning_rate}).",
+            ),
             (self.max_grad_norm >= 0, f"max_grad_norm can't be negative (got {self.max_grad_norm})."),
             *self.online_rules(),
             (self.init_kl_coef >= 0, f"init_kl_coef can't be negative (got {self.init_kl_coef})."),

@@ -86,7 +86,7 @@ def per_token_rewards(scores, logprobs, ref_logprobs, mask, kl_coef: float, esti
     rewards = -kl_coef * kl
     positions = torch.arange(mask.shape[1], device=mask.device).expand_as(mask)
     last = (positions * mask).argmax(dim=1)  # index of the last real token in each row
-    rewards[torch.arange(mask.shape[0]), last] += scores.to(rewards.dtype)
+    rewards[torch.arange(mask.shape[0], device=mask.device), last] += scores.to(rewards.dtype)
     return rewards, kl
 
 
@@ -112,6 +112,18 @@ def gae(rewards, values, mask, gamma: float = 1.0, lam: float = 0.95):
     advantages = advantages * mask
     returns = (advantages + values) * mask
     return advantages, returns
+
+
+def explained_variance(values, returns, mask, reduce: Reduce = None) -> torch.Tensor:
+    """How much of the returns the value head foresaw: ``1 - var(R - V) / var(R)`` over the masked tokens.
+
+    1 is a perfect critic, 0 one no better than the returns' mean, below 0 one that adds noise to the
+    advantages. NaN when the returns don't vary (nothing to explain).
+    """
+    var_returns = masked_var(returns, mask, unbiased=False, reduce=reduce)
+    if var_returns == 0:
+        return returns.new_tensor(float("nan"))
+    return 1 - masked_var(returns - values, mask, unbiased=False, reduce=reduce) / var_returns
 
 
 # ----------------------------------------------------------------- losses
@@ -215,7 +227,7 @@ class RunningMoments:
 
     def update(self, x: torch.Tensor, reduce: Reduce = None) -> None:
         x = x.detach().double().flatten()
-        n = int(_total(torch.tensor(float(x.numel()), dtype=torch.float64), reduce).item())
+        n = int(_total(x.new_tensor(float(x.numel())), reduce).item())
         if n == 0:
             return
         batch_mean = _total(x.sum(), reduce).item() / n

@@ -37,10 +37,10 @@ from safetensors.torch import save_file
 from ..data.prompts import load_prompts, prompt_text, split_prompts
 from ..diversity import distinct_n
 from ..errors import UserError
-from ..generation import encode_prompt, generate, greedy_answers, sampling_args, stop_ids
+from ..generation import encode_prompt, generate, held_out_answers, sampling_args, stop_ids
 from ..models import load_causal_lm
 from ..policy import prepare_base, write_policy_info
-from ..scorers import make_scorer, mean_reward
+from ..scorers import held_out_reward, make_scorer
 from . import core
 from .config import PPOStageConfig
 from .parallel import Processes
@@ -48,6 +48,7 @@ from .parallel import Processes
 log = logging.getLogger(__name__)
 EMPTY_STREAK_WARNING = 3  # steps in a row of nothing but empty answers before we say so
 KL_RUNAWAY = 12.0  # nats per answer: past this the answers rarely still follow the prompt
+CRITIC_STREAK_WARNING = 4  # steps in a row with the value head explaining less than nothing before we say so
 
 
 @dataclass
@@ -121,11 +122,19 @@ class PPOTrainer:
             task_type="CAUSAL_LM",
         )
         self.model = get_peft_model(model, lora)
+        without_dropout(self.model)
         hidden = model.config.get_text_config().hidden_size
         self.value_head = torch.nn.Linear(hidden, 1).to(self.model.device)  # V(s_t) from the last hidden state
         torch.nn.init.zeros_(self.value_head.weight), torch.nn.init.zeros_(self.value_head.bias)
-        self.params = [p for p in self.model.parameters() if p.requires_grad] + list(self.value_head.parameters())
-        self.optimizer = torch.optim.Adam(self.params, lr=config.learning_rate)
+        policy = [p for p in self.model.parameters() if p.requires_grad]
+        self.params = policy + list(self.value_head.parameters())
+        self.optimizer = torch.optim.Adam(
+            [
+                {"params": policy},
+                {"params": self.value_head.parameters(), "lr": config.value_learning_rate or config.learning_rate},
+            ],
+            lr=config.learning_rate,
+        )
         self.kl_ctl = (
             core.AdaptiveKLController(config.init_kl_coef, config.target_kl, config.kl_horizon)
             if config.adaptive_kl
@@ -134,7 +143,7 @@ class PPOTrainer:
         self.running = core.RunningMoments()
         self._order: list[int] = []
         self._rng = random.Random(config.seed)
-        self.empty_streak, self.step_count = 0, 0
+        self.empty_streak, self.critic_streak, self.step_count = 0, 0, 0
         self.first_distinct: float | None = None  # distinct-2 of the first step's answers, for drift_warnings
         if self.processes.world > 1:  # the same weights everywhere (seeded above); different samples in each
             torch.manual_seed(config.seed + self.processes.rank)
@@ -196,9 +205,7 @@ class PPOTrainer:
         ``shown`` is the score each answer was trained with (None when dropped), for the UI.
         """
         cfg, warnings, n = self.config, [], len(batch.responses)
-        raw = torch.tensor(self.scorer.score(batch.prompts, batch.responses), dtype=torch.float32)
-        if len(raw) != n:
-            raise ValueError(f"{self.scorer.name} returned {len(raw)} scores for {n} answers")
+        raw = reward_scores(self.scorer, batch.prompts, batch.responses, batch.input_ids.device)
         keep = torch.isfinite(raw)
         if not keep.any():
             raise UserError(
@@ -208,7 +215,7 @@ class PPOTrainer:
         if not keep.all():
             warnings.append(f"dropped {int((~keep).sum())} of {n} answers whose reward was NaN or infinite")
         scores = raw.clone()
-        empty = torch.tensor([not text for text in batch.responses])
+        empty = torch.tensor([not text for text in batch.responses], device=raw.device)
         if (empty & keep).any():
             floor = cfg.non_ending_penalty if cfg.penalize_non_ending else raw[keep].min().item()
             scores[empty] = floor
@@ -239,12 +246,12 @@ class PPOTrainer:
         batch, scores, shown, warnings = self.guarded_scores(full)
         for text in warnings:
             log.warning("PPO step %d: %s", self.step_count + 1, text)
-        logs, kl_per_answer, n_answers = self.update(batch, scores)
+        logs, critic, kl_per_answer, n_answers = self.update(batch, scores)
         kl_coef = self.kl_ctl.value  # the coefficient this step's rewards used
         self.kl_ctl.update(kl_per_answer, n_answers)
         self.step_count += 1
         distinct = distinct_n(full.responses)
-        warnings += self.drift_warnings(kl_per_answer, distinct)
+        warnings += self.drift_warnings(kl_per_answer, distinct) + self.critic_warnings(critic["explained_variance"])
         total = self.processes.sum
         return {
             "step": self.step_count,
@@ -255,6 +262,7 @@ class PPOTrainer:
             "kl_coef": kl_coef,
             "entropy": full.entropy,
             "distinct_2": distinct,
+            **critic,
             **{key: sum(vals) / len(vals) if vals else float("nan") for key, vals in logs.items()},
             "response_length_mean": full.mask.sum(1).float().mean().item(),
             "empty_share": sum(not r for r in full.responses) / len(full.responses),
@@ -266,24 +274,36 @@ class PPOTrainer:
             ],
         }
 
-    def update(self, batch: Rollout, scores: torch.Tensor) -> tuple[dict[str, list[float]], float, int]:
+    def update(self, batch: Rollout, scores: torch.Tensor) -> tuple[dict[str, list[float]], dict, float, int]:
         """Rewards, advantages and ``ppo_epochs`` passes of clipped policy + value updates over shuffled
-        mini-batches; returns the losses' logs, the KL per answer and the number of answers (whole batch)."""
+        mini-batches; returns the losses' logs, the critic's figures before the update (explained variance,
+        mean value, mean return), the KL per answer and the number of answers (whole batch)."""
         cfg, total = self.config, self.processes.sum
-        n_answers = int(total(torch.tensor(float(len(scores)))).item())
+        n_answers = int(total(scores.new_tensor(float(len(scores)))).item())
         # rewards per token, advantages and value targets (no gradients here)
         scaled = core.scale_scores(scores, cfg.reward_scaling, self.running, reduce=total)
         rewards, kl = core.per_token_rewards(
             scaled, batch.logprobs, batch.ref_logprobs, batch.mask, self.kl_ctl.value, cfg.kl_estimator
         )
         advantages, returns = core.gae(rewards, batch.values, batch.mask, cfg.gamma, cfg.lam)
+        critic = {
+            "explained_variance": core.explained_variance(batch.values, returns, batch.mask, reduce=total).item(),
+            "value_mean": core.masked_mean(batch.values, batch.mask, reduce=total).item(),
+            "return_mean": core.masked_mean(returns, batch.mask, reduce=total).item(),
+        }
         advantages = core.masked_whiten(advantages, batch.mask, reduce=total)
 
-        self.model.train()
-        logs: dict[str, list[float]] = {"policy_loss": [], "value_loss": [], "clipfrac": [], "approx_kl": []}
+        self.model.train()  # dropout is off for good (see without_dropout): train() only matters to checkpointing
+        logs: dict[str, list[float]] = {
+            "policy_loss": [],
+            "value_loss": [],
+            "clipfrac": [],
+            "approx_kl": [],
+            "ratio_mean": [],
+        }
         pieces = cfg.batch_size // cfg.mini_batch_size  # the same number of updates in every process
         for _ in range(cfg.ppo_epochs):
-            for idx in torch.randperm(len(scores)).tensor_split(pieces):
+            for idx in torch.randperm(len(scores), device=scores.device).tensor_split(pieces):
                 if not len(idx) and self.processes.world == 1:
                     continue
                 self.optimizer.zero_grad()
@@ -291,19 +311,15 @@ class PPOTrainer:
                 if len(idx):  # a process whose share lost rows to NaN rewards may have none here
                     pg_loss, vf_loss, pg_stats = self.losses(batch, idx, advantages, returns, tokens)
                     (pg_loss + cfg.vf_coef * vf_loss).backward()
-                    for key, value in (
-                        ("policy_loss", pg_loss.item()),
-                        ("value_loss", vf_loss.item()),
-                        ("clipfrac", pg_stats["clipfrac"]),
-                        ("approx_kl", pg_stats["approx_kl"]),
-                    ):
+                    pg_stats.update(policy_loss=pg_loss.item(), value_loss=vf_loss.item())
+                    for key, value in pg_stats.items():
                         logs[key].append(value)
                 self.processes.sum_gradients(self.params)
                 if cfg.max_grad_norm > 0:
                     torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm)
                 self.optimizer.step()
         kl_per_answer = (total((kl * batch.mask).sum()) / max(n_answers, 1)).item()
-        return logs, kl_per_answer, n_answers
+        return logs, critic, kl_per_answer, n_answers
 
     def losses(self, batch: Rollout, idx: torch.Tensor, advantages, returns, tokens: torch.Tensor):
         """The clipped policy and value losses of the mini-batch ``idx``, divided by ``tokens`` (its token
@@ -342,6 +358,17 @@ class PPOTrainer:
             )
         return found
 
+    def critic_warnings(self, explained_variance: float) -> list[str]:
+        """A sentence when the value head has explained less of the returns than their mean would, for
+        ``CRITIC_STREAK_WARNING`` steps in a row: its values then add noise to the advantages."""
+        self.critic_streak = self.critic_streak + 1 if explained_variance < 0 else 0
+        if self.critic_streak < CRITIC_STREAK_WARNING:
+            return []
+        return [
+            f"the critic isn't learning: its explained variance has been below 0 for {self.critic_streak} steps "
+            f"(now {explained_variance:.2f}); raise vf_coef or the learning rate"
+        ]
+
     def train(
         self, on_step: Callable[[dict], None] | None = None, should_stop: Callable[[], bool] | None = None
     ) -> list[dict]:
@@ -355,15 +382,12 @@ class PPOTrainer:
 
     # ---------------------------------------------------------- evaluation and saving
     def answer(self, prompts: list) -> list[str]:
-        """Greedy answers (deterministic, so before/after compare the same decoding)."""
-        cfg = self.config
-        return greedy_answers(
-            self.model, self.tokenizer, prompts, cfg.max_new_tokens, cfg.max_prompt_length, cfg.batch_size
-        )
+        """Greedy answers to held-out ``prompts``, made as every RL method's evaluation makes them."""
+        return held_out_answers(self.model, self.tokenizer, prompts, self.config.max_new_tokens)
 
     def evaluate(self, prompts: list) -> float:
-        """Mean score of greedy answers to ``prompts`` (NaN/inf scores left out)."""
-        return mean_reward(self.scorer, prompts, self.answer(prompts))
+        """Mean score of greedy answers to held-out ``prompts``, measured as every RL method measures it."""
+        return held_out_reward(self.model, self.tokenizer, self.scorer, prompts, self.config.max_new_tokens)
 
     def save(self, out_dir: str | Path) -> Path:
         """LoRA adapter + tokenizer + ``value_head.safetensors`` + ``policy.json`` (what it sits on)."""
@@ -377,6 +401,42 @@ class PPOTrainer:
         )
         write_policy_info(out, self.config.model, self.config.adapter)
         return out
+
+
+# ------------------------------------------------------------------ helpers
+def without_dropout(model) -> None:
+    """Turn every dropout of ``model`` off for good, LoRA's and the base's (as TRL does for its policies).
+
+    PPO's ratio compares the update's log-probs with the rollout's, which are taken without dropout: with
+    dropout in the update the ratio is not 1 even before the policy has changed, and clipping bites at random.
+    """
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+        if isinstance(getattr(module, "attention_dropout", None), float):  # attention that reads a float (Llama)
+            module.attention_dropout = 0.0
+
+
+def reward_scores(scorer, prompts: list[str], responses: list[str], device: torch.device) -> torch.Tensor:
+    """``scorer``'s scores for ``responses`` as float32 on ``device`` (the policy's), one per answer.
+
+    A reward that gives another number of scores, or a tensor on a device other than the CPU and the
+    policy's, is a UserError that names it.
+    """
+    raw = scorer.score(prompts, responses)
+    if isinstance(raw, torch.Tensor) and raw.device.type not in ("cpu", device.type):
+        raise UserError(
+            f"The reward '{scorer.name}' returned its scores on {raw.device}, but the policy is on {device}: "
+            "return a list of numbers or a tensor on the CPU."
+        )
+    scores = torch.as_tensor(raw, dtype=torch.float32, device=device)
+    if scores.shape != (len(responses),):
+        got = scores.numel() if scores.dim() <= 1 else f"a {tuple(scores.shape)} table of"
+        raise UserError(
+            f"The reward '{scorer.name}' returned {got} scores for {len(responses)} answers; a reward must give "
+            "one number per answer."
+        )
+    return scores
 
 
 # ------------------------------------------------------------------ from a config

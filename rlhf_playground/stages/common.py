@@ -11,8 +11,6 @@ from ..errors import UserError
 from ..jobs.runs import Run
 from ..tracking import trainer_tracking
 
-EVAL_PROMPT_TOKENS = 512  # held-out prompts are read whole (TRL's trainers don't cut prompts either)
-
 
 # ------------------------------------------------------------------ settings
 def lora_targets(setting: str) -> str | list[str]:
@@ -155,19 +153,12 @@ def as_chat(prompt, tokenizer):
 
 
 # ------------------------------------------------------------------ held-out evaluation
-def held_out_reward(model, tokenizer, scorer, prompts: list, max_new_tokens: int, batch_size: int) -> float:
-    """Mean reward of greedy answers to ``prompts``, generated and scored as PPO's evaluation does."""
-    from ..generation import greedy_answers
-    from ..scorers import mean_reward
-
-    answers = greedy_answers(model, tokenizer, prompts, max_new_tokens, EVAL_PROMPT_TOKENS, batch_size)
-    return mean_reward(scorer, prompts, answers)
-
-
 def evaluate_before(model, tokenizer, scorer, held_out: list, max_new_tokens: int) -> float | None:
+    from ..scorers import held_out_reward
+
     if not held_out:
         return None
-    before = held_out_reward(model, tokenizer, scorer, held_out, max_new_tokens, len(held_out))
+    before = held_out_reward(model, tokenizer, scorer, held_out, max_new_tokens)
     print(
         f"mean reward of greedy answers to {len(held_out)} held-out prompts before training: {before:.4f}", flush=True
     )
@@ -196,6 +187,7 @@ def train_and_evaluate(
     from ..jobs.execute import interruptible
     from ..models import describe
     from ..policy import write_policy_info
+    from ..scorers import held_out_reward
 
     run.update_status(model_info=describe(trainer.model))
     with interruptible(run):
@@ -205,7 +197,7 @@ def train_and_evaluate(
     write_policy_info(adapter, config.model, config.adapter)
     outcome: dict[str, Any] = {"adapter": str(adapter)}
     if held_out and before is not None and not run.stop_requested():
-        after = held_out_reward(trainer.model, tokenizer, scorer, held_out, config.max_new_tokens, len(held_out))
+        after = held_out_reward(trainer.model, tokenizer, scorer, held_out, config.max_new_tokens)
         outcome["eval"] = str(write_evaluation(run, held_out, before, after, reward))
         print(f"held-out mean reward ({reward}): {before:.4f} before, {after:.4f} after", flush=True)
     return outcome

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import inspect
+import math
 import time
 from dataclasses import dataclass
 
@@ -53,6 +54,11 @@ def progress_html(status: dict) -> str:
     return f'<div class="run-progress">{bar}<div>{text}</div></div>'
 
 
+def _finite(value) -> bool:
+    """A number a plot can show (NaN, e.g. the explained variance of returns that didn't vary, is left out)."""
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
 def metric_frame(rows: list[dict], metrics: list[str]):
     """Long-format metrics (step, value, metric) for a ``gr.LinePlot``, at most ``MAX_POINTS`` per metric;
     None before the first row.
@@ -63,7 +69,7 @@ def metric_frame(rows: list[dict], metrics: list[str]):
 
     points = []
     for k in metrics:
-        series = [(int(m["step"]), float(m[k]), k) for m in rows if isinstance(m.get(k), (int, float))]
+        series = [(int(m["step"]), float(m[k]), k) for m in rows if _finite(m.get(k))]
         every = max(1, -(-len(series) // MAX_POINTS))  # ceil; 1 for a metric with no rows yet
         points += series[::every] + ([series[-1]] if every > 1 and (len(series) - 1) % every else [])
     return pd.DataFrame(points, columns=["step", "value", "metric"]) if points else None

@@ -18,7 +18,9 @@ INTRO = """
 The policy answers a batch of prompts, a **reward** scores each answer, and PPO nudges the LoRA adapter
 toward answers that scored well, while a **KL penalty** keeps it close to the reference model (the same
 weights with the adapter switched off) so it doesn't forget how to write. Watch the reward climb and the
-KL grow; the table shows the latest answers and their rewards. The default reward is the offline VADER
+KL grow; the table shows the latest answers and their rewards. The **critic** (the value head) learns to
+foresee each answer's return: its explained variance climbs towards 1 as it does, and the log says so when
+it stays below 0. The default reward is the offline VADER
 sentiment lexicon (positive answers score high); a reward model from step 3 or any text classifier
 (e.g. `classifier:lvwerra/distilbert-imdb:POSITIVE`, as in the course) works too.
 """
@@ -32,6 +34,7 @@ GROUPS = [
             "mini_batch_size",
             "ppo_epochs",
             "learning_rate",
+            "value_learning_rate",
             "clip_range",
             "clip_range_value",
             "vf_coef",
@@ -130,8 +133,10 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
             ["reward_mean", "reward_min", "reward_max"],
             ["kl"],
             ["distinct_2"],
+            ["explained_variance"],
+            ["value_mean", "return_mean"],
             ["entropy"],
-            ["value_loss", "clipfrac"],
+            ["value_loss", "clipfrac", "ratio_mean"],
             ["response_length_mean"],
         ],
         [evaluation, samples],
