@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import torch
 
 GREEDY = {"do_sample": False}
+SCORED = {"return_dict_in_generate": True, "output_logits": True, "output_hidden_states": True}
 
 
 def encode_prompt(tokenizer, prompt: Prompt, *, chat: bool = True, max_length: int | None = None) -> list[int]:
@@ -74,6 +75,8 @@ class Generated:
     attention_mask: torch.Tensor  # (B, P + T): the prompt's tokens, then the answer's up to its EOS
     mask: torch.Tensor  # 1 on answer tokens up to and including EOS
     ended: torch.Tensor  # (B,) whether the answer produced EOS
+    logits: torch.Tensor | None = None  # with ``scored``: (B, T, V) the raw logits each answer token was drawn from
+    hidden: torch.Tensor | None = None  # with ``scored``: (B, T, H) the last layer's state before each answer token
 
 
 def generate(
@@ -85,11 +88,14 @@ def generate(
     *,
     eos_ids: list[int] | None = None,
     strip: bool = True,
+    scored: bool = False,
 ) -> Generated:
     """Answer tokenized prompts in one left-padded batch, greedy unless ``sampling`` (``generate`` arguments).
 
     Answers end at the first of ``eos_ids`` (default: the generation config's EOS); their texts
-    leave out special tokens and, with ``strip``, surrounding white space.
+    leave out special tokens and, with ``strip``, surrounding white space. With ``scored`` the answer
+    keeps what generating it computed anyway: each token's raw logits and the last layer's hidden state
+    before it (what PPO's rollout would otherwise compute again in a second pass).
     """
     import torch
 
@@ -108,11 +114,17 @@ def generate(
             use_cache=True,
             **stop,
             **(sampling or GREEDY),
+            **(SCORED if scored else {}),
         )
-    answer = out[:, width:]
+    ids = out.sequences if scored else out
+    answer = ids[:, width:]
     mask, ended = answer_mask(answer, eos_ids or _config_eos(model))
     texts = [tokenizer.decode(row[m.bool()], skip_special_tokens=True) for row, m in zip(answer, mask)]
-    return Generated([t.strip() if strip else t for t in texts], out, torch.cat([query_mask, mask], 1), mask, ended)
+    found = Generated([t.strip() if strip else t for t in texts], ids, torch.cat([query_mask, mask], 1), mask, ended)
+    if scored:  # one entry per generated token; the first one's states cover the whole prompt
+        found.logits = torch.stack(out.logits, 1)
+        found.hidden = torch.cat([layers[-1][:, -1:] for layers in out.hidden_states], 1)
+    return found
 
 
 def answer(

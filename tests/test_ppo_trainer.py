@@ -301,6 +301,20 @@ def test_a_reward_on_another_device_or_of_the_wrong_length_is_named(tiny_model_d
         trainer.step()
 
 
+def test_the_rollout_takes_the_policys_logprobs_and_values_from_sampling(tiny_model_dir):
+    """No pass done twice: sampling's own logits and states give what a second forward pass would."""
+    trainer = make_trainer(tiny_model_dir, LengthScorer(), learning_rate=1e-2, temperature=0.7)
+    trainer.step()  # a trained adapter and value head: policy != reference, values != 0
+    batch = trainer.rollout(TRAIN[:8])
+    with torch.no_grad():
+        logprobs, values, _ = trainer.forward(batch)
+    real = batch.mask.bool()
+    assert values[real].abs().max() > 1e-3 and (batch.logprobs - batch.ref_logprobs)[real].abs().max() > 1e-3
+    assert torch.allclose(batch.logprobs[real], logprobs[real], atol=1e-4)
+    assert torch.allclose(batch.values[real], values[real], atol=1e-4)
+    assert batch.generated is None  # the logits of every step are let go once used
+
+
 def test_dropout_never_moves_the_ratio_before_the_policy_does(tiny_model_dir, monkeypatch):
     """The rollout's log-probs are taken without dropout; with LoRA dropout in the update the first
     mini-batch's ratio would be off 1 (and clipped at random) before any weight has changed."""

@@ -37,7 +37,7 @@ from safetensors.torch import save_file
 from ..data.prompts import load_prompts, prompt_text, split_prompts
 from ..diversity import distinct_n
 from ..errors import UserError
-from ..generation import encode_prompt, generate, held_out_answers, sampling_args, stop_ids
+from ..generation import Generated, encode_prompt, generate, held_out_answers, sampling_args, stop_ids
 from ..models import load_causal_lm
 from ..policy import prepare_base, write_policy_info
 from ..scorers import held_out_reward, make_scorer
@@ -65,6 +65,7 @@ class Rollout:
     ref_logprobs: torch.Tensor | None = None
     values: torch.Tensor | None = None
     entropy: float = 0.0
+    generated: Generated | None = None  # what sampling computed (logits, states), until the rollout is scored
 
     def select(self, keep: torch.Tensor) -> "Rollout":
         """The rows where ``keep`` is true."""
@@ -94,8 +95,9 @@ def generate_rollout(
 ) -> Rollout:
     """Answer ``prompts`` in one left-padded batch, greedy unless ``sampling`` is given; each ends at its first EOS."""
     ids = [encode_prompt(tokenizer, p, max_length=max_prompt_length) for p in prompts]
-    out = generate(model, tokenizer, ids, max_new_tokens, sampling, eos_ids=stop_ids(model, tokenizer))
-    return Rollout([prompt_text(p) for p in prompts], out.texts, out.ids, out.attention_mask, out.mask, out.ended)
+    out = generate(model, tokenizer, ids, max_new_tokens, sampling, eos_ids=stop_ids(model, tokenizer), scored=True)
+    texts = [prompt_text(p) for p in prompts]
+    return Rollout(texts, out.texts, out.ids, out.attention_mask, out.mask, out.ended, generated=out)
 
 
 class PPOTrainer:
@@ -187,10 +189,17 @@ class PPOTrainer:
 
     def rollout(self, prompts: list, greedy: bool = False) -> Rollout:
         """Sample (or with ``greedy``, pick) answers, then score them with the policy (logp, V) and the
-        reference (ref_logp)."""
+        reference (ref_logp).
+
+        The policy's log-probs and values come from what sampling computed anyway (each token's logits and
+        the state before it), so the policy's only extra pass is in the update; the reference needs one.
+        """
         batch = self.generate(prompts, greedy)
+        sampled, batch.generated = batch.generated, None
         with torch.no_grad():
-            batch.logprobs, batch.values, logits = self.forward(batch)
+            logits = sampled.logits.float() / self.config.temperature
+            batch.logprobs = core.logprobs_from_logits(logits, batch.input_ids[:, -batch.mask.shape[1] :])
+            batch.values = self.value_head(sampled.hidden.float()).squeeze(-1)
             batch.entropy = core.masked_mean(core.entropy_from_logits(logits), batch.mask).item()
             with self.model.disable_adapter():  # the reference: the same weights without LoRA
                 batch.ref_logprobs, _, _ = self.forward(batch, with_values=False)
