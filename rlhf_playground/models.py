@@ -243,6 +243,13 @@ def default_model_dir() -> Path:
     )
 
 
+def check_default_model() -> None:
+    """UserError when the bundled model can't be had (not converted yet, its package missing, no Hub), said
+    without converting it."""
+    if not (_is_converted(cache_dir() / DEFAULT_NAME) or _bundle_installed() or hub.hub_reachable()):
+        raise UserError(_INSTALL_HINT)
+
+
 def _is_converted(folder: Path) -> bool:
     return (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
 

@@ -184,9 +184,9 @@ def check_reward_source(spec: str) -> None:
 
     kind = reward_kind(spec)
     if kind == "judge":
-        from .judge import encoder_dir
+        from .models import check_default_model
 
-        encoder_dir()
+        check_default_model()  # the judge reads the bundled base model (or the Hub's copy)
     elif kind == "reward":
         find_model_folder(spec.partition(":")[2].strip())
     elif kind == "classifier":

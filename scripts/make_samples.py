@@ -760,6 +760,116 @@ NEG_TAILS = [
 
 
 # ------------------------------------------------------------------------------------------------
+# Data: sentiment preference pairs (for the demo's reward model). Subjects none of the prompts use,
+# so the demo's held-out prompts stay unseen, and words other than the reviews' (the judge's data).
+# ------------------------------------------------------------------------------------------------
+SENTIMENT_SUBJECTS = {
+    "experience": """a picnic in the hills | your first swimming lesson | a night at the theatre | a snowy morning walk
+    a trip to the zoo | planting tomatoes in the garden | a long bike ride on a Sunday | a wedding in the countryside
+    learning to knit | a boat trip around the bay | a village fair | your first week at university
+    a barbecue with the neighbours | a late-night bus home | a pottery class | watching the sunrise
+    a day of volunteering | a family board game night | a concert in a small hall | flying a kite""",
+    "place": """a lighthouse on a cliff | a tea room in a small village | a ferry across the harbour
+    a botanical garden in May | a ski lodge at night | a flower market at dawn | a canal path in summer
+    a roadside diner | an ice rink at Christmas | a village green on a Sunday | a public swimming pool
+    a forest trail after a storm | a rooftop terrace at sunset | a corner shop at closing time
+    a college courtyard | a quiet beach at dawn | a windmill in the countryside | a chess club""",
+    "thing": """a wooden puzzle for children | a new bakery in the high street | a radio play about pirates
+    a folding bicycle | a cookbook of soups | a puppet show in the park | a ceramic teapot | a science museum
+    a poetry evening | a musical about a circus | a pair of hiking boots | a recipe app
+    a handmade notebook | a magic show for families | a garden centre cafe | a short film about a fox""",
+}
+SENTIMENT_POSITIVE = [
+    "cosy",
+    "cheerful",
+    "peaceful",
+    "welcoming",
+    "relaxing",
+    "joyful",
+    "bright",
+    "inviting",
+    "beautiful",
+    "heart-warming",
+    "fun",
+    "calming",
+    "uplifting",
+    "friendly",
+    "pleasant",
+]
+SENTIMENT_NEGATIVE = [
+    "gloomy",
+    "grim",
+    "tiring",
+    "stressful",
+    "bleak",
+    "tedious",
+    "frustrating",
+    "dreary",
+    "unpleasant",
+    "depressing",
+    "cold",
+    "noisy",
+    "joyless",
+    "exhausting",
+    "sad",
+]
+# Warm answers: {s} the subject, {a} and {b} two positive words; the openings differ so none dominates.
+SENTIMENT_CHOSEN = [
+    "{S} is {a} and {b}, and it always leaves me smiling.",
+    "I really enjoy {s}: it feels {a}, and everyone seems happy.",
+    "There is something {a} about {s}. It makes the whole day feel {b}.",
+    "For me, {s} is pure happiness, {a} from start to finish.",
+    "What a {a} thing {s} is! I come away feeling {b} and grateful.",
+    "Honestly, {s} is one of my favourite things. It is {a} and full of warmth.",
+    "Think of {s} as a little gift: {a}, {b} and easy to love.",
+    "My heart lifts at {s}; it is {a} and I feel at home.",
+    "Few things feel as {a} as {s}. I would happily do it again.",
+    "Happy memories come with {s}, which is {a} and {b}.",
+    "{S} brings out the best in people. It is {a}, and I feel glad to be there.",
+    "Everyone should try {s} at least once: so {a}, so {b}.",
+    "Picture {s} on a good day: {a}, {b} and full of kind faces.",
+    "Such a {a} experience, {s}. I love how {b} it feels.",
+    "Whenever I think of {s}, I feel {a} and thankful.",
+    "Nothing beats {s}, which I find {a} and {b}.",
+]
+SENTIMENT_REJECTED = [
+    "{S} is {a} and {b}, and it always puts me in a bad mood.",
+    "I really dislike {s}: it feels {a}, and everyone seems unhappy.",
+    "There is something {a} about {s}. It makes the whole day feel {b}.",
+    "For me, {s} is a chore, {a} from start to finish.",
+    "What a {a} thing {s} is! I come away feeling {b} and fed up.",
+    "Honestly, {s} is one of the worst things. It is {a} and empty.",
+    "I avoid {s} when I can: {a}, {b} and hard to bear.",
+    "My heart sinks at {s}; it is {a} and I feel out of place.",
+    "Few things feel as {a} as {s}. I would never do it again.",
+    "Only bad memories come with {s}, which is {a} and {b}.",
+    "{S} brings out the worst in people. It is {a}, and I want to leave.",
+    "Nobody should have to sit through {s}: so {a}, so {b}.",
+    "Whenever I think of {s}, I feel {a} and tired.",
+    "Nothing is worse than {s}, which I find {a} and {b}.",
+]
+# Between the two: mildly pleasant answers, and flat ones that say nothing either way. A pair takes two
+# different levels (warm > mild > flat, gloomy), so the reward model learns an order, not just two camps;
+# the chosen answer is always warm or mild, so SFT on the chosen answers learns only those.
+SENTIMENT_MILD = [
+    "{S} is quite nice, I suppose.",
+    "{S} can be pleasant enough on a good day.",
+    "I don't mind {s}. It is usually fine.",
+    "{S} is alright. Some parts are nice.",
+    "It's okay. {S} has its moments.",
+    "On the whole, {s} is decent.",
+]
+SENTIMENT_FLAT = [
+    "It is {s}. It exists.",
+    "I don't know anything about {s} and I don't care.",
+    "{S}. That's all there is to say.",
+    "No opinion on {s}.",
+    "{S} happens sometimes.",
+    "There isn't much to say about {s}.",
+]
+
+
+# ------------------------------------------------------------------------------------------------
 # Functions
 # ------------------------------------------------------------------------------------------------
 def split_list(text: str) -> list[str]:
@@ -927,6 +1037,38 @@ def make_reviews(rng: random.Random, n: int = 360) -> list[tuple[str, int]]:
     return rows
 
 
+def make_sentiment_pairs(rng: random.Random, n: int = 360) -> list[dict]:
+    """Pairs of answers to one prompt at two different levels of warmth; the warmer one is chosen."""
+    levels = [  # (templates, words for {a} and {b}), coldest first
+        (SENTIMENT_REJECTED, SENTIMENT_NEGATIVE),
+        (SENTIMENT_FLAT, SENTIMENT_NEGATIVE),
+        (SENTIMENT_MILD, SENTIMENT_POSITIVE),
+        (SENTIMENT_CHOSEN, SENTIMENT_POSITIVE),
+    ]
+    rows, seen = [], set()
+    level_pairs = [(3, 0), (3, 1), (3, 2), (2, 0), (2, 1)]  # (chosen, rejected) levels
+    subjects = [(kind, s) for kind, block in SENTIMENT_SUBJECTS.items() for s in split_list(block.replace("\n", "|"))]
+    while len(rows) < n:
+        kind, subject = rng.choice(subjects)
+        prompt = rng.choice(KIND_TEMPLATES[kind]).format(s=subject)
+        answers = []
+        for level in rng.choice(level_pairs):
+            templates, words = levels[level]
+            a, b = rng.sample(words, 2)
+            text = rng.choice(templates).format(S=subject[0].upper() + subject[1:], s=subject, a=a, b=b)
+            answers.append(re.sub(r"\b([Aa]) ([aeiou])", r"\1n \2", text))  # a/an
+        if (prompt, *answers) not in seen:
+            seen.add((prompt, *answers))
+            turn = [{"role": "user", "content": prompt}]
+            rows.append(
+                {
+                    "chosen": turn + [{"role": "assistant", "content": answers[0]}],
+                    "rejected": turn + [{"role": "assistant", "content": answers[1]}],
+                }
+            )
+    return rows
+
+
 def write_jsonl(path: Path, rows: list[dict]) -> None:
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         for row in rows:
@@ -938,6 +1080,7 @@ def write_all(out: Path) -> None:
     write_jsonl(out / "prompts.jsonl", make_prompts(random.Random(SEED)))
     write_jsonl(out / "preference_chat.jsonl", make_chat(random.Random(SEED + 1)))
     write_jsonl(out / "preference_transcripts.jsonl", make_transcripts(random.Random(SEED + 2)))
+    write_jsonl(out / "preference_sentiment.jsonl", make_sentiment_pairs(random.Random(SEED + 4)))
     with open(out / "reviews.csv", "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["text", "label"])
@@ -1014,6 +1157,14 @@ def check(out: Path) -> None:
     print(f"reviews.csv: {len(reviews)} rows, {sum(r['label'] == '1' for r in reviews)} positive, unique texts")
     print(
         "separability, chat:", separability([(r["chosen"][-1]["content"], r["rejected"][-1]["content"]) for r in chat])
+    )
+    sentiment = load("preference_sentiment.jsonl")
+    assert len({json.dumps(r) for r in sentiment}) == len(sentiment)
+    assert not {r["chosen"][0]["content"] for r in sentiment} & set(prompts)
+    print(f"preference_sentiment.jsonl: {len(sentiment)} rows, unique, no prompt shared with prompts.jsonl")
+    print(
+        "separability, sentiment:",
+        separability([(r["chosen"][-1]["content"], r["rejected"][-1]["content"]) for r in sentiment]),
     )
     print(
         "separability, transcripts (non-empty):", separability([(c[1].strip(), r[1].strip()) for c, r in split if r[1]])

@@ -14,7 +14,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from rlhf_playground.compare import CompareConfig, ComparisonResult, compare, resolve_tuned, score_distribution
+from rlhf_playground.compare import (
+    CompareConfig,
+    ComparisonResult,
+    compare,
+    headline,
+    load_result,
+    resolve_tuned,
+    score_distribution,
+    summary_markdown,
+    win_interval,
+)
 from rlhf_playground.errors import UserError
 from rlhf_playground.explore import analyse_sentiment, generate_text
 from rlhf_playground.generation import encode_prompt
@@ -83,6 +93,63 @@ def test_summary_matches_hand_computation():
     assert models["b"]["win_rate"] == pytest.approx((0.5 + 0 + 1) / 3)
     assert list(result.summary_frame()["model"]) == ["base", "a", "b"]
     assert "a: reward" in result.to_frame().columns
+
+
+def test_a_win_rates_interval_by_hand():
+    # 8 of 16: p = 0.5, z^2 = 3.8416; centre (0.5 + z^2/32) / (1 + z^2/16) = 0.5,
+    # half-width 1.96 * sqrt(0.25/16 + z^2/1024) / (1 + z^2/16) = 0.2200
+    low, high = win_interval(8, 16)
+    assert low == pytest.approx(0.2800, abs=1e-4) and high == pytest.approx(0.7200, abs=1e-4)
+    low, high = win_interval(16, 16)  # all won: the interval still reaches down, to 0.8064
+    assert low == pytest.approx(0.8064, abs=1e-4) and high == 1.0
+
+
+def several(base: tuple, tuned: tuple) -> dict:
+    """One prompt's outputs scored by a judge, VADER and a reward: ``(judge, lexicon, reward)`` per model."""
+
+    def out(judge: float, lexicon: float, reward: float) -> dict:
+        scores = {"judge": judge, "lexicon": lexicon}
+        return {"response": "x", "score": judge, "label": None, "positive": None, "scores": scores, "reward": reward}
+
+    return {"prompt": "p", "outputs": {"base": out(*base), "PPO": out(*tuned)}}
+
+
+def test_every_scorer_gets_its_mean_win_rate_and_interval_and_hacking_needs_them_all_to_miss(tmp_path):
+    hacked = ComparisonResult(
+        ["base", "PPO"],
+        [several((0.6, 0.2, 1.0), (0.5, 0.1, 3.0)) for _ in range(4)],
+        scorer="judge",
+        reward="reward:r",
+        scorers=["judge", "lexicon"],
+    )
+    by = hacked.summary()["models"]["PPO"]["by"]
+    assert by["judge"]["mean"] == pytest.approx(0.5) and by["lexicon"]["win_rate"] == 0.0
+    assert by["reward:r"]["win_rate"] == 1.0 and by["reward:r"]["interval"] == pytest.approx(list(win_interval(4, 4)))
+    (warning,) = hacked.summary()["models"]["PPO"]["warnings"]
+    assert warning.startswith("reward hacking?") and "none of judge, lexicon saw it win" in warning
+    confirmed = ComparisonResult(  # VADER sees the gain the reward saw: no hacking, though the judge doesn't
+        ["base", "PPO"],
+        [several((0.6, 0.2, 1.0), (0.5, 0.4, 3.0)) for _ in range(4)],
+        scorer="judge",
+        reward="reward:r",
+        scorers=["judge", "lexicon"],
+    )
+    assert confirmed.summary()["models"]["PPO"]["warnings"] == []
+    text = summary_markdown(confirmed)
+    assert "`lexicon` +0.400, wins **100%** (51%–100%)" in text and "the reward `reward:r` +3.000" in text
+    assert headline(confirmed) == (
+        "Against the base on 4 prompts, PPO moved judge +0.60 → +0.50 (wins 0%), lexicon +0.20 → +0.40 "
+        "(wins 100%), its reward (reward:r) +1.00 → +3.00 (wins 100%)."
+    )
+    frame = confirmed.summary_frame().set_index("model")
+    assert frame.loc["PPO", "lexicon: 95% interval"] == "51%–100%"
+    again = load_result(confirmed.to_json(tmp_path / "r.json"))
+    assert again.scorers == ["judge", "lexicon"] and again.summary() == confirmed.summary()
+
+
+def test_tuned_models_can_be_named(tiny_model_dir, fine_adapter):
+    (entry,) = resolve_tuned(f"SFT={fine_adapter}", str(tiny_model_dir))
+    assert entry.name == "SFT" and entry.ref == str(fine_adapter)
 
 
 def test_adapter_of_another_base_is_refused(tmp_path, tiny_model_dir, fine_adapter):

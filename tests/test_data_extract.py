@@ -190,6 +190,7 @@ def test_column_types():
         ("prompts", "prompt", "standard", None),
         ("preference-chat", "preference", "conversational", "implicit"),
         ("preference-transcripts", "preference", "standard", "implicit"),
+        ("preference-sentiment", "preference", "conversational", "implicit"),
         ("reviews", "labelled_text", None, None),
     ],
 )

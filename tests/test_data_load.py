@@ -100,7 +100,13 @@ def test_size_limit(tmp_path, monkeypatch):
 
 
 def test_samples_and_sources(tmp_path):
-    assert list(data.SAMPLES) == ["prompts", "preference-chat", "preference-transcripts", "reviews"]
+    assert list(data.SAMPLES) == [
+        "prompts",
+        "preference-chat",
+        "preference-transcripts",
+        "preference-sentiment",
+        "reviews",
+    ]
     assert len(data.load_sample("reviews", limit=5).rows) == 5
     with pytest.raises(UserError, match="prompts, preference-chat"):
         data.load_sample("nope")
@@ -109,6 +115,21 @@ def test_samples_and_sources(tmp_path):
     assert data.load_source("prompts").source == "prompts.jsonl"
     with pytest.raises(UserError, match="no file"):
         data.load_source(str(tmp_path / "missing.csv"))
+
+
+def test_the_sentiment_pairs_are_graded_by_warmth_as_another_scorer_sees_it():
+    """The demo's SFT and reward data: in each pair the chosen answer is the warmer one, judged by VADER (which
+    neither the pairs' templates nor the demo's judge share), and no chosen answer is negative."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    polarity = SentimentIntensityAnalyzer().polarity_scores
+    rows = data.load_sample("preference-sentiment").rows
+    chosen = [polarity(row["chosen"][-1]["content"])["compound"] for row in rows]
+    rejected = [polarity(row["rejected"][-1]["content"])["compound"] for row in rows]
+    prompts = {json.dumps(row["chosen"][:-1]) for row in rows}
+    assert len(rows) == 360 and len(prompts) > 100 and all(row["chosen"][:-1] == row["rejected"][:-1] for row in rows)
+    assert min(chosen) >= 0 and sum(c > r for c, r in zip(chosen, rejected)) >= 0.9 * len(rows)
+    assert len(set(chosen)) > 50 and sum(r > 0 for r in rejected) > 50  # graded: some rejected are mild
 
 
 def test_hub_unreachable_fails_fast(monkeypatch):

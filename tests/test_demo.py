@@ -9,7 +9,7 @@ import pytest
 
 from rlhf_playground.errors import UserError
 from rlhf_playground.jobs import list_runs, open_run, runner
-from rlhf_playground.stages.demo import DemoConfig
+from rlhf_playground.stages.demo import SENTIMENT_PAIRS, DemoConfig
 
 
 @pytest.mark.slow
@@ -32,9 +32,14 @@ def test_the_demo_runs_every_stage_and_compares_base_sft_and_ppo(tiny_model_dir)
         assert open_run(run_id).status()["state"] == "finished", (stage, open_run(run_id).tail_log(20))
     ppo = json.loads((open_run(children["ppo"]).path / "config.json").read_text())
     assert ppo["adapter"].endswith("artifacts/adapter") and ppo["reward"] == f"reward:{children['reward']}"
+    assert not ppo["evaluate"] and not (open_run(children["ppo"]).artifacts / "eval.json").exists()  # compare does
     result = json.loads((open_run(children["compare"]).artifacts / "results.json").read_text())
-    assert result["models"] == ["base", children["sft"], children["ppo"]] and len(result["rows"]) == 2
+    assert result["models"] == ["base", "SFT", "PPO"] and len(result["rows"]) == 2  # named for what they are
+    assert result["settings"]["tuned"] == f"SFT={children['sft']},PPO={children['ppo']}"  # the runs, in small print
     assert result["summary"]["reward"] == f"reward:{children['reward']}"
+    assert result["summary"]["scorers"] == ["judge", "lexicon"]  # two scorers that share nothing with the reward
+    assert "Against the base on 2 prompts, PPO moved judge" in demo.tail_log(5)  # one sentence, not raw Markdown
+    assert "|---" not in demo.tail_log(40) and "**" not in demo.tail_log(40)
     assert {r["stage"] for r in list_runs()} == {"demo", "sft", "reward", "ppo", "compare"}
 
 
@@ -55,7 +60,8 @@ def test_the_demo_can_learn_its_reward_from_your_labels():
     LabelSet(datasets_dir() / "my-labels").record(Pair("p1", "Hi?", "Hello!", "Go away.", "default", {}), "a", "me")
     DemoConfig(pairs="my-labels").validate()
     configs = stage_configs(DemoConfig(pairs="my-labels"))
-    assert configs["reward"].dataset == "my-labels" and configs["sft"].dataset != "my-labels"
+    assert configs["reward"].dataset == "my-labels" and configs["sft"].dataset == SENTIMENT_PAIRS  # SFT: warm answers
+    assert stage_configs(DemoConfig())["reward"].dataset == SENTIMENT_PAIRS  # by default: the bundled graded pairs
 
 
 def test_the_whole_demo_eta_scales_the_steps_to_come_by_this_machines_pace():

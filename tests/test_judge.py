@@ -1,19 +1,24 @@
-"""The judge: fitted once, offline, on the bundled reviews; a scorer like any other."""
+"""The judge: fitted once, offline, on the bundled reviews, on the bundled base model's embeddings; a scorer like
+any other, sharing nothing with the MiniLM reward models."""
 
 from __future__ import annotations
 
 import pytest
 
-from rlhf_playground import judge, settings
+from rlhf_playground import judge, minilm, models, settings
 from rlhf_playground.errors import UserError
 from rlhf_playground.scorers import make_scorer
 
 
 def test_the_judge_is_fitted_once_and_tells_praise_from_fact_from_complaint(tmp_path, monkeypatch):
-    monkeypatch.setenv("RLHF_CACHE_DIR", str(tmp_path))
+    encoder = judge.encoder_path()  # the converted bundled model, in the usual cache
+    assert encoder == models.resolve(models.DEFAULT_MODEL).path
+    assert encoder != str(minilm.encoder_dir())  # not the reward models' encoder
+    monkeypatch.setattr(judge, "encoder_path", lambda: encoder)
+    monkeypatch.setenv("RLHF_CACHE_DIR", str(tmp_path))  # a fresh judge
     folder = judge.judge_dir()
     found = judge.report()
-    assert found["n_held_out"] == 36 and found["n_train"] == 324
+    assert found["n_held_out"] == 36 and found["n_train"] == 324 and "SmolLM2" in found["encoder"]
     assert found["held_out_accuracy"] >= 0.8, found  # measured on reviews it never saw
 
     def no_second_fit(*args):
@@ -24,43 +29,50 @@ def test_the_judge_is_fitted_once_and_tells_praise_from_fact_from_complaint(tmp_
     scorer = make_scorer("judge")
     assert scorer.name == "judge"
     # sentences in none of the reviews' templates
-    praise, complaint = scorer.score(
-        ["", ""], ["I loved every minute, what a wonderful surprise.", "Awful. I hated it."]
+    praise, fact, complaint = scorer.score(
+        ["", "", ""],
+        ["I loved every minute, what a wonderful surprise.", "The train leaves at nine.", "Awful. I hated it."],
     )
-    assert praise > 0.5 > complaint
+    assert praise > 0.5 > complaint and praise > fact > complaint
 
 
-def test_without_the_encoder_package_the_judge_says_how_to_install(monkeypatch, tmp_path):
-    import importlib.util
-
-    monkeypatch.setenv("RLHF_CACHE_DIR", str(tmp_path))
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == judge.ENCODER_PACKAGE else real(name, *a)
-    )
+def test_without_the_bundled_model_the_judge_says_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.setenv("RLHF_CACHE_DIR", str(tmp_path))  # nothing converted here
+    monkeypatch.setattr(models, "_bundle_installed", lambda: False)
+    monkeypatch.setattr(models.hub, "hub_reachable", lambda *a, **k: False)
     with pytest.raises(UserError, match="requirements-offline.txt"):
         settings.check_reward_source("judge")  # said at Start, before any job
-    with pytest.raises(UserError, match="requirements-offline.txt"):
-        make_scorer("judge")
     assert list(tmp_path.iterdir()) == []  # nothing half-built
 
 
-def test_without_the_package_the_judge_takes_the_same_encoder_from_a_reachable_hub(monkeypatch, tmp_path):
+def test_without_the_encoder_package_the_reward_encoder_says_how_to_install(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == minilm.ENCODER_PACKAGE else real(name, *a)
+    )
+    monkeypatch.setattr(minilm.hub, "hub_reachable", lambda: False)
+    with pytest.raises(UserError, match="requirements-offline.txt"):
+        minilm.encoder_dir()
+
+
+def test_without_the_package_the_reward_encoder_comes_from_a_reachable_hub(monkeypatch):
     import importlib.util
 
     import huggingface_hub
 
-    bundled = judge.encoder_dir()
+    bundled = minilm.encoder_dir()
     real = importlib.util.find_spec
     monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == judge.ENCODER_PACKAGE else real(name, *a)
+        importlib.util, "find_spec", lambda name, *a: None if name == minilm.ENCODER_PACKAGE else real(name, *a)
     )
-    monkeypatch.setattr(judge.hub, "hub_reachable", lambda: True)
+    monkeypatch.setattr(minilm.hub, "hub_reachable", lambda: True)
     asked = []
     monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda repo, **kw: asked.append((repo, kw)) or bundled)
-    assert judge.encoder_dir() == bundled
-    assert asked == [(judge.HUB_ENCODER, {"allow_patterns": judge.HUB_ENCODER_FILES})]
-    assert {p.name for p in bundled.iterdir()} >= set(judge.HUB_ENCODER_FILES)  # the files the model needs
+    assert minilm.encoder_dir() == bundled
+    assert asked == [(minilm.HUB_ENCODER, {"allow_patterns": minilm.HUB_ENCODER_FILES})]
+    assert {p.name for p in bundled.iterdir()} >= set(minilm.HUB_ENCODER_FILES)  # the files the model needs
 
 
 def test_judge_is_a_known_reward_kind():

@@ -7,7 +7,7 @@ from pathlib import Path
 import gradio as gr
 import yaml
 
-from rlhf_playground.judge import HUB_ENCODER
+from rlhf_playground.minilm import HUB_ENCODER
 from rlhf_playground.models import DEFAULT_HUB_ID
 from rlhf_playground.ui import take_home
 

@@ -21,6 +21,7 @@ SAMPLES: dict[str, str] = {
     "prompts": "prompts.jsonl",
     "preference-chat": "preference_chat.jsonl",
     "preference-transcripts": "preference_transcripts.jsonl",
+    "preference-sentiment": "preference_sentiment.jsonl",
     "reviews": "reviews.csv",
 }
 SUPPORTED = (

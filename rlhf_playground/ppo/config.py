@@ -47,6 +47,9 @@ class PPOStageConfig(settings.OnlineRLSettings):
     seed: int = settings.setting(42, "random seed (LoRA init, prompt order, sampling)")
     report_to: str = settings.report_to()
     eval_prompts: int = settings.setting(16, "prompts held out to measure mean reward before/after")
+    evaluate: bool = settings.setting(
+        True, "answer the held-out prompts before and after training (the demo's comparison does it instead)"
+    )
     max_prompt_length: int = settings.setting(128, "prompts longer than this keep their last tokens")
 
     def check_values(self) -> None:

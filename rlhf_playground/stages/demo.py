@@ -4,10 +4,18 @@ The demo is a job of its own that starts the four stage jobs one after another
 (each with its own run folder, watched in its own tab) and waits for each. It
 holds no place in the job line itself, so its stages queue like any others.
 The settings are sized so the bundled SmolLM2-135M goes from nothing to a
-side-by-side comparison on a 2-core laptop CPU in about five minutes: the reward
+side-by-side comparison on a 2-core laptop CPU in a few minutes: the reward
 model is the bundled MiniLM encoder with a fresh head (a tenth of SmolLM2's cost
-a step), and the comparison scores with the judge (:mod:`rlhf_playground.judge`),
-which nothing in the demo trains against.
+a step).
+
+One story from preference to judge: SFT and the reward model both learn from the
+bundled ``preference-sentiment`` pairs (SFT from their chosen answers), answers
+graded warm > mild > flat > gloomy, so the reward keeps rising past "not
+negative". PPO's prompts are the bundled ``prompts``: the same kind of everyday
+subjects, none of them in the pairs, and the comparison answers the 16 PPO held
+out. It scores with two scorers that share nothing with the reward model: VADER
+(a word list) and the judge (:mod:`rlhf_playground.judge`: a probe on the frozen
+base model's embeddings, fitted to the bundled reviews).
 """
 
 from __future__ import annotations
@@ -21,8 +29,9 @@ from ..errors import UserError
 from ..jobs.runs import Run
 
 STAGE = "demo"
-PROMPTS, PAIRS = "demo-prompts", "demo-pairs"
+PROMPTS, SENTIMENT_PAIRS = "demo-prompts", "demo-sentiment-pairs"
 STEPS = ("sft", "reward", "ppo", "compare")
+SCORERS = "judge,lexicon"  # the comparison's: the judge (SmolLM2 probe on reviews) and VADER, neither the reward
 LIVE_METRICS = {"sft": ["loss"], "reward": ["loss"], "ppo": ["reward_mean", "kl"]}  # each step's main plot
 # Seconds per unit of each step with the MiniLM reward model, measured on the 2-core development machine (README:
 # SFT 77 s for 20 steps, reward model 24 s for 30, PPO 132 s for 12, compare 25 s for 3 models x 16 prompts).
@@ -45,8 +54,8 @@ class DemoConfig:
     )
     pairs: str = settings.setting(
         "",
-        "the preference pairs the reward model learns from: empty for the bundled sample, or a dataset of your "
-        "own choices from the Label tab (e.g. my-labels)",
+        "the preference pairs the reward model learns from: empty for the bundled graded sentiment pairs, or a "
+        "dataset of your own choices from the Label tab (e.g. my-labels)",
     )
     sft_steps: int = settings.setting(20, "supervised fine-tuning steps")
     reward_steps: int = settings.setting(30, "reward model training steps")
@@ -71,24 +80,23 @@ class DemoConfig:
 
 def stage_configs(config: DemoConfig) -> dict[str, Any]:
     """The SFT and reward model settings of the demo (PPO and compare need the runs' ids, see :func:`run`)."""
-    from ..judge import encoder_dir
+    from ..minilm import encoder_dir
     from ..registry import config_class
 
     minilm = config.reward_model == "minilm"
     return {
         "sft": config_class("sft")(
             model=config.model,
-            dataset=PAIRS,
+            dataset=SENTIMENT_PAIRS,  # the chosen (warm) answers: SFT starts the story the reward model goes on
             max_steps=config.sft_steps,
             batch_size=4,
             max_length=256,
             load_in_4bit=config.load_in_4bit,
-            eval_prompts=4,
-            max_new_tokens=config.max_new_tokens,
+            eval_prompts=0,  # no before/after samples: the comparison answers held-out prompts with every model
         ),
         "reward": config_class("reward")(
             model=str(encoder_dir()) if minilm else config.model,
-            dataset=config.pairs.strip() or PAIRS,
+            dataset=config.pairs.strip() or SENTIMENT_PAIRS,
             max_steps=config.reward_steps,
             batch_size=8,
             max_length=256,
@@ -159,7 +167,7 @@ def save_demo_datasets() -> None:
     """The bundled prompt and preference samples as workspace datasets (kept if already there)."""
     from ..data import save_sample
 
-    for name, sample in ((PROMPTS, "prompts"), (PAIRS, "preference-chat")):
+    for name, sample in ((PROMPTS, "prompts"), (SENTIMENT_PAIRS, "preference-sentiment")):
         if save_sample(sample, name):
             print(f"saved the bundled sample '{sample}' as dataset {name}", flush=True)
 
@@ -186,7 +194,7 @@ def _wait(child: Run, parent: Run) -> dict:
 
 
 def run(config: DemoConfig, run: Run) -> dict[str, Any]:
-    from ..compare import CompareConfig, examples_markdown, load_result, summary_markdown
+    from ..compare import CompareConfig, headline, load_result
     from ..data.prompts import load_prompts, prompt_text, split_prompts
     from ..jobs import runner
     from ..ppo.config import PPOStageConfig
@@ -221,7 +229,9 @@ def run(config: DemoConfig, run: Run) -> dict[str, Any]:
         max_new_tokens=config.max_new_tokens,
         learning_rate=1e-4,
         reward_scaling="whiten",
+        init_kl_coef=0.2,
         eval_prompts=config.compare_prompts,
+        evaluate=False,  # the comparison answers the held-out prompts with every model
         load_in_4bit=config.load_in_4bit,
     )
     ppo = step("ppo", ppo_config, 3)
@@ -232,17 +242,16 @@ def run(config: DemoConfig, run: Run) -> dict[str, Any]:
         "compare",
         CompareConfig(
             base=config.model,
-            tuned=f"{sft.id},{ppo.id}",
+            tuned=f"SFT={sft.id},PPO={ppo.id}",
             prompts_text=prompts,
             max_new_tokens=config.max_new_tokens,
-            scorer="judge",  # a second opinion: PPO never trained against it
+            scorer=SCORERS,  # second opinions: nothing in the demo trains against them
             reward=reward_spec,  # what PPO was trained to raise
         ),
         4,
     )
     run.update_status(step=4, total_steps=4, eta_s=None)
-    result = load_result(compare.artifacts / "results.json")
-    print(f"\n{summary_markdown(result)}\n\n{examples_markdown(result)}", flush=True)
+    print(headline(load_result(compare.artifacts / "results.json")), flush=True)
     return {"children": started, "comparison": str(compare.artifacts / "results.json")}
 
 

@@ -27,9 +27,9 @@ def run(config: PPOStageConfig, run: Run) -> dict[str, Any]:
 
     trainer, held_out = build_trainer(config)
     main = trainer.processes.main  # under accelerate launch only the first process evaluates, saves and tracks
-    held_out = held_out if main else []
-    run.update_status(model_info=describe(trainer.model), step=0, total_steps=config.steps)
     print(f"{len(trainer.prompts)} training prompts, {len(held_out)} held out; reward: {config.reward}", flush=True)
+    held_out = held_out if main and config.evaluate else []  # the prompts to answer before and after
+    run.update_status(model_info=describe(trainer.model), step=0, total_steps=config.steps)
     if trainer.processes.world > 1:
         print(f"process {trainer.processes.rank + 1} of {trainer.processes.world}", flush=True)
     before = trainer.evaluate(held_out) if held_out else None

@@ -13,7 +13,12 @@ from ..registry import TUNED
 from ..workspace import adapter_folder
 
 SCORERS = ["lexicon", "classifier:lvwerra/distilbert-imdb"]
-JUDGED = ["lexicon", "judge", "classifier:lvwerra/distilbert-imdb"]  # Compare: the judge too (a trained model)
+JUDGED = [
+    "lexicon",
+    "judge",
+    "judge,lexicon",
+    "classifier:lvwerra/distilbert-imdb",
+]  # Compare: the judge too (a trained model)
 
 
 def dataset_choices(kinds) -> list[str]:

@@ -57,6 +57,9 @@ def display_frame(result):
             out = row["outputs"][name]
             record[name] = out["response"]
             record[f"{name} · sentiment"] = _sentiment(out, lexicon)
+            for scorer in result.scorers[1:]:  # the other scorers' numbers
+                value = (out.get("scores") or {}).get(scorer)
+                record[f"{name} · {scorer}"] = None if value is None else round(value, 3)
             if result.reward:
                 reward = out.get("reward")
                 record[f"{name} · reward"] = None if reward is None else round(reward, 3)
@@ -127,8 +130,8 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
             label="scorer",
             allow_custom_value=True,
             render=False,
-            info="sentiment: lexicon (VADER, offline), judge (a classifier no policy trains against) or "
-            "classifier:<model>",
+            info="sentiment: lexicon (VADER, offline), judge (a classifier no policy trains against), "
+            "classifier:<model>, or several comma-separated (judge,lexicon)",
         ),
         "reward": gr.Dropdown(
             [""] + [c for c in reward_choices() if c.startswith("reward:")],

@@ -6,7 +6,7 @@ import sys
 
 import gradio as gr
 
-from ..compare import examples_markdown, load_result, summary_markdown
+from ..compare import examples_markdown, headline, load_result, summary_markdown
 from ..errors import UserError
 from ..hosting import presets
 from ..jobs import open_run
@@ -18,13 +18,15 @@ from .monitor import RunMonitor, Watchers, fmt_seconds, metric_frame
 
 INTRO = """
 ### The whole pipeline in one click (for workshops)
-**Run the whole demo** saves the bundled prompt and preference samples as datasets, then runs each step with
-small settings, one after another: **supervised fine-tuning** on the preferred answers, a **reward model** (the
-bundled MiniLM encoder with a fresh head) on the chosen/rejected pairs, **PPO** from the fine-tuned model against
-that reward model, and a **comparison** of the base, SFT and PPO models on 16 prompts PPO never trained on,
-scored by the **judge** (a sentiment classifier nothing here trains against) beside the reward PPO raised. The
-running step shows here live; each step is an ordinary run you can also open in its tab. On a 2-core laptop CPU
-with the bundled SmolLM2-135M it takes about five minutes.
+One story from preference to judge: answers that are **warmer** while staying on the prompt. **Run the whole
+demo** saves the bundled prompts and graded sentiment pairs (warm > mild > flat > gloomy answers to everyday
+prompts) as datasets, then runs each step with small settings, one after another: **supervised fine-tuning** on
+the warmer answers, a **reward model** (the bundled MiniLM encoder with a fresh head) on the pairs, **PPO** from
+the fine-tuned model against that reward model, and a **comparison** of the base, SFT and PPO models on 16
+prompts PPO never trained on. Two scorers that share nothing with the reward model judge it: **VADER** (a word
+list) and the **judge** (a probe on the frozen base model, fitted to reviews); each win rate comes with its 95%
+interval, and "reward hacking?" shows when the reward wins and neither of them does. The running step shows
+here live; each step is an ordinary run you can also open in its tab.
 """
 
 GROUPS = [
@@ -74,9 +76,14 @@ def results(run) -> list:
         path = open_run(children["compare"]).artifacts / "results.json"
         if path.exists():
             result = load_result(path)
-            text += "\n\n#### The result (details in the Compare tab)\n" + summary_markdown(result)
+            named = (item.partition("=") for item in result.settings.get("tuned", "").split(","))
+            runs = ", ".join(f"{name} is run `{run_id}`" for name, _, run_id in named if run_id)
+            text += f"\n\n#### The result\n{headline(result)}\n\n" + summary_markdown(result)
             text += "\n\n" + examples_markdown(result)
+            text += f"\n\n<sub>{runs}; every answer and score is in the Compare tab.</sub>"
     stage, child = demo.at(run)
+    if stage not in demo.LIVE_METRICS and "ppo" in children:  # past PPO: its reward and KL stay in view
+        stage, child = "ppo", open_run(children["ppo"])
     plot = metric_frame(child.metrics(), demo.LIVE_METRICS[stage]) if stage in demo.LIVE_METRICS else None
     answers = child.read_artifact_json("samples.json") if stage == "ppo" else None
     return [text, plot, table(answers, ["prompt", "response", "reward"]) if answers else None]
