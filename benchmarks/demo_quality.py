@@ -37,7 +37,7 @@ def main() -> None:
 
 def report(workspace: Path, wall: float, extra: list[str]) -> None:
     sys.path.insert(0, str(ROOT))
-    from rlhf_playground.compare import load_result
+    from rlhf_playground.compare import examples_markdown, load_result
 
     runs = {p.name: json.loads((p / "status.json").read_text()) for p in (workspace / "runs").iterdir()}
     demo = next(s for s in runs.values() if s.get("stage") == "demo")
@@ -72,6 +72,7 @@ def report(workspace: Path, wall: float, extra: list[str]) -> None:
     checks["distinct-2 >= 0.9x base"] = ppo["distinct_2"] >= 0.9 * base["distinct_2"]
     checks["no opening in > 25% of answers"] = ppo["top_opening_share"] <= 0.25
     checks["<= 5 min"] = wall <= 300
+    print(examples_markdown(result))
     print("targets: " + "; ".join(f"{name}: {'yes' if ok else 'NO'}" for name, ok in checks.items()))
 
 

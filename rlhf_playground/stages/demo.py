@@ -60,6 +60,12 @@ class DemoConfig:
     sft_steps: int = settings.setting(20, "supervised fine-tuning steps")
     reward_steps: int = settings.setting(30, "reward model training steps")
     ppo_steps: int = settings.setting(12, "PPO steps (8 prompts each)")
+    ppo_learning_rate: float = settings.setting(2e-4, "PPO's learning rate (LoRA and the value head)")
+    ppo_epochs: int = settings.setting(4, "PPO's passes over each batch of answers")
+    target_kl: float = settings.setting(
+        3.0, "the KL to the reference PPO steers towards (adaptive KL: the penalty rises when the KL passes it)"
+    )
+    seed: int = settings.setting(42, "random seed of every step (prompt order, sampling, LoRA init)")
     compare_prompts: int = settings.setting(16, "held-out prompts in the final comparison")
     max_new_tokens: int = settings.setting(32, "length of answers in PPO and the comparison")
     load_in_4bit: bool = settings.setting(False, "QLoRA (4-bit base weights): worth it on a GPU")
@@ -73,9 +79,11 @@ class DemoConfig:
             from ..data import dataset_path
 
             dataset_path(self.pairs.strip())  # a dataset that isn't there: say so before the demo starts
-        for name in ("sft_steps", "reward_steps", "ppo_steps", "compare_prompts", "max_new_tokens"):
+        for name in ("sft_steps", "reward_steps", "ppo_steps", "ppo_epochs", "compare_prompts", "max_new_tokens"):
             if getattr(self, name) < 1:
                 raise UserError(f"{name} must be at least 1 (got {getattr(self, name)}).")
+        if not 0 < self.ppo_learning_rate < 1 or self.target_kl <= 0:
+            raise UserError("ppo_learning_rate must be between 0 and 1, and target_kl above 0.")
 
 
 def stage_configs(config: DemoConfig) -> dict[str, Any]:
@@ -93,6 +101,7 @@ def stage_configs(config: DemoConfig) -> dict[str, Any]:
             max_length=256,
             load_in_4bit=config.load_in_4bit,
             eval_prompts=0,  # no before/after samples: the comparison answers held-out prompts with every model
+            seed=config.seed,
         ),
         "reward": config_class("reward")(
             model=str(encoder_dir()) if minilm else config.model,
@@ -103,6 +112,7 @@ def stage_configs(config: DemoConfig) -> dict[str, Any]:
             learning_rate=1e-3 if minilm else 2e-4,  # a small encoder with a fresh head learns fast
             load_in_4bit=config.load_in_4bit and not minilm,
             eval_steps=10,
+            seed=config.seed,
         ),
     }
 
@@ -227,9 +237,14 @@ def run(config: DemoConfig, run: Run) -> dict[str, Any]:
         batch_size=8,
         mini_batch_size=4,
         max_new_tokens=config.max_new_tokens,
-        learning_rate=1e-4,
+        learning_rate=config.ppo_learning_rate,
+        ppo_epochs=config.ppo_epochs,
         reward_scaling="whiten",
-        init_kl_coef=0.2,
+        adaptive_kl=True,  # the penalty follows the KL towards target_kl: free to move early, held back later
+        init_kl_coef=0.1,
+        target_kl=config.target_kl,
+        kl_horizon=200,
+        seed=config.seed,
         eval_prompts=config.compare_prompts,
         evaluate=False,  # the comparison answers the held-out prompts with every model
         load_in_4bit=config.load_in_4bit,

@@ -25,8 +25,10 @@ the warmer answers, a **reward model** (the bundled MiniLM encoder with a fresh 
 the fine-tuned model against that reward model, and a **comparison** of the base, SFT and PPO models on 16
 prompts PPO never trained on. Two scorers that share nothing with the reward model judge it: **VADER** (a word
 list) and the **judge** (a probe on the frozen base model, fitted to reviews); each win rate comes with its 95%
-interval, and "reward hacking?" shows when the reward wins and neither of them does. The running step shows
-here live; each step is an ordinary run you can also open in its tab.
+interval, and "reward hacking?" shows when the reward wins and neither of them does. PPO's KL penalty is
+**adaptive**: it starts small and grows whenever the policy drifts past `target_kl` nats from the SFT model, so
+the policy learns freely at first and can't run away later. The running step shows here live; each step is an
+ordinary run you can also open in its tab.
 """
 
 GROUPS = [
@@ -40,6 +42,10 @@ GROUPS = [
             "sft_steps",
             "reward_steps",
             "ppo_steps",
+            "ppo_learning_rate",
+            "ppo_epochs",
+            "target_kl",
+            "seed",
             "compare_prompts",
             "max_new_tokens",
             "load_in_4bit",
