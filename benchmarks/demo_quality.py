@@ -48,8 +48,8 @@ def report(workspace: Path, wall: float, extra: list[str]) -> None:
     print(f"demo {' '.join(extra) or '(defaults)'}: {wall / 60:.1f} min wall clock; load {load}")
     print("stages: " + ", ".join(f"{stage} {seconds:.0f} s" for stage, seconds in times.items()))
     measures = summary["scorers"] + ([summary["reward"]] if summary["reward"] else [])
-    print("| model | " + " | ".join(measures) + " | distinct-2 | top opening |")
-    print("|---" * (len(measures) + 3) + "|")
+    print("| model | " + " | ".join(measures) + " | distinct-2 | top opening | relevance |")
+    print("|---" * (len(measures) + 4) + "|")
     for name, entry in summary["models"].items():
         cells = []
         for scorer in measures:
@@ -59,7 +59,8 @@ def report(workspace: Path, wall: float, extra: list[str]) -> None:
                 cell += f", wins {by['win_rate']:.0%} ({by['interval'][0]:.0%}–{by['interval'][1]:.0%})"
             cells.append(cell)
         opening = f"{entry['top_opening_share']:.0%} '{entry['top_opening']}'"
-        print(f"| {name} | " + " | ".join(cells) + f" | {entry['distinct_2']:.2f} | {opening} |")
+        relevance = "n/a" if entry["relevance"] is None else f"{entry['relevance']:.2f}"
+        print(f"| {name} | " + " | ".join(cells) + f" | {entry['distinct_2']:.2f} | {opening} | {relevance} |")
     ppo, base, sft = (summary["models"][name] for name in ("PPO", "base", "SFT"))
     checks = {
         f"PPO wins >= {TARGET_WINS:.0%} by {scorer}": (ppo["by"][scorer]["win_rate"] or 0) >= TARGET_WINS
@@ -71,6 +72,7 @@ def report(workspace: Path, wall: float, extra: list[str]) -> None:
     }
     checks["distinct-2 >= 0.9x base"] = ppo["distinct_2"] >= 0.9 * base["distinct_2"]
     checks["no opening in > 25% of answers"] = ppo["top_opening_share"] <= 0.25
+    checks["relevance >= 0.9x base"] = (ppo["relevance"] or 0) >= 0.9 * (base["relevance"] or 0)
     checks["<= 5 min"] = wall <= 300
     print(examples_markdown(result))
     print("targets: " + "; ".join(f"{name}: {'yes' if ok else 'NO'}" for name, ok in checks.items()))

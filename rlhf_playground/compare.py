@@ -52,6 +52,9 @@ class CompareConfig:
         "label): " + settings.REWARD_HELP
     )
     reward: str = settings.setting("", "optional second scorer, e.g. 'reward:<run id>', shown as a reward column")
+    relevance: bool = settings.setting(
+        False, "measure how much each answer is about its prompt (loads the judge's encoder, the base model)"
+    )
     out: str = settings.setting("", "CLI: write <out>.csv and <out>.json")
 
     def check_values(self) -> None:
@@ -217,6 +220,7 @@ class ComparisonResult:
         wasn't trained against, that is reward hacking) and one whose answers collapsed (:mod:`.diversity`).
         """
         from .diversity import collapse_warning, distinct_n, top_opening
+        from .relevance import drift_warning
 
         base = self.models[0]
         answers = {name: [row["outputs"][name]["response"] for row in self.rows] for name in self.models}
@@ -233,6 +237,7 @@ class ComparisonResult:
                 "distinct_2": distinct_n(answers[name]),
                 "top_opening": opening,
                 "top_opening_share": share,
+                "relevance": _mean([row["outputs"][name].get("relevance") for row in self.rows]),
                 "by": {},
                 "warnings": [],
             }
@@ -248,6 +253,8 @@ class ComparisonResult:
                     if n:
                         entry["by"][scorer].update(win_rate=wins / n, interval=list(win_interval(wins, n)))
                 entry["warnings"] = self._warnings(entry, models[base], collapse_warning(answers[name], answers[base]))
+                if drift := drift_warning(entry["relevance"], models[base]["relevance"]):
+                    entry["warnings"].append(drift)
             models[name] = entry
         return {
             "n_prompts": len(self.rows),
@@ -384,6 +391,8 @@ def summary_markdown(result: ComparisonResult) -> str:
         text = f"**{name}**: " + "; ".join(figures)
         if entry["distinct_2"] is not None:
             text += f"; distinct-2 {entry['distinct_2']:.2f}"
+        if entry["relevance"] is not None:
+            text += f"; relevance to the prompt {entry['relevance']:.2f}"
         text += "".join(f"\n  - ⚠ {warning}" for warning in entry["warnings"])
         parts.append(text)
     scored = ", ".join(f"`{name}`" for name in summary["scorers"])
@@ -494,6 +503,12 @@ def compare(config: CompareConfig, progress: Callable[[str, int, int], None] | N
     names = [BASE_NAME] + [e.name for e in entries]
     texts = [prompt_text(p) for p in prompts]
     outputs = {name: _score(scorers, reward, texts, answers[name]) for name in names}
+    if config.relevance:
+        from .relevance import relevance
+
+        for name, values in relevance(texts, {name: answers[name] for name in names}).items():
+            for output, value in zip(outputs[name], values):
+                output["relevance"] = value
     rows = [{"prompt": text, "outputs": {name: outputs[name][i] for name in names}} for i, text in enumerate(texts)]
     settings = {k: v for k, v in vars(config).items() if k != "out"}
     return ComparisonResult(

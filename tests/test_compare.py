@@ -147,6 +147,23 @@ def test_every_scorer_gets_its_mean_win_rate_and_interval_and_hacking_needs_them
     assert again.scorers == ["judge", "lexicon"] and again.summary() == confirmed.summary()
 
 
+def test_relevance_tells_an_answer_about_its_prompt_from_one_about_nothing():
+    from rlhf_playground.relevance import drift_warning, relevance
+
+    prompts = ["Describe a picnic in the hills.", "Write a review of a folding bicycle.", "How was the ferry trip?"]
+    about = [
+        "We ate sandwiches on a blanket on the hill.",
+        "The bicycle folds small and rides well.",
+        "The boat crossed the harbour calmly.",
+    ]  # noqa: E501
+    nothing = ["I'm so glad you asked! It's wonderful."] * 3
+    found = relevance(prompts, {"about": about, "nothing": nothing, "swapped": about[1:] + about[:1]})
+    mean = {name: sum(values) / 3 for name, values in found.items()}
+    assert mean["about"] > mean["swapped"] and mean["about"] > mean["nothing"]
+    assert drift_warning(mean["nothing"], mean["about"]).startswith("less about its prompts than the base")
+    assert drift_warning(0.19, 0.2) is None and drift_warning(0.1, None) is None
+
+
 def test_tuned_models_can_be_named(tiny_model_dir, fine_adapter):
     (entry,) = resolve_tuned(f"SFT={fine_adapter}", str(tiny_model_dir))
     assert entry.name == "SFT" and entry.ref == str(fine_adapter)

@@ -39,6 +39,7 @@ def test_the_demo_runs_every_stage_and_compares_base_sft_and_ppo(tiny_model_dir)
     assert result["settings"]["tuned"] == f"SFT={children['sft']},PPO={children['ppo']}"  # the runs, in small print
     assert result["summary"]["reward"] == f"reward:{children['reward']}"
     assert result["summary"]["scorers"] == ["judge", "lexicon"]  # two scorers that share nothing with the reward
+    assert all(isinstance(m["relevance"], float) for m in result["summary"]["models"].values())  # still on topic?
     assert "Against the base on 2 prompts, PPO moved judge" in demo.tail_log(5)  # one sentence, not raw Markdown
     assert "|---" not in demo.tail_log(40) and "**" not in demo.tail_log(40)
     assert {r["stage"] for r in list_runs()} == {"demo", "sft", "reward", "ppo", "compare"}

@@ -58,6 +58,7 @@ class DemoConfig:
         "dataset of your own choices from the Label tab (e.g. my-labels)",
     )
     sft_steps: int = settings.setting(20, "supervised fine-tuning steps")
+    sft_learning_rate: float = settings.setting(5e-5, "supervised fine-tuning's peak learning rate")
     reward_steps: int = settings.setting(30, "reward model training steps")
     ppo_steps: int = settings.setting(12, "PPO steps (8 prompts each)")
     ppo_learning_rate: float = settings.setting(2e-4, "PPO's learning rate (LoRA and the value head)")
@@ -82,8 +83,8 @@ class DemoConfig:
         for name in ("sft_steps", "reward_steps", "ppo_steps", "ppo_epochs", "compare_prompts", "max_new_tokens"):
             if getattr(self, name) < 1:
                 raise UserError(f"{name} must be at least 1 (got {getattr(self, name)}).")
-        if not 0 < self.ppo_learning_rate < 1 or self.target_kl <= 0:
-            raise UserError("ppo_learning_rate must be between 0 and 1, and target_kl above 0.")
+        if not (0 < self.ppo_learning_rate < 1 and 0 < self.sft_learning_rate < 1) or self.target_kl <= 0:
+            raise UserError("sft_learning_rate and ppo_learning_rate must be between 0 and 1, and target_kl above 0.")
 
 
 def stage_configs(config: DemoConfig) -> dict[str, Any]:
@@ -97,6 +98,7 @@ def stage_configs(config: DemoConfig) -> dict[str, Any]:
             model=config.model,
             dataset=SENTIMENT_PAIRS,  # the chosen (warm) answers: SFT starts the story the reward model goes on
             max_steps=config.sft_steps,
+            learning_rate=config.sft_learning_rate,
             batch_size=4,
             max_length=256,
             load_in_4bit=config.load_in_4bit,
@@ -262,6 +264,7 @@ def run(config: DemoConfig, run: Run) -> dict[str, Any]:
             max_new_tokens=config.max_new_tokens,
             scorer=SCORERS,  # second opinions: nothing in the demo trains against them
             reward=reward_spec,  # what PPO was trained to raise
+            relevance=True,  # warmer, but still about the prompt?
         ),
         4,
     )

@@ -27,7 +27,7 @@ more than one.
 """
 
 GROUPS = [
-    ("Models and scores", ["base", "tuned", "scorer", "reward"]),
+    ("Models and scores", ["base", "tuned", "scorer", "reward", "relevance"]),
     ("Prompts", ["prompts_text", "dataset", "n_prompts", "sample", "seed"]),
     ("Generation (the same for every model)", ["max_new_tokens", "temperature", "top_p", "batch_size"]),
 ]

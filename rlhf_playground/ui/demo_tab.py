@@ -40,6 +40,7 @@ GROUPS = [
             "reward_model",
             "pairs",
             "sft_steps",
+            "sft_learning_rate",
             "reward_steps",
             "ppo_steps",
             "ppo_learning_rate",
