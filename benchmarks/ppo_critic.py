@@ -21,29 +21,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.ppo_demo import prompt_file  # noqa: E402
+from benchmarks.ppo_demo import demo_trainer  # noqa: E402
 
 
 def run(args, value_lr: float, folder: Path) -> dict:
-    from rlhf_playground.ppo.config import PPOStageConfig
-    from rlhf_playground.ppo.trainer import build_trainer
-
-    config = PPOStageConfig(
-        model="default",
-        dataset=prompt_file(folder),
-        reward="lexicon",
-        steps=args.steps,
-        batch_size=8,
-        mini_batch_size=4,
-        learning_rate=1e-4,
+    trainer = demo_trainer(
+        folder,
+        args.steps,
         max_new_tokens=args.max_new_tokens,
-        reward_scaling="whiten",
         vf_coef=args.vf_coef,
         value_learning_rate=value_lr,
-        eval_prompts=0,
         seed=args.seed,
     )
-    trainer, _ = build_trainer(config)
     began = time.monotonic()
     history = trainer.train(
         on_step=lambda s: print(

@@ -32,6 +32,28 @@ def prompt_file(folder: Path) -> str:
     return str(path)
 
 
+def demo_trainer(folder: Path, steps: int, **overrides):
+    """A PPO trainer with the demo's PPO settings (bundled SmolLM2 and prompts, VADER, batch 8, mini-batch 4,
+    lr 1e-4, 24 new tokens, whitened scores, nothing held out) and ``overrides``, its prompts written to
+    ``folder``: what the speed and critic benchmarks measure."""
+    from rlhf_playground.ppo.config import PPOStageConfig
+    from rlhf_playground.ppo.trainer import build_trainer
+
+    settings = dict(
+        model="default",
+        dataset=prompt_file(folder),
+        reward="lexicon",
+        steps=steps,
+        batch_size=8,
+        mini_batch_size=4,
+        learning_rate=1e-4,
+        max_new_tokens=24,
+        reward_scaling="whiten",
+        eval_prompts=0,
+    )
+    return build_trainer(PPOStageConfig(**{**settings, **overrides}))[0]
+
+
 def greedy_eval(trainer, prompts: list) -> tuple[float, list[tuple[str, float]]]:
     """Mean score of greedy answers to ``prompts`` and each ``(answer, score)``: one decoding, as trainer.evaluate."""
     from rlhf_playground.data.prompts import prompt_text

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.ppo_demo import prompt_file  # noqa: E402
+from benchmarks.ppo_demo import demo_trainer  # noqa: E402
 
 
 def matmul_flops_per_s(size: int = 2048, repeats: int = 10) -> float:
@@ -50,24 +50,9 @@ def main() -> None:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from rlhf_playground.ppo.config import PPOStageConfig
-    from rlhf_playground.ppo.trainer import build_trainer
-
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
-        config = PPOStageConfig(
-            model="default",
-            dataset=prompt_file(Path(tmp)),
-            reward="lexicon",
-            steps=args.steps + 2,
-            batch_size=8,
-            mini_batch_size=4,
-            learning_rate=1e-4,
-            max_new_tokens=24,
-            reward_scaling="whiten",
-            eval_prompts=0,
-        )
-        trainer, _ = build_trainer(config)
+        trainer = demo_trainer(Path(tmp), args.steps + 2)
         trainer.step()  # warm-up
         counter = FlopCounterMode(display=False)
         with counter:

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.ppo_demo import prompt_file  # noqa: E402
+from benchmarks.ppo_demo import demo_trainer  # noqa: E402
 
 
 def timed(trainer, totals: dict) -> None:
@@ -53,24 +53,9 @@ def main() -> None:
     import torch
     from torch.profiler import ProfilerActivity, profile
 
-    from rlhf_playground.ppo.config import PPOStageConfig
-    from rlhf_playground.ppo.trainer import build_trainer
-
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
-        config = PPOStageConfig(
-            model="default",
-            dataset=prompt_file(Path(tmp)),
-            reward="lexicon",
-            steps=args.steps + 1,
-            batch_size=8,
-            mini_batch_size=4,
-            learning_rate=1e-4,
-            max_new_tokens=24,
-            reward_scaling="whiten",
-            eval_prompts=0,
-        )
-        trainer, _ = build_trainer(config)
+        trainer = demo_trainer(Path(tmp), args.steps + 1)
         trainer.step()  # warm-up
         totals: dict[str, float] = defaultdict(float)
         timed(trainer, totals)
