@@ -33,7 +33,7 @@ def test_the_demo_runs_every_stage_and_compares_base_sft_and_ppo(tiny_model_dir)
     ppo = json.loads((open_run(children["ppo"]).path / "config.json").read_text())
     assert ppo["adapter"].endswith("artifacts/adapter") and ppo["reward"] == f"reward:{children['reward']}"
     assert not ppo["evaluate"] and not (open_run(children["ppo"]).artifacts / "eval.json").exists()  # compare does
-    assert ppo["adaptive_kl"] and ppo["target_kl"] == 3.0 and ppo["ppo_epochs"] == 4 and ppo["seed"] == 42
+    assert ppo["adaptive_kl"] and ppo["target_kl"] == 1.5 and ppo["ppo_epochs"] == 4 and ppo["seed"] == 42
     result = json.loads((open_run(children["compare"]).artifacts / "results.json").read_text())
     assert result["models"] == ["base", "SFT", "PPO"] and len(result["rows"]) == 2  # named for what they are
     assert result["settings"]["tuned"] == f"SFT={children['sft']},PPO={children['ppo']}"  # the runs, in small print

@@ -64,7 +64,7 @@ class DemoConfig:
     ppo_learning_rate: float = settings.setting(2e-4, "PPO's learning rate (LoRA and the value head)")
     ppo_epochs: int = settings.setting(4, "PPO's passes over each batch of answers")
     target_kl: float = settings.setting(
-        3.0, "the KL to the reference PPO steers towards (adaptive KL: the penalty rises when the KL passes it)"
+        1.5, "the KL to the reference PPO steers towards (adaptive KL: the penalty rises when the KL passes it)"
     )
     seed: int = settings.setting(42, "random seed of every step (prompt order, sampling, LoRA init)")
     compare_prompts: int = settings.setting(16, "held-out prompts in the final comparison")
