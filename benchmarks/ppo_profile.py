@@ -65,13 +65,13 @@ def main() -> None:
         with profile(activities=[ProfilerActivity.CPU]) as prof:
             stats = trainer.step()
         total = time.perf_counter() - began
-    rollout_forward = total - sum(totals.values())  # the rest of the step: the two forward passes of the rollout
+    rest = total - sum(totals.values())  # the rest of the step: the rollout's reference pass, its log-probs, entropy
     print(
         f"threads {torch.get_num_threads()}, load {os.getloadavg()[0]:.2f}, {args.steps} steps, "
         f"{total / args.steps:.2f} s a step (the last under the profiler)"
     )
     print(f"answers {stats['response_length_mean']:.1f} tokens on average")
-    for name, seconds in [*totals.items(), ("rollout's policy + reference passes, the rest", rollout_forward)]:
+    for name, seconds in [*totals.items(), ("the rollout's reference pass and the rest", rest)]:
         print(f"  {name:48s} {seconds / args.steps:6.2f} s a step ({seconds / total:5.1%})")
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.top))
 
