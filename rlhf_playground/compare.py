@@ -142,9 +142,8 @@ def resolve_tuned(text: str, base: str) -> list[Entry]:
     for item in (part.strip() for part in text.split(",")):
         if not item:
             continue
-        label, _, item = item.rpartition("=") if "=" in item else ("", "", item)
-        name, folder = _run_adapter(item.strip())
-        item = item.strip()
+        label, _, item = (part.strip() for part in item.rpartition("="))  # "SFT=<run>" names an entry
+        name, folder = _run_adapter(item)
         ref = resolve(folder or item)
         if ref.adapter_of:
             trained_on = _base_path(ref.adapter_of)
@@ -154,7 +153,7 @@ def resolve_tuned(text: str, base: str) -> list[Entry]:
                     f"{what} was trained on {ref.adapter_of}, not on {base}: pick {ref.adapter_of} "
                     "as the base or another run."
                 )
-        name = label.strip() or name or Path(item).name or item
+        name = label or name or Path(item).name or item
         while name in names:  # two entries with one name would share a column
             name += "'"
         names.add(name)
@@ -226,32 +225,28 @@ class ComparisonResult:
         answers = {name: [row["outputs"][name]["response"] for row in self.rows] for name in self.models}
         models = {}
         for name in self.models:
+            by = {}
+            for scorer, key in self._measures():
+                values = [self._value(row["outputs"][name], scorer, key) for row in self.rows]
+                by[scorer] = {"mean": _mean(values), "win_rate": None, "interval": None}
+                wins, n = self._wins(name, scorer, key) if name != base else (0.0, 0)
+                if n:
+                    by[scorer].update(win_rate=wins / n, interval=list(win_interval(wins, n)))
+            reward = by.get(self.reward) if self.reward else {"mean": None, "win_rate": None}
             opening, share = top_opening(answers[name])
-            entry = {
-                "mean_score": _mean([row["outputs"][name]["score"] for row in self.rows]),
-                "mean_reward": _mean([row["outputs"][name].get("reward") for row in self.rows])
-                if self.reward
-                else None,
-                "win_rate": None,
-                "reward_win_rate": None,
+            entry = {  # the first scorer's and the reward's figures by their old names, for older readers
+                "mean_score": by[self.scorer]["mean"],
+                "mean_reward": reward["mean"],
+                "win_rate": by[self.scorer]["win_rate"],
+                "reward_win_rate": reward["win_rate"],
                 "distinct_2": distinct_n(answers[name]),
                 "top_opening": opening,
                 "top_opening_share": share,
                 "relevance": _mean([row["outputs"][name].get("relevance") for row in self.rows]),
-                "by": {},
+                "by": by,
                 "warnings": [],
             }
-            for scorer, key in self._measures():
-                values = [self._value(row["outputs"][name], scorer, key) for row in self.rows]
-                entry["by"][scorer] = {"mean": _mean(values), "win_rate": None, "interval": None}
             if name != base:
-                entry["win_rate"] = self._win_rate(name, "score")
-                if self.reward:
-                    entry["reward_win_rate"] = self._win_rate(name, "reward")
-                for scorer, key in self._measures():
-                    wins, n = self._wins(name, scorer, key)
-                    if n:
-                        entry["by"][scorer].update(win_rate=wins / n, interval=list(win_interval(wins, n)))
                 entry["warnings"] = self._warnings(entry, models[base], collapse_warning(answers[name], answers[base]))
                 if drift := drift_warning(entry["relevance"], models[base]["relevance"]):
                     entry["warnings"].append(drift)
@@ -284,10 +279,6 @@ class ComparisonResult:
         pairs = [(t, b) for t, b in pairs if isinstance(t, float | int) and isinstance(b, float | int)]
         pairs = [(t, b) for t, b in pairs if not (math.isnan(t) or math.isnan(b))]
         return sum(1.0 if t > b else 0.5 if t == b else 0.0 for t, b in pairs), len(pairs)
-
-    def _win_rate(self, name: str, key: str) -> float | None:
-        wins, n = self._wins(name, self.scorer, "reward" if key == "reward" else "scores")
-        return wins / n if n else None
 
     def _warnings(self, entry: dict, base: dict, collapse: str | None) -> list[str]:
         found = []

@@ -18,6 +18,7 @@ are kept in the cache (``judge.json``, ``head.safetensors``).
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from pathlib import Path
@@ -36,11 +37,17 @@ def encoder_path() -> str:
     return resolve(DEFAULT_MODEL).path
 
 
+@functools.lru_cache(maxsize=1)
+def base_encoder() -> "Encoder":
+    """The judge's encoder, loaded once a process: the judge and :mod:`.relevance` share it."""
+    return Encoder(encoder_path())
+
+
 def judge_dir() -> Path:
     """The fitted judge (about 20 s on a CPU the first time it is asked for)."""
-    encoder = encoder_path()
+    encoder_path()  # UserError before anything is built when the base model can't be had
     return built_once(
-        cache_dir() / NAME, lambda folder: fit(Encoder(encoder), folder), _is_fitted, what="the judge", size="2 KB"
+        cache_dir() / NAME, lambda folder: fit(base_encoder(), folder), _is_fitted, what="the judge", size="2 KB"
     )
 
 
@@ -138,7 +145,7 @@ class JudgeScorer:
         from safetensors.torch import load_file
 
         folder = judge_dir()
-        self.encoder = Encoder(encoder_path())
+        self.encoder = base_encoder()
         self.head = load_file(str(folder / "head.safetensors"))
 
     def score(self, prompts: list[str], responses: list[str]) -> list[float]:

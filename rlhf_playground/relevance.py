@@ -10,23 +10,16 @@ base's is flagged.
 
 from __future__ import annotations
 
-import functools
-
 DRIFT = 0.9  # a tuned model keeps at least this share of the base's mean relevance
-
-
-@functools.lru_cache(maxsize=1)
-def _encoder():
-    from .judge import Encoder, encoder_path
-
-    return Encoder(encoder_path())
 
 
 def relevance(prompts: list[str], answers: dict[str, list[str]]) -> dict[str, list[float]]:
     """Per model, each answer's relevance to its prompt (the prompts are shared by every model's answers)."""
     import torch
 
-    encoder = _encoder()
+    from .judge import base_encoder
+
+    encoder = base_encoder()
     texts = list(prompts) + [a or " " for name in answers for a in answers[name]]
     embedded = encoder(texts)
     centred = torch.nn.functional.normalize(embedded - embedded.mean(0), dim=-1)

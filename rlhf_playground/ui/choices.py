@@ -13,12 +13,8 @@ from ..registry import TUNED
 from ..workspace import adapter_folder
 
 SCORERS = ["lexicon", "classifier:lvwerra/distilbert-imdb"]
-JUDGED = [
-    "lexicon",
-    "judge",
-    "judge,lexicon",
-    "classifier:lvwerra/distilbert-imdb",
-]  # Compare: the judge too (a trained model)
+# Compare: the judge too (a trained model), and several scorers at once
+JUDGED = ["lexicon", "judge", "judge,lexicon", "classifier:lvwerra/distilbert-imdb"]
 
 
 def dataset_choices(kinds) -> list[str]:
