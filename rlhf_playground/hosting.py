@@ -61,8 +61,10 @@ def setting(name: str, default: float) -> float:
 
 
 def _usable_roots() -> list[Path]:
-    """Where a hosted user's typed paths may point: their own workspace, the model cache, the samples."""
-    return [workspace.workspace_dir(), workspace.cache_dir(), workspace.SAMPLES_DIR]
+    """Where a hosted user's typed paths may point: their own workspace, the model cache, the samples, and the
+    bundled MiniLM encoder (read-only; the demo's and the Label tab's reward models start from it)."""
+    roots = [workspace.workspace_dir(), workspace.cache_dir(), workspace.SAMPLES_DIR]
+    return roots + [folder] if (folder := workspace.bundled_minilm_dir()) is not None else roots
 
 
 def check_local_path(path: str | Path) -> None:

