@@ -24,8 +24,15 @@ COMMAND_MODULES = [
 GLOBAL_FLAGS = ("--trust-remote-code",)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a wrong command line in one ``error:`` line (exit 2) instead of its usage text."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message}; see {self.prog} --help.\n")
+
+
 def build_parser(prog: str = "python -m rlhf_playground") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description="RLHF Playground: every stage of the RLHF pipeline.")
+    parser = Parser(prog=prog, description="RLHF Playground: every stage of the RLHF pipeline.")
     parser.add_argument(
         "--trust-remote-code",
         action="store_true",

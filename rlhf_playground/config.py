@@ -41,6 +41,24 @@ def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def whole_number(text: str) -> int:
+    """A flag's value as an int, or a sentence saying it isn't one (argparse adds the flag's name)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+
+
+def number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+
+
+PARSE = {int: whole_number, float: number, str: str}
+
+
 def add_config_arguments(parser: argparse.ArgumentParser, cls) -> None:
     """Add one flag per field, plus ``--config FILE.json``.
 
@@ -69,7 +87,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls) -> None:
             parser.add_argument(
                 flag(f.name),
                 dest=f.name,
-                type=kind,
+                type=PARSE[kind],
                 default=argparse.SUPPRESS,
                 metavar=kind.__name__.upper(),
                 help=help_text,

@@ -196,6 +196,21 @@ def test_command_line_refuses_them_in_one_line(argv, message, capsys):
     assert error_line(capsys) == f"error: {message}"
 
 
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["demo", "--seed", "1.5"], "argument --seed: '1.5' is not a whole number"),
+        (["ppo", "--learning-rate", "fast"], "argument --learning-rate: 'fast' is not a number"),
+    ],
+)
+def test_a_value_of_the_wrong_kind_is_one_line_not_the_usage_text(argv, message, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "usage:" not in err
+    assert err.strip() == f"error: {message}; see python -m rlhf_playground {argv[0]} --help."
+
+
 def test_config_file_values_are_checked_too(tmp_path):
     import argparse
 
