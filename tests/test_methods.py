@@ -84,7 +84,7 @@ def test_the_budget_counts_answers_and_updates_alike_for_every_method():
 @pytest.mark.parametrize(
     "kl,rewards,expected",
     [
-        (0.05, [0.3, 0.3, 0.4], "KL to the reference ended at 0.05: the policy barely moved"),
+        (0.05, [0.3, 0.3, 0.4], "KL to the reference ended at 0.05 per answer: the policy barely moved"),
         (3.0, [0.5, 0.4, 0.3], "training reward did not rise (+0.50 in the first third of training, +0.30"),
         (3.0, [0.1, 0.4, 0.9], "training reward rose (+0.10 → +0.90) but the held-out prompts did not follow"),
     ],
@@ -95,6 +95,16 @@ def test_a_run_that_gained_nothing_says_why_from_its_metrics(kl, rewards, expect
     ppo = [{"step": i + 1, "reward_mean": r, "kl": kl} for i, r in enumerate(rewards)]
     assert expected in methods.why_no_gain("ppo", ppo)
     assert "too few steps" in methods.why_no_gain("rloo", metrics[:1] if kl > 1 else [])
+
+
+def test_trls_kl_per_token_is_read_per_answer():
+    """GRPO and RLOO log KL per token: 0.15 a token over 24 tokens moved the policy 3.6 nats, not 'barely'."""
+    metrics = [
+        {"step": i + 1, "reward": r, "kl": 0.15, "completions/mean_length": 24.0} for i, r in enumerate([0.5, 0.3, 0.2])
+    ]
+    assert methods.kl_per_answer("grpo", metrics[-1]) == pytest.approx(3.6)
+    assert "training reward did not rise" in methods.why_no_gain("grpo", metrics)
+    assert "barely moved" in methods.why_no_gain("ppo", [{**m, "reward_mean": m["reward"]} for m in metrics])
 
 
 def test_the_reason_reaches_the_row_only_when_nothing_was_gained(runs):
