@@ -4,7 +4,8 @@ The demo's settings (bundled SmolLM2, bundled prompts, VADER reward, batch 8, mi
 24 new tokens). One step warms up; the next ``--steps`` are timed phase by phase (sampling, the policy's
 and the reference's forward passes, scoring, the update), and the last of them runs under torch.profiler.
 Usage:
-    python benchmarks/ppo_profile.py [--steps 3] [--top 15] [--threads 2]
+    python benchmarks/ppo_profile.py [--steps 3] [--top 15] [--threads 2] [--batch-size 8] [--epochs 2]
+        [--max-new-tokens 24] [--dtype auto]
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=8, help="prompts a step (the whole demo's: 16)")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--max-new-tokens", type=int, default=24, help="the whole demo's: 32")
+    parser.add_argument("--dtype", default="auto", help="compute_dtype: auto (float32 on a CPU) or bfloat16")
     args = parser.parse_args()
 
     import torch
@@ -55,7 +60,14 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = demo_trainer(Path(tmp), args.steps + 1)
+        trainer = demo_trainer(
+            Path(tmp),
+            args.steps + 1,
+            batch_size=args.batch_size,
+            ppo_epochs=args.epochs,
+            max_new_tokens=args.max_new_tokens,
+            compute_dtype=args.dtype,
+        )
         trainer.step()  # warm-up
         totals: dict[str, float] = defaultdict(float)
         timed(trainer, totals)

@@ -105,6 +105,12 @@ def compute_dtype() -> Any:
     )
 
 
+def compute_dtype_rule(value: str, name: str = "compute_dtype") -> tuple[bool, str]:
+    from .models import DTYPES
+
+    return value in DTYPES, f"{name} must be one of {', '.join(DTYPES)} (got {value!r})."
+
+
 def save_steps() -> Any:
     return setting(
         50, "keep a checkpoint every N steps (and on Stop), so a failed or stopped run can be resumed; 0: none"
@@ -114,8 +120,6 @@ def save_steps() -> Any:
 def schedule_rules(config) -> list[tuple[bool, str]]:
     """learning_rate, num_epochs/max_steps, batch_size, grad_accum, max_length, logging_steps, save_steps and
     compute_dtype of a config that trains with a TRL trainer for epochs or steps."""
-    from .models import DTYPES
-
     return [
         (config.learning_rate > 0, f"learning_rate must be above 0 (got {config.learning_rate})."),
         (config.learning_rate < 1, f"learning_rate {config.learning_rate} is far too high; try 2e-4."),
@@ -125,7 +129,7 @@ def schedule_rules(config) -> list[tuple[bool, str]]:
         (config.max_length >= 8, f"max_length must be at least 8 tokens (got {config.max_length})."),
         (config.logging_steps > 0, f"logging_steps must be at least 1 (got {config.logging_steps})."),
         (config.save_steps >= 0, f"save_steps can't be negative (got {config.save_steps}); 0 saves none."),
-        (config.compute_dtype in DTYPES, f"compute_dtype must be one of {', '.join(DTYPES)}."),
+        compute_dtype_rule(config.compute_dtype),
     ]
 
 

@@ -33,7 +33,13 @@ def test_the_demo_runs_every_stage_and_compares_base_sft_and_ppo(tiny_model_dir)
     ppo = json.loads((open_run(children["ppo"]).path / "config.json").read_text())
     assert ppo["adapter"].endswith("artifacts/adapter") and ppo["reward"] == f"reward:{children['reward']}"
     assert not ppo["evaluate"] and not (open_run(children["ppo"]).artifacts / "eval.json").exists()  # compare does
-    assert ppo["adaptive_kl"] and ppo["target_kl"] == 1.5 and ppo["ppo_epochs"] == 4 and ppo["seed"] == 42
+    assert ppo["adaptive_kl"] and ppo["target_kl"] == 1.5 and ppo["seed"] == 42
+    assert (ppo["batch_size"], ppo["mini_batch_size"], ppo["ppo_epochs"], ppo["compute_dtype"]) == (
+        16,
+        4,
+        2,
+        "bfloat16",
+    )
     result = json.loads((open_run(children["compare"]).artifacts / "results.json").read_text())
     assert result["models"] == ["base", "SFT", "PPO"] and len(result["rows"]) == 2  # named for what they are
     assert result["settings"]["tuned"] == f"SFT={children['sft']},PPO={children['ppo']}"  # the runs, in small print
@@ -54,6 +60,10 @@ def test_bad_demo_settings_are_refused():
         DemoConfig(ppo_epochs=0).validate()
     with pytest.raises(UserError, match="target_kl above 0"):
         DemoConfig(target_kl=0).validate()
+    with pytest.raises(UserError, match="ppo_batch_size must be a multiple of 4"):
+        DemoConfig(ppo_batch_size=6).validate()
+    with pytest.raises(UserError, match="ppo_dtype must be one of auto, float32, bfloat16, float16"):
+        DemoConfig(ppo_dtype="int8").validate()
 
 
 def test_every_step_of_the_demo_takes_its_seed():

@@ -377,8 +377,10 @@ def test_reference_is_the_sft_model_and_save_round_trips(tiny_model_dir, tmp_pat
 
 # ------------------------------------------------------------------ from a config
 @pytest.mark.filterwarnings("error:.*autograd kernel was not registered")  # a 4-bit op without a backward
-@pytest.mark.parametrize("load_in_4bit", [False, True], ids=["lora", "qlora"])
-def test_build_trainer_from_a_config_with_the_lexicon_reward(tiny_model_dir, tmp_path, load_in_4bit):
+@pytest.mark.parametrize(
+    "load_in_4bit, compute_dtype", [(False, "auto"), (True, "auto"), (False, "bfloat16")], ids=["lora", "qlora", "bf16"]
+)
+def test_build_trainer_from_a_config_with_the_lexicon_reward(tiny_model_dir, tmp_path, load_in_4bit, compute_dtype):
     dataset = write_jsonl(tmp_path / "prompts.jsonl", [{"prompt": p} for p in PROMPTS[:12]])
     config = PPOStageConfig(
         model=str(tiny_model_dir),
@@ -390,10 +392,15 @@ def test_build_trainer_from_a_config_with_the_lexicon_reward(tiny_model_dir, tmp
         max_new_tokens=4,
         eval_prompts=4,
         load_in_4bit=load_in_4bit,
+        compute_dtype=compute_dtype,
     )
     trainer, held_out = build_trainer(config)
     assert len(held_out) == 4 and len(trainer.prompts) == 8 and not set(held_out) & set(trainer.prompts)
     assert any(type(m).__name__ == "Linear4bit" for m in trainer.model.modules()) == load_in_4bit
+    base = trainer.model.get_base_model().get_decoder().layers[0].mlp.up_proj.base_layer.weight
+    if not load_in_4bit:  # float32 on a CPU unless asked
+        assert base.dtype == (torch.bfloat16 if compute_dtype == "bfloat16" else torch.float32)
+    assert {p.dtype for p in trainer.params} == {torch.float32}  # what Adam updates stays float32 in any case
     history = trainer.train()
     assert len(history) == 2 and all(math.isfinite(s["policy_loss"]) for s in history) and params_finite(trainer)
     assert -1 <= trainer.evaluate(held_out) <= 1

@@ -51,6 +51,7 @@ class PPOStageConfig(settings.OnlineRLSettings):
         True, "answer the held-out prompts before and after training (the demo's comparison does it instead)"
     )
     max_prompt_length: int = settings.setting(128, "prompts longer than this keep their last tokens")
+    compute_dtype: str = settings.compute_dtype()
 
     def check_values(self) -> None:
         """The checks that need neither the data nor a model."""
@@ -80,6 +81,7 @@ class PPOStageConfig(settings.OnlineRLSettings):
             ),
             (self.eval_prompts >= 0, f"eval_prompts can't be negative (got {self.eval_prompts})."),
             (self.max_prompt_length > 0, f"max_prompt_length must be at least 1 (got {self.max_prompt_length})."),
+            settings.compute_dtype_rule(self.compute_dtype),
         ]
         require(rules)
         settings.check_reward(self.reward)
