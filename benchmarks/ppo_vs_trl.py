@@ -5,8 +5,10 @@ float32 on CPU) against the same reward model (SmolLM2-135M with a fresh one-out
 once with a fixed seed and saved into a temporary folder), with the same batch size, answer
 length, PPO epochs and mini-batches. Answers have a fixed length in both: TRL runs with
 ``stop_token=None`` (it never stops early), ours with ``min_new_tokens = max_new_tokens`` (EOS
-can't come before the last token). TRL's ``gradient_checkpointing`` and ``bf16`` defaults are
-turned off so that both run plain float32 without recomputation.
+can't come before the last token). TRL's ``gradient_checkpointing`` is
+turned off so that neither recomputes. Both run plain float32, or with ``--dtype bfloat16`` each in its own way:
+TRL with its Trainer's ``bf16`` (autocast over float32 weights), ours with the base weights loaded in bfloat16
+(``compute_dtype``; the adapter and value head stay float32).
 
 What differs by design, and is part of what is measured: TRL keeps a separate value model (a
 full copy of the reward model's network, all of it trained) and reads the reward model on the
@@ -19,7 +21,7 @@ Samples/second = answers generated and trained on per second, per PPO step; the 
 (warm-up) is left out; the table shows the median step and the fastest step.
 
 Usage: python benchmarks/ppo_vs_trl.py [--steps 4] [--batch-size 8] [--response-length 24]
-       [--ppo-epochs 2] [--mini-batches 2] [--threads 2] [--rounds 1]
+       [--ppo-epochs 2] [--mini-batches 2] [--threads 2] [--rounds 1] [--dtype float32]
 """
 
 from __future__ import annotations
@@ -136,8 +138,9 @@ def worker_ours(args, job: dict) -> dict:
         lora_dropout=LORA["lora_dropout"],
         init_kl_coef=0.05,
         seed=0,
+        compute_dtype=args.dtype,
     )
-    model, tokenizer = load_causal_lm(job["policy"])
+    model, tokenizer = load_causal_lm(job["policy"], compute_dtype=args.dtype)
     model.generation_config.min_new_tokens = args.response_length  # fixed length, as TRL without stop token
     trainer = PPOTrainer(config, model, tokenizer, make_scorer(config.reward), job["prompts"])
     timer = Timer()
@@ -192,7 +195,7 @@ def worker_trl(args, job: dict) -> dict:
         kl_coef=0.05,
         num_sample_generations=0,
         gradient_checkpointing=False,
-        bf16=False,
+        bf16=args.dtype == "bfloat16",  # mixed precision, as TRL's Trainer does it (autocast over float32 weights)
         fp16=False,
         use_cpu=True,
         report_to="none",
@@ -258,6 +261,8 @@ def run_worker(python: str, kind: str, args, job: dict, folder: Path) -> dict:
         str(args.mini_batches),
         "--threads",
         str(args.threads),
+        "--dtype",
+        args.dtype,
     ]
     env = {
         **os.environ,
@@ -295,6 +300,7 @@ def main() -> None:
     parser.add_argument("--ppo-epochs", type=int, default=2)
     parser.add_argument("--mini-batches", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32", help="both sides compute in it")
     parser.add_argument("--rounds", type=int, default=1, help="run ours, TRL, ... this many times each, alternating")
     parser.add_argument("--worker", choices=["ours", "trl"], help=argparse.SUPPRESS)
     parser.add_argument("--job", help=argparse.SUPPRESS)

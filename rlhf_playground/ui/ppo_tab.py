@@ -57,8 +57,8 @@ GROUPS = [
         ],
     ),
     (
-        "LoRA, 4-bit, evaluation and tracking",
-        ["lora_r", "lora_alpha", "lora_dropout", "load_in_4bit", "eval_prompts", "seed", "report_to"],
+        "LoRA, 4-bit, precision, evaluation and tracking",
+        ["lora_r", "lora_alpha", "lora_dropout", "load_in_4bit", "compute_dtype", "eval_prompts", "seed", "report_to"],
     ),
 ]
 
