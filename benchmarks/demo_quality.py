@@ -61,15 +61,14 @@ def report(workspace: Path, wall: float, extra: list[str]) -> None:
         opening = f"{entry['top_opening_share']:.0%} '{entry['top_opening']}'"
         relevance = "n/a" if entry["relevance"] is None else f"{entry['relevance']:.2f}"
         print(f"| {name} | " + " | ".join(cells) + f" | {entry['distinct_2']:.2f} | {opening} | {relevance} |")
-    ppo, base, sft = (summary["models"][name] for name in ("PPO", "base", "SFT"))
+    ppo, base = summary["models"]["PPO"], summary["models"]["base"]
     checks = {
         f"PPO wins >= {TARGET_WINS:.0%} by {scorer}": (ppo["by"][scorer]["win_rate"] or 0) >= TARGET_WINS
         for scorer in measures
     }
-    checks |= {
-        f"PPO beats SFT by {scorer}": ppo["by"][scorer]["mean"] > sft["by"][scorer]["mean"]
-        for scorer in summary["scorers"]
-    }
+    for scorer in summary["scorers"]:  # head to head, prompt by prompt
+        wins, n = result.wins("PPO", scorer, against="SFT")
+        checks[f"PPO beats SFT by {scorer} ({wins / max(n, 1):.0%} of prompts)"] = wins / max(n, 1) > 0.5
     checks["distinct-2 >= 0.9x base"] = ppo["distinct_2"] >= 0.9 * base["distinct_2"]
     checks["no opening in > 25% of answers"] = ppo["top_opening_share"] <= 0.25
     checks["relevance >= 0.9x base"] = (ppo["relevance"] or 0) >= 0.9 * (base["relevance"] or 0)

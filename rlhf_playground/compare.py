@@ -229,7 +229,7 @@ class ComparisonResult:
             for scorer, key in self._measures():
                 values = [self._value(row["outputs"][name], scorer, key) for row in self.rows]
                 by[scorer] = {"mean": _mean(values), "win_rate": None, "interval": None}
-                wins, n = self._wins(name, scorer, key) if name != base else (0.0, 0)
+                wins, n = self.wins(name, scorer, key) if name != base else (0.0, 0)
                 if n:
                     by[scorer].update(win_rate=wins / n, interval=list(win_interval(wins, n)))
             reward = by.get(self.reward) if self.reward else {"mean": None, "win_rate": None}
@@ -269,11 +269,12 @@ class ComparisonResult:
             return output.get("reward")
         return (output.get("scores") or {}).get(scorer, output.get("score") if scorer == self.scorer else None)
 
-    def _wins(self, name: str, scorer: str, key: str) -> tuple[float, int]:
-        """Wins of ``name`` over the base by one column (ties count half) and the prompts both have a number for."""
-        base = self.models[0]
+    def wins(self, name: str, scorer: str, key: str = "scores", against: str | None = None) -> tuple[float, int]:
+        """Wins of ``name`` over ``against`` (the base by default) by one column (``key`` "scores" for a scorer,
+        "reward" for the training reward; ties count half) and the prompts both have a number for."""
+        other = against or self.models[0]
         pairs = [
-            (self._value(r["outputs"][name], scorer, key), self._value(r["outputs"][base], scorer, key))
+            (self._value(r["outputs"][name], scorer, key), self._value(r["outputs"][other], scorer, key))
             for r in self.rows
         ]
         pairs = [(t, b) for t, b in pairs if isinstance(t, float | int) and isinstance(b, float | int)]

@@ -25,7 +25,7 @@ CAPS = (
     ("RLHF_MAX_EPOCHS", 3, ("num_epochs", "ppo_epochs")),
     ("RLHF_MAX_NEW_TOKENS", 256, ("max_new_tokens",)),
     ("RLHF_MAX_LENGTH", 1024, ("max_length", "max_prompt_length")),
-    ("RLHF_MAX_BATCH", 64, ("batch_size", "mini_batch_size", "n_prompts")),
+    ("RLHF_MAX_BATCH", 64, ("batch_size", "mini_batch_size", "n_prompts", "ppo_batch_size")),
 )
 MAX_MODEL_MB = ("RLHF_MAX_MODEL_MB", 2048)  # weights on disk, per model a job loads
 MAX_JOBS = ("RLHF_MAX_JOBS_PER_SESSION", 2)  # running or waiting, per person: one running and one queued

@@ -75,12 +75,16 @@ def _thirds(values: list[float]) -> tuple[float, float] | None:
     return sum(values[:third]) / third, sum(values[-third:]) / third
 
 
-def kl_per_answer(stage: str, metrics: dict[str, Any]) -> float:
-    """A step's KL to the reference per answer: PPO logs it so; TRL's GRPO and RLOO log it per token, so theirs
-    is scaled by the step's mean answer length (24 tokens of 0.15 each are 3.6 nats: far from "barely moved")."""
-    if stage == "ppo":
-        return metrics["kl"]
-    return metrics["kl"] * metrics.get("completions/mean_length", 1.0)
+def kls_per_answer(stage: str, metrics: list[dict[str, Any]]) -> list[float]:
+    """Each logged KL to the reference, per answer. PPO logs it so; TRL's GRPO and RLOO log it per token, so theirs
+    is scaled by the answers' mean length (24 tokens of 0.15 each are 3.6 nats: far from "barely moved"), which
+    TRL logs only on the steps that sampled: the latest one seen counts."""
+    found, length = [], 1.0
+    for m in metrics:
+        length = m.get("completions/mean_length", length)
+        if isinstance(m.get("kl"), (int, float)):
+            found.append(m["kl"] if stage == "ppo" else m["kl"] * length)
+    return found
 
 
 def why_no_gain(stage: str, metrics: list[dict[str, Any]]) -> str:
@@ -92,7 +96,7 @@ def why_no_gain(stage: str, metrics: list[dict[str, Any]]) -> str:
         )
     key = "reward_mean" if stage == "ppo" else "reward"
     rewards = [m[key] for m in metrics if isinstance(m.get(key), (int, float))]
-    kls = [kl_per_answer(stage, m) for m in metrics if isinstance(m.get("kl"), (int, float))]
+    kls = kls_per_answer(stage, metrics)
     if kls and abs(kls[-1]) < BARELY_MOVED_KL:
         return (
             f"its KL to the reference ended at {kls[-1]:.2f} per answer: the policy barely moved, so the held-out "

@@ -147,6 +147,16 @@ def test_every_scorer_gets_its_mean_win_rate_and_interval_and_hacking_needs_them
     assert again.scorers == ["judge", "lexicon"] and again.summary() == confirmed.summary()
 
 
+def test_two_tuned_models_can_be_set_head_to_head():
+    result = ComparisonResult(["base", "SFT", "PPO"], [], scorer="judge", scorers=["judge"])
+    result.rows = [
+        {"prompt": str(i), "outputs": {name: {"scores": {"judge": score}} for name, score in zip(result.models, row)}}
+        for i, row in enumerate([(0.1, 0.5, 0.6), (0.1, 0.5, 0.4), (0.1, 0.5, 0.5), (0.9, 0.2, 0.3)])
+    ]
+    assert result.wins("PPO", "judge", against="SFT") == (2.5, 4)  # two wins and a tie
+    assert result.wins("PPO", "judge") == (3.0, 4)  # against the base
+
+
 def test_relevance_tells_an_answer_about_its_prompt_from_one_about_nothing():
     from rlhf_playground.relevance import drift_warning, relevance
 

@@ -62,8 +62,8 @@ def test_bad_demo_settings_are_refused():
         DemoConfig(target_kl=0).validate()
     with pytest.raises(UserError, match="ppo_batch_size must be a multiple of 4"):
         DemoConfig(ppo_batch_size=6).validate()
-    with pytest.raises(UserError, match="ppo_dtype must be one of auto, float32, bfloat16, float16"):
-        DemoConfig(ppo_dtype="int8").validate()
+    with pytest.raises(UserError, match="compute_dtype must be one of auto, float32, bfloat16, float16"):
+        DemoConfig(compute_dtype="int8").validate()
 
 
 def test_every_step_of_the_demo_takes_its_seed():
@@ -71,6 +71,7 @@ def test_every_step_of_the_demo_takes_its_seed():
 
     configs = stage_configs(DemoConfig(seed=7))
     assert configs["sft"].seed == configs["reward"].seed == 7
+    assert configs["sft"].compute_dtype == "bfloat16" and configs["reward"].compute_dtype == "auto"  # MiniLM: small
 
 
 def test_the_demo_can_learn_its_reward_from_your_labels():

@@ -98,13 +98,18 @@ def test_a_run_that_gained_nothing_says_why_from_its_metrics(kl, rewards, expect
 
 
 def test_trls_kl_per_token_is_read_per_answer():
-    """GRPO and RLOO log KL per token: 0.15 a token over 24 tokens moved the policy 3.6 nats, not 'barely'."""
+    """GRPO and RLOO log KL per token: 0.15 a token over 24 tokens moved the policy 3.6 nats, not 'barely'. TRL logs
+    the answers' length only on the steps that sampled; the updates between reuse it."""
     metrics = [
-        {"step": i + 1, "reward": r, "kl": 0.15, "completions/mean_length": 24.0} for i, r in enumerate([0.5, 0.3, 0.2])
+        {"step": 1, "reward": 0.5, "kl": 0.0, "completions/mean_length": 20.0},
+        {"step": 2, "kl": 0.1},
+        {"step": 3, "reward": 0.3, "kl": 0.1, "completions/mean_length": 24.0},
+        {"step": 4, "reward": 0.2, "kl": 0.15},
     ]
-    assert methods.kl_per_answer("grpo", metrics[-1]) == pytest.approx(3.6)
+    assert methods.kls_per_answer("grpo", metrics) == pytest.approx([0.0, 2.0, 2.4, 3.6])
+    assert methods.kls_per_answer("ppo", metrics) == [0.0, 0.1, 0.1, 0.15]
     assert "training reward did not rise" in methods.why_no_gain("grpo", metrics)
-    assert "barely moved" in methods.why_no_gain("ppo", [{**m, "reward_mean": m["reward"]} for m in metrics])
+    assert "barely moved" in methods.why_no_gain("ppo", [{**m, "reward_mean": m.get("reward", 0.2)} for m in metrics])
 
 
 def test_the_reason_reaches_the_row_only_when_nothing_was_gained(runs):

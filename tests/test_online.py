@@ -56,6 +56,8 @@ def test_method_trains_saves_an_adapter_and_evaluates(stage, cls, tiny_model_dir
     assert all(math.isfinite(m["loss"]) and "rewards/lexicon/mean" in m and "kl" in m for m in rows)
     evaluation = json.loads((run.artifacts / "eval.json").read_text())
     assert set(evaluation) == EVAL_KEYS and evaluation["held_out_prompts"] == 4
+    length = [m["completions/mean_length"] for m in rows][-1]  # KL per answer, as PPO's: TRL logs it per token
+    assert evaluation["final_kl"] == pytest.approx([m["kl"] for m in run.metrics() if "kl" in m][-1] * length)
     assert -1 <= evaluation["reward_before"] <= 1 and -1 <= evaluation["reward_after"] <= 1
     samples = json.loads((run.artifacts / "samples.json").read_text())
     assert len(samples) == 4 and set(samples[0]) == {"prompt", "response", "reward"}

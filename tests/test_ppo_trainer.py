@@ -378,7 +378,9 @@ def test_reference_is_the_sft_model_and_save_round_trips(tiny_model_dir, tmp_pat
 # ------------------------------------------------------------------ from a config
 @pytest.mark.filterwarnings("error:.*autograd kernel was not registered")  # a 4-bit op without a backward
 @pytest.mark.parametrize(
-    "load_in_4bit, compute_dtype", [(False, "auto"), (True, "auto"), (False, "bfloat16")], ids=["lora", "qlora", "bf16"]
+    "load_in_4bit, compute_dtype",
+    [(False, "auto"), (True, "auto"), (False, "bfloat16"), (True, "bfloat16")],
+    ids=["lora", "qlora", "bf16", "qlora-bf16"],
 )
 def test_build_trainer_from_a_config_with_the_lexicon_reward(tiny_model_dir, tmp_path, load_in_4bit, compute_dtype):
     dataset = write_jsonl(tmp_path / "prompts.jsonl", [{"prompt": p} for p in PROMPTS[:12]])
@@ -435,6 +437,8 @@ def write_jsonl(path, rows):
         (dict(reward="sentiment"), "Choose a reward"),
         (dict(reward="reward:/no/such/folder"), "doesn't exist"),
         (dict(dataset=""), "Choose a dataset"),
+        (dict(compute_dtype="float16"), "PPO can't compute in float16"),
+        (dict(compute_dtype="int8"), "compute_dtype must be one of"),
     ],
 )
 def test_validate_refuses_impossible_settings(tmp_path, change, message):

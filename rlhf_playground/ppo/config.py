@@ -82,6 +82,11 @@ class PPOStageConfig(settings.OnlineRLSettings):
             (self.eval_prompts >= 0, f"eval_prompts can't be negative (got {self.eval_prompts})."),
             (self.max_prompt_length > 0, f"max_prompt_length must be at least 1 (got {self.max_prompt_length})."),
             settings.compute_dtype_rule(self.compute_dtype),
+            (
+                self.compute_dtype != "float16",
+                "PPO can't compute in float16 (its update has no loss scaling, so small gradients would vanish): "
+                "use bfloat16, float32 or auto.",
+            ),
         ]
         require(rules)
         settings.check_reward(self.reward)

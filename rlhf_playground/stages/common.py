@@ -166,8 +166,11 @@ def evaluate_before(model, tokenizer, scorer, held_out: list, max_new_tokens: in
 
 
 def write_evaluation(run: Run, held_out: list, before: float, after: float, reward: str) -> Path:
-    """eval.json, the same keys for every RL method: what :mod:`rlhf_playground.methods` compares."""
-    kl = [m["kl"] for m in run.metrics() if isinstance(m.get("kl"), (int, float))]
+    """eval.json, the same keys for every RL method: what :mod:`rlhf_playground.methods` compares (``final_kl`` per
+    answer, as PPO's, though TRL logs it per token)."""
+    from ..methods import kls_per_answer
+
+    kl = kls_per_answer(run.status().get("stage", ""), run.metrics())
     return run.write_eval(
         {
             "held_out_prompts": len(held_out),

@@ -33,10 +33,10 @@ PROMPTS, SENTIMENT_PAIRS = "demo-prompts", "demo-sentiment-pairs"
 STEPS = ("sft", "reward", "ppo", "compare")
 SCORERS = "judge,lexicon"  # the comparison's: the judge (SmolLM2 probe on reviews) and VADER, neither the reward
 LIVE_METRICS = {"sft": ["loss"], "reward": ["loss"], "ppo": ["reward_mean", "kl"]}  # each step's main plot
-# Seconds per unit of each step with the MiniLM reward model, measured on the 2-core development machine (README:
-# SFT 77 s for 20 steps, reward model 24 s for 30, PPO 132 s for 12, compare 25 s for 3 models x 16 prompts).
-# The ETA scales them by how fast this machine has run the demo so far.
-SECONDS_PER_UNIT = {"sft": 77 / 20, "reward": 24 / 30, "ppo": 132 / 12, "compare": 25 / 16}
+# Seconds per unit of each step with the MiniLM reward model and bfloat16, measured on the 2-core development
+# machine (README: SFT 23 s for 12 steps, reward model 17 s for 30, PPO 207 s for 12 steps of 16 prompts,
+# compare 30 s for 3 models x 16 prompts). The ETA scales them by how fast this machine has run the demo so far.
+SECONDS_PER_UNIT = {"sft": 23 / 12, "reward": 17 / 30, "ppo": 207 / 12, "compare": 30 / 16}
 PPO_MINI_BATCH = 4  # answers per PPO update
 ETA_EVERY_S = 5.0  # how often the demo writes its ETA into its status while it waits for a step
 
@@ -58,7 +58,7 @@ class DemoConfig:
         "the preference pairs the reward model learns from: empty for the bundled graded sentiment pairs, or a "
         "dataset of your own choices from the Label tab (e.g. my-labels)",
     )
-    sft_steps: int = settings.setting(20, "supervised fine-tuning steps")
+    sft_steps: int = settings.setting(12, "supervised fine-tuning steps")
     sft_learning_rate: float = settings.setting(5e-5, "supervised fine-tuning's peak learning rate")
     reward_steps: int = settings.setting(30, "reward model training steps")
     ppo_steps: int = settings.setting(12, "PPO steps (ppo_batch_size prompts each)")
@@ -67,10 +67,10 @@ class DemoConfig:
     )
     ppo_learning_rate: float = settings.setting(2e-4, "PPO's learning rate (LoRA and the value head)")
     ppo_epochs: int = settings.setting(2, "PPO's passes over each batch of answers")
-    ppo_dtype: str = settings.setting(
+    compute_dtype: str = settings.setting(
         "bfloat16",
-        "PPO's compute dtype: bfloat16 makes a step about 1.3x faster on a 2-core CPU (its matmuls 2.6x); 'auto' is "
-        "float32 on a CPU",
+        "SFT's and PPO's compute dtype: bfloat16 makes their steps 1.25-1.4x faster on a 2-core CPU (a matmul 2.6x); "
+        "'auto' is float32 on a CPU",
     )
     target_kl: float = settings.setting(
         1.5, "the KL to the reference PPO steers towards (adaptive KL: the penalty rises when the KL passes it)"
@@ -94,7 +94,7 @@ class DemoConfig:
                 raise UserError(f"{name} must be at least 1 (got {getattr(self, name)}).")
         if self.ppo_batch_size < PPO_MINI_BATCH or self.ppo_batch_size % PPO_MINI_BATCH:
             raise UserError(f"ppo_batch_size must be a multiple of {PPO_MINI_BATCH} (got {self.ppo_batch_size}).")
-        require([settings.compute_dtype_rule(self.ppo_dtype, "ppo_dtype")])
+        require([settings.compute_dtype_rule(self.compute_dtype)])
         if not (0 < self.ppo_learning_rate < 1 and 0 < self.sft_learning_rate < 1) or self.target_kl <= 0:
             raise UserError("sft_learning_rate and ppo_learning_rate must be between 0 and 1, and target_kl above 0.")
 
@@ -115,6 +115,7 @@ def stage_configs(config: DemoConfig) -> dict[str, Any]:
             max_length=256,
             load_in_4bit=config.load_in_4bit,
             eval_prompts=0,  # no before/after samples: the comparison answers held-out prompts with every model
+            compute_dtype=config.compute_dtype,
             seed=config.seed,
         ),
         "reward": config_class("reward")(
@@ -142,12 +143,13 @@ def at(run: Run) -> tuple[str | None, Run | None]:
     return stage, open_run(children[stage])
 
 
-def units(config: DemoConfig) -> dict[str, int]:
+def units(config: DemoConfig) -> dict[str, float]:
     """How much work each step is, in the units of :data:`SECONDS_PER_UNIT`."""
     return {
         "sft": config.sft_steps,
         "reward": config.reward_steps * (10 if config.reward_model == "policy" else 1),  # ten times MiniLM's cost
-        "ppo": config.ppo_steps,
+        # a default step (16 prompts, 2 epochs) is 45% rollout (grows with the prompts) and 55% update (with both)
+        "ppo": config.ppo_steps * config.ppo_batch_size / 16 * (0.45 + 0.55 * config.ppo_epochs / 2),
         "compare": config.compare_prompts,
     }
 
@@ -262,7 +264,7 @@ def run(config: DemoConfig, run: Run) -> dict[str, Any]:
         eval_prompts=config.compare_prompts,
         evaluate=False,  # the comparison answers the held-out prompts with every model
         load_in_4bit=config.load_in_4bit,
-        compute_dtype=config.ppo_dtype,
+        compute_dtype=config.compute_dtype,
     )
     ppo = step("ppo", ppo_config, 3)
     # The comparison answers the prompts PPO held out: never trained on.

@@ -46,7 +46,7 @@ GROUPS = [
             "ppo_batch_size",
             "ppo_learning_rate",
             "ppo_epochs",
-            "ppo_dtype",
+            "compute_dtype",
             "target_kl",
             "seed",
             "compare_prompts",
