@@ -3,14 +3,16 @@
 In a fresh workspace (the model cache is kept), with the demo's defaults plus any ``demo`` options given
 after ``--``. Prints each stage's time, then per model and scorer (the judge, VADER and the training
 reward) the mean and the win rate against the base with its 95% interval, distinct-2 and the share of the
-commonest three-word opening, and the targets of issue 36 met or not. Usage:
-    python benchmarks/demo_quality.py [-- --ppo-steps 12 ...]
+commonest three-word opening, and the targets of issue 36 met or not; ``--save FILE`` keeps the comparison's
+results.json (every answer and score). Usage:
+    python benchmarks/demo_quality.py [--save FILE] [-- --ppo-steps 12 ...]
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,6 +25,8 @@ TARGET_WINS = 0.7
 
 def main() -> None:
     extra = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else []
+    ours = sys.argv[1 : sys.argv.index("--")] if "--" in sys.argv else sys.argv[1:]
+    save = Path(ours[ours.index("--save") + 1]) if "--save" in ours else None
     with tempfile.TemporaryDirectory() as workspace:
         env = {**os.environ, "RLHF_WORKSPACE": workspace}
         began = time.monotonic()
@@ -33,6 +37,9 @@ def main() -> None:
         if done.returncode:
             sys.exit(f"the demo failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
         report(Path(workspace), wall, extra)
+        if save:  # the comparison with every answer and score, to read later
+            (compare,) = Path(workspace).glob("runs/*-compare-*/artifacts/results.json")
+            shutil.copy(compare, save)
 
 
 def report(workspace: Path, wall: float, extra: list[str]) -> None:
