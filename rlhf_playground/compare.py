@@ -53,7 +53,7 @@ class CompareConfig:
     )
     reward: str = settings.setting("", "optional second scorer, e.g. 'reward:<run id>', shown as a reward column")
     relevance: bool = settings.setting(
-        False, "measure how much each answer is about its prompt (loads the judge's encoder, the base model)"
+        False, "measure how much each answer is about its prompt: the share of the prompt's subject words it uses"
     )
     out: str = settings.setting("", "CLI: write <out>.csv and <out>.json")
 

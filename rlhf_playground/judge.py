@@ -39,7 +39,7 @@ def encoder_path() -> str:
 
 @functools.lru_cache(maxsize=1)
 def base_encoder() -> "Encoder":
-    """The judge's encoder, loaded once a process: the judge and :mod:`.relevance` share it."""
+    """The judge's encoder, loaded once a process (the judge's fit and its scoring share it)."""
     return Encoder(encoder_path())
 
 

@@ -168,8 +168,12 @@ def test_relevance_tells_an_answer_about_its_prompt_from_one_about_nothing():
     ]  # noqa: E501
     nothing = ["I'm so glad you asked! It's wonderful."] * 3
     found = relevance(prompts, {"about": about, "nothing": nothing, "swapped": about[1:] + about[:1]})
+    # hill of picnic·hill; bicycle of folding·bicycle ("folds" isn't "folding"); a boat in a harbour uses neither
+    # ferry nor trip: word overlap misses synonyms, and reads a drop only when a model stops naming the subject
+    assert found["about"] == [0.5, 0.5, 0.0]
+    assert found["nothing"] == [0.0, 0.0, 0.0] and found["swapped"] == [0.0, 0.0, 0.0]
+    assert relevance(["Write two sentences."], {"m": ["Two."]}) == {"m": [None]}  # nothing asked about
     mean = {name: sum(values) / 3 for name, values in found.items()}
-    assert mean["about"] > mean["swapped"] and mean["about"] > mean["nothing"]
     assert drift_warning(mean["nothing"], mean["about"]).startswith("less about its prompts than the base")
     assert drift_warning(0.19, 0.2) is None and drift_warning(0.1, None) is None
 
