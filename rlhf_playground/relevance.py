@@ -17,12 +17,6 @@ from __future__ import annotations
 import re
 
 DRIFT = 0.9  # a tuned model keeps at least this share of the base's mean relevance
-REQUEST_WORDS = frozenset(
-    """about and are below can conversation describe describing diary entry few finish five for from give honest
-    how human assistant input lines make means one opinion output paragraph please reply review sentence sentences
-    share short some tell text that the think thought thoughts this three two use vivid was what with word words
-    would write you your""".split()
-)
 
 
 def words(text: str) -> set[str]:
@@ -30,8 +24,16 @@ def words(text: str) -> set[str]:
     return {w.removesuffix("s") for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 2}
 
 
+REQUEST_WORDS = words(
+    """about and are below can conversation describe describing diary entry few finish five for from give honest
+    how human assistant input lines make means one opinion output paragraph please reply review sentence sentences
+    share short some tell text that the think thought thoughts this three two use vivid was what with word words
+    would write you your"""
+)  # the words of a request, not of its subject, read as words() reads an answer's
+
+
 def subject_words(prompt: str) -> set[str]:
-    return words(prompt) - {w.removesuffix("s") for w in REQUEST_WORDS}
+    return words(prompt) - REQUEST_WORDS
 
 
 def relevance(prompts: list[str], answers: dict[str, list[str]]) -> dict[str, list[float | None]]:

@@ -92,9 +92,15 @@ class DemoConfig:
         for name in ("sft_steps", "reward_steps", "ppo_steps", "ppo_epochs", "compare_prompts", "max_new_tokens"):
             if getattr(self, name) < 1:
                 raise UserError(f"{name} must be at least 1 (got {getattr(self, name)}).")
-        if self.ppo_batch_size < PPO_MINI_BATCH or self.ppo_batch_size % PPO_MINI_BATCH:
-            raise UserError(f"ppo_batch_size must be a multiple of {PPO_MINI_BATCH} (got {self.ppo_batch_size}).")
-        require([settings.compute_dtype_rule(self.compute_dtype)])
+        require(
+            [
+                (
+                    self.ppo_batch_size >= PPO_MINI_BATCH and self.ppo_batch_size % PPO_MINI_BATCH == 0,
+                    f"ppo_batch_size must be a multiple of {PPO_MINI_BATCH} (got {self.ppo_batch_size}).",
+                ),
+                settings.compute_dtype_rule(self.compute_dtype),
+            ]
+        )
         if not (0 < self.ppo_learning_rate < 1 and 0 < self.sft_learning_rate < 1) or self.target_kl <= 0:
             raise UserError("sft_learning_rate and ppo_learning_rate must be between 0 and 1, and target_kl above 0.")
 
@@ -277,7 +283,7 @@ def run(config: DemoConfig, run: Run) -> dict[str, Any]:
             tuned=f"SFT={sft.id},PPO={ppo.id}",
             prompts_text=prompts,
             max_new_tokens=config.max_new_tokens,
-            batch_size=16,  # one batch for the 16 prompts: sampling a token costs little more for 16 rows than for 8
+            batch_size=16,  # the default's 16 prompts in one batch: a token costs little more for 16 rows than 8
             scorer=SCORERS,  # second opinions: nothing in the demo trains against them
             reward=reward_spec,  # what PPO was trained to raise
             relevance=True,  # warmer, but still about the prompt?
