@@ -462,6 +462,7 @@ def _load(auto_cls, ref, adapter: str | None, *, load_in_4bit: bool, compute_dty
         trust_remote_code=remote_code_allowed(),
         **extra,
     )
+    contiguous_head_input(model)
     if adapter_ref:
         from peft import PeftModel
 
@@ -469,6 +470,23 @@ def _load(auto_cls, ref, adapter: str | None, *, load_in_4bit: bool, compute_dty
     if getattr(model, "generation_config", None) is not None and model.generation_config.pad_token_id is None:
         model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
+
+
+def contiguous_head_input(model) -> None:
+    """Hand the output head (the vocabulary-wide layer) a contiguous input from now on.
+
+    ``generate()``'s first pass and ``logits_to_keep`` give the head a slice of the hidden states (the last
+    positions). For a non-contiguous 3-D input torch's ``linear`` copies the head's weight once per row and runs
+    a batched matmul: a 16-prompt first pass of SmolLM2's 49k x 576 head took 0.79 s instead of 7 ms in
+    bfloat16 on 2 cores, a sixth of a PPO rollout.
+    """
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    if head is not None:
+        head.register_forward_pre_hook(_contiguous_first)
+
+
+def _contiguous_first(_module, args: tuple) -> tuple:
+    return (args[0].contiguous(), *args[1:])
 
 
 def _split_adapter(model_ref: ModelRef, adapter: str | None) -> tuple[ModelRef, ModelRef | None]:

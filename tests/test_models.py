@@ -138,6 +138,20 @@ def test_adapter_is_attached_whichever_way_it_is_named(adapter_dir, tiny_model_d
         models.load_causal_lm(str(tiny_model_dir), adapter=str(tiny_model_dir))
 
 
+def test_the_head_gets_a_contiguous_input_however_it_is_called(adapter_dir, tiny_model_dir):
+    """generate()'s first pass slices the last position; a sliced input made torch copy the head's weight per row."""
+    for model, tokenizer in (
+        models.load_causal_lm(str(tiny_model_dir)),
+        models.load_causal_lm(str(adapter_dir)),
+    ):
+        seen = []
+        model.get_output_embeddings().register_forward_hook(lambda _m, args, _out: seen.append(args[0]))
+        ids = tokenizer(["hello there", "hi"], return_tensors="pt", padding=True)
+        model.generate(**ids, max_new_tokens=2, do_sample=False)
+        model(**ids, logits_to_keep=1)
+        assert len(seen) >= 3 and all(x.is_contiguous() for x in seen)
+
+
 def test_4bit_on_cpu_quantizes_the_linear_layers(tiny_model_dir):
     import bitsandbytes as bnb
 

@@ -169,17 +169,14 @@ class PPOTrainer:
         input_ids, attn = rollout.input_ids, rollout.attention_mask
         if idx is not None:
             input_ids, attn = input_ids[idx], attn[idx]
-        T, width = rollout.mask.shape[1], input_ids.shape[1]
+        T = rollout.mask.shape[1]
         position_ids = (attn.cumsum(1) - 1).clamp_min(0)  # as generate() numbers left-padded rows
         out = self.model(
             input_ids=input_ids,
             attention_mask=attn,
             position_ids=position_ids,
             output_hidden_states=with_values,
-            # the last T + 1 positions as indices, not a slice: the head then gets a contiguous input and runs one
-            # matmul, where a sliced one copies its weight once per row for a batched matmul (40% of a bfloat16
-            # mini-batch's update)
-            logits_to_keep=torch.arange(width - T - 1, width, device=input_ids.device),
+            logits_to_keep=T + 1,  # the head's input is made contiguous (models.contiguous_head_input)
             use_cache=False,
         )
         logits = out.logits[:, :-1].float() / self.config.temperature
