@@ -34,9 +34,9 @@ STEPS = ("sft", "reward", "ppo", "compare")
 SCORERS = "judge,lexicon"  # the comparison's: the judge (SmolLM2 probe on reviews) and VADER, neither the reward
 LIVE_METRICS = {"sft": ["loss"], "reward": ["loss"], "ppo": ["reward_mean", "kl"]}  # each step's main plot
 # Seconds per unit of each step with the MiniLM reward model and bfloat16, measured on the 2-core development
-# machine (README: SFT 23 s for 12 steps, reward model 17 s for 30, PPO 207 s for 12 steps of 16 prompts,
-# compare 30 s for 3 models x 16 prompts). The ETA scales them by how fast this machine has run the demo so far.
-SECONDS_PER_UNIT = {"sft": 23 / 12, "reward": 17 / 30, "ppo": 207 / 12, "compare": 30 / 16}
+# machine (README: SFT 20 s for 12 steps, reward model 16 s for 30, PPO 207 s for 14 steps of 16 prompts,
+# compare 25 s for 3 models x 16 prompts). The ETA scales them by how fast this machine has run the demo so far.
+SECONDS_PER_UNIT = {"sft": 20 / 12, "reward": 16 / 30, "ppo": 207 / 14, "compare": 25 / 16}
 PPO_MINI_BATCH = 4  # answers per PPO update
 ETA_EVERY_S = 5.0  # how often the demo writes its ETA into its status while it waits for a step
 
@@ -61,7 +61,7 @@ class DemoConfig:
     sft_steps: int = settings.setting(12, "supervised fine-tuning steps")
     sft_learning_rate: float = settings.setting(5e-5, "supervised fine-tuning's peak learning rate")
     reward_steps: int = settings.setting(30, "reward model training steps")
-    ppo_steps: int = settings.setting(12, "PPO steps (ppo_batch_size prompts each)")
+    ppo_steps: int = settings.setting(14, "PPO steps (ppo_batch_size prompts each)")
     ppo_batch_size: int = settings.setting(
         16, "prompts PPO answers a step, 4 to an update: more prompts a step learn what carries over to new prompts"
     )
