@@ -17,8 +17,17 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from . import guesses
 from .errors import UserError
-from .workspace import SESSIONS, adapter_folder, current_session, shared_root, workspace_dir, write_text_atomic
+from .workspace import (
+    SESSIONS,
+    adapter_folder,
+    current_address,
+    current_session,
+    shared_root,
+    workspace_dir,
+    write_text_atomic,
+)
 
 CODE_LETTERS = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read off a projector
 CODE_LENGTH = 5
@@ -102,8 +111,17 @@ def attendee_id(klass: Klass) -> str:
 
 
 def join(code: str) -> Klass:
-    """Join the class (this session remembers it); the instructor joins their own class too."""
-    klass = open_class(code)
+    """Join the class (this session remembers it); the instructor joins their own class too.
+
+    A wrong code counts against this session and its address, and one that keeps guessing must wait
+    (:mod:`.guesses`).
+    """
+    guesses.check(me(), current_address())
+    try:
+        klass = open_class(code)
+    except UserError:
+        guesses.missed(me(), current_address())
+        raise
     write_text_atomic(workspace_dir() / JOINED, json.dumps({"code": klass.code}))
     return klass
 

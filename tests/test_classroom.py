@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rlhf_playground import classes, labels
+from rlhf_playground import classes, guesses, labels
 from rlhf_playground.data import list_datasets
 from rlhf_playground.errors import UserError
 from rlhf_playground.labels import classroom
@@ -132,3 +132,62 @@ def test_a_class_keeps_its_attendees_sessions_from_the_sweep(tiny_model_dir):
     assert len(sweep_sessions(now=time.time() + EMPTY_GRACE_S + 60)) == 1
     with session("ann-secret-" + "y" * 24):
         assert classes.joined().code == klass.code
+
+
+# ------------------------------------------------------------------ guessing codes
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_misses_are_free_at_first_then_each_waits_twice_as_long_and_are_forgotten():
+    clock = Clock()
+    misses = guesses.Misses(free=3, clock=clock)
+    for _ in range(3):
+        assert misses.wait_s("x") == 0
+        misses.missed("x")
+    assert misses.wait_s("x") == 2 and misses.wait_s("someone else") == 0
+    clock.now += 2
+    assert misses.wait_s("x") == 0
+    misses.missed("x")
+    assert misses.wait_s("x") == 4
+    for _ in range(10):
+        misses.missed("x")
+    assert misses.wait_s("x") == guesses.LONGEST_WAIT_S
+    clock.now += guesses.FORGET_AFTER_S + 1
+    assert misses.wait_s("x") == 0
+    misses.missed("x")
+    assert misses.wait_s("x") == 0  # one miss after ten quiet minutes is the first again
+
+
+def test_a_guessing_session_waits_before_any_code_is_read_and_others_join_at_once(tiny_model_dir, monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(guesses, "SESSIONS", guesses.Misses(guesses.SESSION_FREE_MISSES, clock))
+    monkeypatch.setattr(guesses, "ADDRESSES", guesses.Misses(guesses.ADDRESS_FREE_MISSES, clock))
+    with session("instructor-secret-" + "x" * 20, "10.0.0.1"):
+        klass = classroom.start_class(str(tiny_model_dir), labels.BUNDLED_PROMPTS, SAMPLING)
+    wrong = "ZZZZZ" if klass.code != "ZZZZZ" else "YYYYY"
+    with session("typo-secret-" + "t" * 24, "10.0.0.2"):
+        for _ in range(guesses.SESSION_FREE_MISSES - 1):
+            with pytest.raises(UserError, match="There is no class"):
+                classes.join(wrong)
+        assert classes.join(klass.code).code == klass.code  # a few typos cost nothing
+    with session("eve-secret-" + "e" * 24, "10.0.0.3"):
+        for _ in range(guesses.SESSION_FREE_MISSES):
+            with pytest.raises(UserError, match="There is no class"):
+                classes.join(wrong)
+        with pytest.raises(UserError, match="Too many wrong class codes from here: wait 2 s"):
+            classes.join(klass.code)  # refused before the code is looked at: guessing faster learns nothing
+        clock.now += 2
+        assert classes.join(klass.code).code == klass.code
+    with session("ann-secret-" + "a" * 24, "10.0.0.3"):  # the same address, another session: a room behind a router
+        assert classes.join(klass.code).code == klass.code
+    # a client that starts a new session for every guess is caught by its address
+    for n in range(guesses.ADDRESS_FREE_MISSES):
+        with session(f"fresh-{n}-" + "f" * 30, "10.0.0.4"), pytest.raises(UserError, match="There is no class"):
+            classes.join(wrong)
+    with session("fresh-last-" + "f" * 30, "10.0.0.4"), pytest.raises(UserError, match="Too many wrong"):
+        classes.join(klass.code)

@@ -113,3 +113,17 @@ def test_a_class_labels_together_and_strangers_see_nothing(hosted):
     for attendee in (ann, bob):
         assert "has ended" in attendee.predict(code, api_name="/label_class_join")[1]
     assert "Not in a class" in ann.predict(api_name="/label_class_leave")[1]
+
+
+def test_a_client_that_guesses_codes_is_slowed_down_and_nobody_else(hosted):
+    url, _, model = hosted
+    teacher, late = Client(url, verbose=False), Client(url, verbose=False)  # no cookies: sessions of their own
+    guesser = Client(url, verbose=False, headers={"Cookie": "rlhf_session=" + "g" * 48})
+    code_html = teacher.predict(model, "sample:prompts", 0.9, 0.95, 6, api_name="/label_class_start")[0]
+    code = code_html.split(">")[1].split("<")[0]
+    wrong = "ZZZZZ" if code != "ZZZZZ" else "YYYYY"
+    for _ in range(5):
+        assert "There is no class" in guesser.predict(wrong, api_name="/label_class_join")[1]
+    assert "Too many wrong class codes from here: wait" in guesser.predict(code, api_name="/label_class_join")[1]
+    assert "you are an attendee" in late.predict(code, api_name="/label_class_join")[1]
+    assert "Not in a class" in teacher.predict(api_name="/label_class_leave")[1]

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from ..hosting import on_space
 from ..workspace import root_dir, session, session_key, workspace_dir
 
 COOKIE = "rlhf_session"
@@ -46,6 +47,16 @@ def cookie_secret(cookies) -> str | None:
 
 def secret(request: gr.Request) -> str:
     return cookie_secret(getattr(request, "cookies", None) or {}) or f"page:{request.session_hash}"
+
+
+def address(request: gr.Request) -> str:
+    """The network address a request came from. On a Space the app sits behind Hugging Face's proxy, which
+    appends the address it saw to ``X-Forwarded-For``: its last entry is the one a client can't forge."""
+    forwarded = (getattr(request, "headers", None) or {}).get("x-forwarded-for", "")
+    if on_space() and forwarded:
+        return forwarded.rsplit(",", 1)[-1].strip()
+    client = getattr(request, "client", None)
+    return getattr(client, "host", "") or ""
 
 
 # ------------------------------------------------------------------ scrubbing server paths
@@ -103,7 +114,7 @@ def per_session(fn):
         from_cookie = cookie_secret(getattr(request, "cookies", None) or {})
         owner = _cookie_owner.set(session_key(from_cookie) if from_cookie else ANYONE_WITH_THE_LINK)
         try:
-            with session(secret(request)):
+            with session(secret(request), address(request)):
                 return fn(*args)
         finally:
             _cookie_owner.reset(owner)
