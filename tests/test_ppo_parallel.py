@@ -51,8 +51,11 @@ def test_two_processes_take_the_step_one_process_takes_on_the_whole_batch(tiny_m
     for name, value in alone["weights"].items():
         assert torch.equal(first["start"][name], alone["start"][name]), name  # the same start everywhere
         assert torch.allclose(first["weights"][name], second["weights"][name], atol=1e-6), name  # in step
-        assert torch.allclose(first["weights"][name], value, atol=5e-5), name  # = one process, whole batch
-        moved += int((value - alone["start"][name]).abs().max() > 1e-3)
+        # = one process on the whole batch, to within 1% of how far the weights moved: the gradients are summed in
+        # another order, and Adam's normalised steps carry such last-digit differences into the weights
+        travel = (value - alone["start"][name]).abs().max()
+        assert (first["weights"][name] - value).abs().max() <= 0.01 * travel, name
+        moved += int(travel > 1e-3)
     assert moved > len(alone["weights"]) // 2  # the updates moved most weights: the comparison means something
 
 
