@@ -1,12 +1,13 @@
 # Two commands do all set-up on a fresh Python 3.11 machine:
 #   make run    set up .venv if needed, then start the app on http://127.0.0.1:7860
 #   make test   set up .venv if needed, lint and check the format with ruff, then run the whole test suite
+# (make test-fast: the same without the tests marked slow)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench clean browser
+.PHONY: run test test-fast bench clean browser
 
 $(STAMP): requirements.txt requirements-offline.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,13 @@ test: $(STAMP) browser
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .
 	$(BIN)/python -m pytest
+
+# A contributor's quick loop: lint, then every test but those marked slow (browsers, the load test, tests that
+# train or wait for a job); make test still runs them all
+test-fast: $(STAMP)
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
+	$(BIN)/python -m pytest -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/cold_start.py

@@ -56,6 +56,7 @@ def test_the_readme_script_trains_and_compares(tmp_path, tiny_model_dir, capsys)
             client.predict("../../etc", api_name="/run_status")
 
 
+@pytest.mark.slow
 def test_a_shared_apps_api_shows_each_caller_its_own_runs_only(tmp_path, monkeypatch):
     workspace = tmp_path / "hosted"
     workspace.mkdir()

@@ -223,6 +223,7 @@ def test_server_paths_are_not_echoed(hosted_app):
     assert str(workspace) not in message and "/tmp" not in message  # ...but not where it is on the server
 
 
+@pytest.mark.slow
 def test_a_hostile_regex_is_refused_without_holding_up_anyone_else(hosted_app, tmp_path):
     import threading
 
@@ -249,6 +250,7 @@ def test_a_hostile_regex_is_refused_without_holding_up_anyone_else(hosted_app, t
     assert "This regex takes too long on row 1" in finished[1][1]
 
 
+@pytest.mark.slow
 def test_a_run_is_watched_only_by_the_session_that_started_it(tmp_path_factory, tiny_model_dir):
     """The live view's poll (an event off gradio's queue) runs in the sender's own workspace."""
     import shutil

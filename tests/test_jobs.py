@@ -151,6 +151,7 @@ def test_queued_run_waits_for_the_lock_and_leaves_when_stopped():
 
 
 # ------------------------------------------------------------------ detached jobs
+@pytest.mark.slow
 def test_stop_ends_a_job_and_keeps_the_adapter(tiny_model_dir, pairs_file):
     from rlhf_playground.jobs.runs import process_alive
 
@@ -163,6 +164,7 @@ def test_stop_ends_a_job_and_keeps_the_adapter(tiny_model_dir, pairs_file):
     assert run.metrics() and "loss" in run.metrics()[0]
 
 
+@pytest.mark.slow
 def test_second_job_waits_in_the_queue_then_runs(tiny_model_dir, pairs_file):
     first = runner.start("sft", job_config(tiny_model_dir, pairs_file, max_steps=100_000))
     wait_for(lambda: first.status()["state"] == "running", what="first job running")

@@ -10,6 +10,7 @@ from rlhf_playground.errors import UserError
 from rlhf_playground.scorers import make_scorer
 
 
+@pytest.mark.slow
 def test_the_judge_is_fitted_once_and_tells_praise_from_fact_from_complaint(tmp_path, monkeypatch):
     encoder = judge.encoder_path()  # the converted bundled model, in the usual cache
     assert encoder == models.resolve(models.DEFAULT_MODEL).path

@@ -71,6 +71,7 @@ def check_resumed(run, from_step: int) -> list[tuple[int, float]]:
     return losses(run)
 
 
+@pytest.mark.slow
 def test_killed_job_fails_readably_then_resumes_from_its_checkpoint(tiny_model_dir, long_pairs):
     uninterrupted = runner.start("sft", config(tiny_model_dir, long_pairs))
     assert wait_until_ended(uninterrupted)["state"] == "finished"
@@ -86,6 +87,7 @@ def test_killed_job_fails_readably_then_resumes_from_its_checkpoint(tiny_model_d
     assert [loss for _, loss in resumed] == pytest.approx([loss for _, loss in losses(uninterrupted)], rel=1e-4)
 
 
+@pytest.mark.slow
 def test_stop_saves_a_checkpoint_and_the_command_line_resumes_the_run(tiny_model_dir, long_pairs, capsys):
     run = runner.start("sft", config(tiny_model_dir, long_pairs, save_steps=100))
     wait_for(lambda: run.status().get("step", 0) >= 2, timeout=600, what="two steps")
@@ -104,6 +106,7 @@ def test_stop_saves_a_checkpoint_and_the_command_line_resumes_the_run(tiny_model
 
 
 @pytest.mark.parametrize("where", ["mid-step", "mid-save"])
+@pytest.mark.slow
 def test_a_stop_that_interrupts_the_step_or_the_save_still_keeps_a_checkpoint(
     tiny_model_dir, long_pairs, monkeypatch, where
 ):
@@ -146,6 +149,7 @@ def test_a_stop_that_interrupts_the_step_or_the_save_still_keeps_a_checkpoint(
     check_resumed(run, 2)
 
 
+@pytest.mark.slow
 def test_out_of_memory_mid_training_fails_readably_and_resumes(tiny_model_dir, long_pairs, monkeypatch):
     import torch
 
@@ -190,6 +194,7 @@ def test_resume_refuses_what_it_cannot_resume():
         runner.resume(ppo)
 
 
+@pytest.mark.slow
 def test_resume_button_relaunches_the_shown_run(tmp_path, tiny_model_dir, long_pairs):
     from gradio_client import Client
     from serve import running_app

@@ -131,6 +131,7 @@ def test_validate_counts_what_max_length_leaves_out(tiny_model_dir, tmp_path):
     assert describe_dropped(found) == "dropped 3 pairs: chosen equals rejected (2), empty response (1)"
 
 
+@pytest.mark.slow
 def test_cli_trains_a_reward_model(tiny_model_dir, tmp_path):
     data = easy_pairs(tmp_path / "p.jsonl", n=20)
     done = subprocess.run(

@@ -125,6 +125,7 @@ def start_in(name: str, config):
         return runner.start("sft", config)
 
 
+@pytest.mark.slow
 def test_jobs_share_the_slots_a_killed_job_frees_its_slot_at_once_and_jobs_yield_the_cpu(
     tiny_model_dir, pairs_file, monkeypatch
 ):
@@ -152,6 +153,7 @@ def test_jobs_share_the_slots_a_killed_job_frees_its_slot_at_once_and_jobs_yield
     wait_for(lambda: all(run.status()["state"] not in ("queued", "running") for run in (second, third)), what="stop")
 
 
+@pytest.mark.slow
 def test_the_host_sets_the_longest_job_and_a_job_past_it_stops_and_says_why(tiny_model_dir, pairs_file, monkeypatch):
     monkeypatch.setenv("RLHF_MAX_JOB_MINUTES", "0.01")
     run = runner.start("sft", job_config(tiny_model_dir, pairs_file, 100_000))

@@ -180,6 +180,7 @@ def test_qlora_runs_on_cpu_and_merges(pairs_file, tiny_model_dir):
     assert not any(name.endswith("lora_A.weight") for name, _ in merged.named_parameters())
 
 
+@pytest.mark.slow
 def test_cli_trains_in_the_foreground_and_prints_the_run_folder(pairs_file, tiny_model_dir):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     done = subprocess.run(

@@ -53,6 +53,7 @@ def test_impossible_settings_are_refused_before_a_run(client):
     assert message.startswith("**⚠️") and "learning_rate" in message
 
 
+@pytest.mark.slow
 def test_a_short_run_shows_progress_loss_and_samples(client):
     c, model, texts, workspace = client
     message = start(c, model=model, dataset=texts, max_steps=4, batch_size=4)
@@ -63,6 +64,7 @@ def test_a_short_run_shows_progress_loss_and_samples(client):
     assert samples["headers"] == ["prompt", "base", "tuned"] and len(samples["data"]) == 2
 
 
+@pytest.mark.slow
 def test_stop_ends_a_long_run(client):
     c, model, texts, workspace = client
     assert "started" in start(c, model=model, dataset=texts, max_steps=5000, batch_size=2)
@@ -73,6 +75,7 @@ def test_stop_ends_a_long_run(client):
     assert progress.count("stopped") >= 1
 
 
+@pytest.mark.slow
 def test_a_killed_job_shows_as_failed_and_the_app_keeps_serving(client):
     c, model, texts, workspace = client
     assert "started" in start(c, model=model, dataset=texts, max_steps=5000, batch_size=2)

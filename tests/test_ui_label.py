@@ -35,6 +35,7 @@ def app(tmp_path_factory, tiny_model_dir):
         yield Client(url, verbose=False), workspace, str(tiny_model_dir)
 
 
+@pytest.mark.slow
 def test_label_undo_and_train_a_reward_model_on_the_labels(app):
     c, workspace, model = app
     shown = c.predict(*settings(model), api_name="/label_next")
@@ -90,6 +91,7 @@ def hosted(tmp_path_factory, tiny_model_dir):
         yield url, workspace, str(cache / "tiny")
 
 
+@pytest.mark.slow
 def test_a_class_labels_together_and_strangers_see_nothing(hosted):
     url, workspace, model = hosted
     teacher, ann, bob, eve = (Client(url, verbose=False) for _ in range(4))  # four sessions, no cookies

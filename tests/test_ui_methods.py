@@ -55,6 +55,7 @@ def wait(c, stage, timeout=600):
     raise AssertionError(f"the {stage} run didn't end in {timeout} s: {shown[0]}")
 
 
+@pytest.mark.slow
 def test_a_short_grpo_run_shows_rewards_and_answers(client):
     c, model, prompts, _ = client
     assert "started" in start(
@@ -77,6 +78,7 @@ def test_a_short_grpo_run_shows_rewards_and_answers(client):
     assert samples["headers"] == ["prompt", "response", "reward"] and len(samples["data"]) == 4
 
 
+@pytest.mark.slow
 def test_a_short_dpo_run_shows_loss_accuracy_and_margins(client):
     c, model, prompts, pairs = client
     assert "started" in start(
@@ -102,6 +104,7 @@ def test_a_short_dpo_run_shows_loss_accuracy_and_margins(client):
     assert "before" in evaluation
 
 
+@pytest.mark.slow  # reads the runs of the two slow tests above
 def test_the_comparison_table_shows_both_finished_runs(client):
     c, *_ = client
     group, note, frame, chart = c.predict(None, api_name="/methods_table")

@@ -42,6 +42,7 @@ def start(c, **settings):
     return c.predict(*[values[name] for name in FIELDS], api_name="/ppo_start")[0]  # (message, run id)
 
 
+@pytest.mark.slow
 def test_a_short_ppo_run_shows_rewards_kl_and_answers(client):
     c, model, prompts = client
     assert "started" in start(c, model=model, dataset=prompts)
