@@ -25,8 +25,8 @@ def test_a_poll_sends_only_what_changed_and_redraws_plots_at_most_every_few_seco
     monkeypatch.setattr(monitor.time, "monotonic", lambda: clock[0])
     view = make_monitor()
 
-    progress, plot, log, seen, watched = view.poll(run.id, None)
-    assert "running: step 1/9" in progress and list(plot["value"]) == [2.0] and watched == "running"
+    progress, plot, log, seen, timer = view.poll(run.id, None)
+    assert "running: step 1/9" in progress and list(plot["value"]) == [2.0] and timer == SKIP  # it keeps ticking
 
     clock[0] += 1
     again = view.poll(run.id, seen)
@@ -43,15 +43,14 @@ def test_a_poll_sends_only_what_changed_and_redraws_plots_at_most_every_few_seco
     assert list(plot["value"]) == [2.0, 1.5]
 
     run.finish("finished", "done")
-    progress, plot, _, _, watched = view.poll(run.id, seen_soon)
-    assert "finished" in progress and plot is not SKIP and watched == "finished"  # the end shows at once
-    assert view.keep_polling(watched).active is False and view.keep_polling("running").active is True
+    progress, plot, _, _, timer = view.poll(run.id, seen_soon)
+    assert "finished" in progress and plot is not SKIP  # the end shows at once
+    assert timer.active is False  # and the poll that shows it stops the timer
 
 
 def test_no_run_means_nothing_to_poll():
-    *_, seen, watched = make_monitor().poll(None, None)
-    assert seen is None and watched == "none"
-    assert RunMonitor.keep_polling("none").active is False
+    *_, seen, timer = make_monitor().poll(None, None)
+    assert seen is None and timer.active is False
 
 
 def test_a_long_run_is_thinned_out_evenly_keeping_its_last_point():

@@ -60,7 +60,7 @@ def test_base_and_tuned_side_by_side_with_scores_win_rate_and_csv(client):
     c, model = client
     message = start(c, base=model, tuned=["20260101-000000-sft-aaaa"], prompts_text="\n".join(PROMPTS))
     assert "started" in message, message
-    progress, log, summary, summary_table, chart, answers, csv_file = wait(c)
+    progress, log, summary, summary_table, chart, answers, csv_file, _timer = wait(c)
     assert "finished" in progress, log
     assert "20260101-000000-sft-aaaa" in summary and "wins **100%**" in summary
     headers, rows = answers["headers"], answers["data"]

@@ -44,7 +44,7 @@ def poll_until(c, done, timeout=600):
         if done(shown):
             return shown
         time.sleep(0.5)
-    raise AssertionError(f"timed out; last view: {shown[0]} {shown[-2][-500:]}")
+    raise AssertionError(f"timed out; last view: {shown[0]} {shown[-3][-500:]}")
 
 
 def test_impossible_settings_are_refused_before_a_run(client):
@@ -58,7 +58,9 @@ def test_a_short_run_shows_progress_loss_and_samples(client):
     c, model, texts, workspace = client
     message = start(c, model=model, dataset=texts, max_steps=4, batch_size=4)
     assert "started" in message
-    progress, plot, accuracy, log, samples = poll_until(c, lambda shown: "finished" in shown[0] or "failed" in shown[0])
+    progress, plot, accuracy, log, samples, _timer = poll_until(
+        c, lambda shown: "finished" in shown[0] or "failed" in shown[0]
+    )
     assert "finished: step 4/4" in progress
     assert {row[2] for row in plot["data"]} >= {"loss"} and len(plot["data"]) >= 4
     assert samples["headers"] == ["prompt", "base", "tuned"] and len(samples["data"]) == 2

@@ -71,7 +71,7 @@ def test_a_short_grpo_run_shows_rewards_and_answers(client):
         max_new_tokens=6,
         eval_prompts=4,
     )
-    progress, reward, spread, kl, entropy, length, log, evaluation, samples = wait(c, "grpo")
+    progress, reward, spread, kl, entropy, length, log, evaluation, samples, _timer = wait(c, "grpo")
     assert "finished: step 2/2" in progress, log
     assert [row[0] for row in reward["data"]] == [1, 2]
     assert "before" in evaluation and "after" in evaluation
@@ -94,7 +94,7 @@ def test_a_short_dpo_run_shows_loss_accuracy_and_margins(client):
         eval_prompts=4,
         max_length=64,
     )
-    progress, loss, accuracy, margins, log, evaluation = wait(c, "dpo")
+    progress, loss, accuracy, margins, log, evaluation, _timer = wait(c, "dpo")
     assert "finished: step 2/2" in progress, log
     assert len(loss["data"]) == 2 and {row[2] for row in margins["data"]} == {
         "rewards/margins",

@@ -52,7 +52,9 @@ def test_a_short_ppo_run_shows_rewards_kl_and_answers(client):
         if "finished" in shown[0] or "failed" in shown[0]:
             break
         time.sleep(0.5)
-    progress, rewards, kl, distinct, explained, critic, entropy, losses, length, log, evaluation, samples = shown
+    progress, rewards, kl, distinct, explained, critic, entropy, losses, length, log, evaluation, samples, _timer = (
+        shown
+    )
     assert "finished: step 3/3" in progress, log
     assert {row[2] for row in rewards["data"]} == {"reward_mean", "reward_min", "reward_max"}
     assert len(kl["data"]) == 3 and all(row[1] == row[1] for row in kl["data"])  # finite, not NaN

@@ -108,7 +108,6 @@ class RunMonitor:
         self.results, self.results_fn, self.changes = results or [], results_fn, changes
         self.run_id = gr.State(None)
         self.seen = gr.State(None)  # what the page shows of the run: see poll
-        self.watched = gr.State(None)  # the shown run's state at the last poll ("none": no run); see keep_polling
         self.timer = gr.Timer(POLL_S, active=False, render=False)  # rendered at the root by Watchers.render
         self.tabs: tuple = ()
         with gr.Row():
@@ -139,7 +138,7 @@ class RunMonitor:
         traffic). Plots and results are rebuilt when the state changed, or when the metrics or the step
         did and the last rebuild is ``PLOTS_EVERY_S`` old: a fast run doesn't redraw its plots every tick."""
         if not run_id:
-            return ["", *[None] * len(self.plots), "", *[None] * len(self.results), None, "none"]
+            return ["", *[None] * len(self.plots), "", *[None] * len(self.results), None, gr.Timer(active=False)]
         run = open_run(run_id)
         status = run.status()
         extra = self.changes(run) if self.changes else None
@@ -165,17 +164,13 @@ class RunMonitor:
             plots = [metric_frame(metrics, group) for group in self.metrics]
             results = list(self.results_fn(run)) if self.results else []
         progress, log = (gr.skip() if sent.get(key) == now[key] else now[key] for key in ("progress", "log"))
-        return [progress, *plots, log, *results, now, now["state"]]
-
-    @staticmethod
-    def keep_polling(watched):
-        """The timer runs while the shown run is active, and for the first poll after it was reset (None)."""
-        return gr.Timer(active=watched is None or watched in ACTIVE)
+        return [progress, *plots, log, *results, now, keep_polling(now["state"])]
 
     @staticmethod
     def watch():
-        """Start polling: on showing the tab, starting or resuming a run."""
-        return gr.Timer(active=True), None
+        """Start polling: on showing the tab, starting or resuming a run (the first poll stops it again when
+        there is nothing active to watch)."""
+        return gr.Timer(active=True)
 
     def start(self, config):
         """Start a job for ``config``; returns (run id or None, message)."""
@@ -229,7 +224,7 @@ class RunMonitor:
 
         outputs = [self.run_id, self.message, self.run_box]
         self.start_btn.click(start, form.inputs, outputs, api_name=f"{self.stage}_start").then(
-            self.watch, None, [self.timer, self.watched], api_visibility="private"
+            self.watch, None, self.timer, api_visibility="private"
         )
         shown = form.command_inputs
         for widget in shown:
@@ -240,7 +235,7 @@ class RunMonitor:
         """On opening the tab: keep showing an active run, else switch to this stage's newest one
         (so a run started elsewhere, by the demo say, shows up without a reload); and poll it."""
         shown = open_run(run_id).status() if run_id else {}
-        return (run_id if shown.get("state") in ACTIVE else self.latest()), *self.watch()
+        return (run_id if shown.get("state") in ACTIVE else self.latest()), self.watch()
 
     def wire(self, watchers: "Watchers", app: gr.Blocks, *tabs: gr.Tab) -> None:
         """Poll on this monitor's timer while one of ``tabs`` (the tab, and a sub-tab it sits in) is shown."""
@@ -249,16 +244,15 @@ class RunMonitor:
         self.timer.tick(
             self.poll,
             [self.run_id, self.seen],
-            [*self.outputs, self.seen, self.watched],
+            [*self.outputs, self.seen, self.timer],
             api_name=f"{self.stage}_poll",
             api_visibility="undocumented",
             show_progress="hidden",
             queue=False,
         )
-        self.watched.change(self.keep_polling, self.watched, self.timer, api_visibility="private")
         self.stop_btn.click(self.stop, self.run_id, self.message, api_name=f"{self.stage}_stop")
         self.resume_btn.click(self.resume, self.run_id, self.message, api_name=f"{self.stage}_resume").then(
-            self.watch, None, [self.timer, self.watched], api_visibility="private"
+            self.watch, None, self.timer, api_visibility="private"
         )
         self.refresh.click(lambda: runs_frame(self.stage), None, self.runs, api_visibility="private")
         app.load(
@@ -271,7 +265,17 @@ class RunMonitor:
             api_visibility="private",
         )
         for tab in tabs:
-            tab.select(self.show, self.run_id, [self.run_id, self.timer, self.watched], api_visibility="private")
+            tab.select(self.show, self.run_id, [self.run_id, self.timer], api_visibility="private")
+
+
+def keep_polling(state: str | None):
+    """The poll's own word on its timer: leave it ticking while the run is active, else stop it.
+
+    The poll itself says so: a ``change`` listener on a State that the (unqueued) poll wrote was meant to stop
+    the timer, but a page with no run kept polling every ``POLL_S`` for as long as it stayed open (Chromium's
+    requests, counted with Playwright: two polls every 2 s on the demo tab).
+    """
+    return gr.skip() if state in ACTIVE else gr.Timer(active=False)
 
 
 class Watchers:
@@ -279,7 +283,7 @@ class Watchers:
 
     A ``gr.Timer`` ticks only at the Blocks root, so each monitor's timer is made unrendered and
     :meth:`render` places it there. A timer runs only while its tab is the one shown (opening any
-    other tab stops it) and its run is active (:meth:`RunMonitor.keep_polling`); a finished run is
+    other tab stops it) and its run is active (:func:`keep_polling`); a finished run is
     polled once more to show how it ended.
     """
 
@@ -302,7 +306,7 @@ class Watchers:
                 tab.select(_stopper(len(others)), None, others, api_visibility="private")
         first = [m for m in self.monitors if tabs[0] in m.tabs and isinstance(m, RunMonitor)]
         for monitor in first:
-            app.load(monitor.watch, None, [monitor.timer, monitor.watched], api_visibility="private")
+            app.load(monitor.watch, None, monitor.timer, api_visibility="private")
 
 
 @dataclass
