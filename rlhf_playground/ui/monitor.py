@@ -138,7 +138,7 @@ class RunMonitor:
         traffic). Plots and results are rebuilt when the state changed, or when the metrics or the step
         did and the last rebuild is ``PLOTS_EVERY_S`` old: a fast run doesn't redraw its plots every tick."""
         if not run_id:
-            return ["", *[None] * len(self.plots), "", *[None] * len(self.results), None, gr.Timer(active=False)]
+            return ["", *[None] * len(self.plots), "", *[None] * len(self.results), None, keep_polling(None)]
         run = open_run(run_id)
         status = run.status()
         extra = self.changes(run) if self.changes else None
