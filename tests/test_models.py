@@ -1,6 +1,7 @@
 """Resolving and loading models: local folders, adapters, 4-bit, reward heads, bad names, the bundled default."""
 
 import json
+import os
 import threading
 import time
 
@@ -112,6 +113,42 @@ def test_folder_without_tokenizer_or_safetensors_is_refused(tmp_path, tiny_model
     (tmp_path / "pytorch_model.bin").write_bytes(b"")
     with pytest.raises(UserError, match="only .bin weights"):
         models.load_causal_lm(str(tmp_path))
+
+
+def test_the_checks_tokenizer_is_loaded_once_and_again_when_its_files_change(tmp_path, tiny_model_dir, monkeypatch):
+    import shutil
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    loads = []
+    real = models._tokenizer
+    monkeypatch.setattr(models, "_tokenizer", lambda ref: loads.append(ref.path) or real(ref))
+    with models.shared_tokenizer(str(folder)) as first:
+        pass
+    with models.shared_tokenizer(str(folder)) as second:
+        assert second is first and len(loads) == 1
+    config = folder / "tokenizer_config.json"
+    config.write_text(config.read_text())
+    os.utime(config, ns=(time.time_ns() + 10**9,) * 2)
+    with models.shared_tokenizer(str(folder)) as third:
+        assert third is not first and len(loads) == 2
+
+
+def test_one_caller_at_a_time_uses_the_checks_tokenizer(tiny_model_dir):
+    inside = []
+
+    def other():
+        with models.shared_tokenizer(str(tiny_model_dir)):
+            inside.append("other")
+
+    with models.shared_tokenizer(str(tiny_model_dir)):
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join(timeout=0.5)  # it can't finish while this block holds the tokenizer
+        assert thread.is_alive() and inside == []
+        inside.append("first")
+    thread.join(timeout=60)
+    assert inside == ["first", "other"]
 
 
 def test_folder_whose_config_is_not_a_model_is_refused(tmp_path, tiny_model_dir):

@@ -64,10 +64,11 @@ class RewardStageConfig:
     def validate(self) -> None:
         """Raise UserError for settings that can't work, too few usable pairs (after max_length) included."""
         self.check_values()
-        from ..models import load_tokenizer
+        from ..models import shared_tokenizer
 
         check_4bit(self.load_in_4bit)
-        prepare_pairs(self, load_tokenizer(self.model))
+        with shared_tokenizer(self.model) as tokenizer:
+            prepare_pairs(self, tokenizer)
 
 
 # ------------------------------------------------------------------ data

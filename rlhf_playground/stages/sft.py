@@ -83,15 +83,15 @@ class SFTStageConfig:
     def validate(self) -> None:
         """Raise UserError for settings that can't work, the data-dependent ones included."""
         self.check_values()
-        from ..models import load_tokenizer
+        from ..models import shared_tokenizer
 
         examples = load_examples(self.dataset)
         check_4bit(self.load_in_4bit)
-        tokenizer = load_tokenizer(self.model)
-        longest = max(
-            (len(encode_prompt(tokenizer, p, chat=isinstance(p, list))) for p in longest_prompts(examples.samples)),
-            default=0,
-        )
+        with shared_tokenizer(self.model) as tokenizer:
+            longest = max(
+                (len(encode_prompt(tokenizer, p, chat=isinstance(p, list))) for p in longest_prompts(examples.samples)),
+                default=0,
+            )
         if self.max_length < longest + 1:
             raise UserError(
                 f"max_length {self.max_length} is too short: the longest prompt in "
