@@ -62,7 +62,7 @@ def test_a_long_run_is_thinned_out_evenly_keeping_its_last_point():
 
 
 def test_the_queue_looks_for_work_every_50_ms_not_every_millisecond():
-    from rlhf_playground.ui.app import QUEUE_IDLE_S, quiet_queue
+    from rlhf_playground.ui.gradio_tuning import QUEUE_IDLE_S, quiet_queue
 
     with gr.Blocks() as app:
         gr.Markdown("x")

@@ -17,7 +17,9 @@ from . import (
     ppo_tab,
     reward_tab,
 )
+from .gradio_tuning import build_session_configs_on_demand, quiet_queue
 from .monitor import Watchers
+from .page_cache import PageCache
 from .sessions import COOKIE_SCRIPT, DownloadGuard, isolate_sessions
 
 TITLE = "RLHF Playground"
@@ -93,29 +95,6 @@ def _sweep_forever() -> None:
         time.sleep(SWEEP_EVERY_S)
 
 
-QUEUE_IDLE_S = 0.05  # how often gradio's queue looks for new events while it has none
-ANALYTICS_EVERY = 1000  # events between gradio's summaries of its own timings (it made one after every event)
-
-
-def quiet_queue(app: gr.Blocks) -> None:
-    """Let gradio's queue look for work every 50 ms when it has none, not every millisecond.
-
-    On Linux and macOS it polls every 1 ms (progress every 10 ms): 5% of a core spent by a server
-    nobody is using (measured with benchmarks/page_cpu.py). 50 ms and 100 ms are the values gradio
-    itself uses on Windows; an event then starts up to 50 ms later, which nobody notices.
-
-    After every queued event gradio also rebuilds a pandas table of its last 10,000 events' timings, for a
-    monitoring page this app doesn't serve: 15% of the server's CPU with 30 people in (py-spy during
-    ``benchmarks/load_test.py --clients 30``). It keeps the last 1000 and summarises every 1000th event.
-    """
-    queue = getattr(app, "_queue", None)
-    if queue is not None and hasattr(queue, "sleep_when_free"):
-        queue.sleep_when_free = QUEUE_IDLE_S
-        queue.progress_update_sleep_when_free = 2 * QUEUE_IDLE_S
-    if queue is not None and hasattr(queue, "ANAYLTICS_CACHE_FREQUENCY"):  # gradio's spelling
-        queue.ANAYLTICS_CACHE_FREQUENCY = queue.ANALYTICS_MAX_EVENTS = ANALYTICS_EVERY
-
-
 def launch(app: gr.Blocks | None = None, **kwargs) -> None:
     """Serve the app; host and port come from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (127.0.0.1:7860).
 
@@ -124,19 +103,26 @@ def launch(app: gr.Blocks | None = None, **kwargs) -> None:
     """
     import threading
 
+    from starlette.middleware import Middleware
+
     from ..data import max_file_bytes
     from ..models import warm_up
 
     app = app or build_app()
     app.queue(default_concurrency_limit=4)
     quiet_queue(app)
+    build_session_configs_on_demand()
     threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
-    hosted = {"head": KEYS_SCRIPT}
+    head, middleware = KEYS_SCRIPT, [Middleware(PageCache)]
     if is_hosted():
-        from starlette.middleware import Middleware
-
-        hosted = {"head": COOKIE_SCRIPT + KEYS_SCRIPT, "app_kwargs": {"middleware": [Middleware(DownloadGuard)]}}
+        head, middleware = COOKIE_SCRIPT + KEYS_SCRIPT, [*middleware, Middleware(DownloadGuard)]
         threading.Thread(target=_sweep_forever, name="sweep-sessions", daemon=True).start()
     app.launch(
-        theme=gr.themes.Soft(), ssr_mode=False, run_history=False, max_file_size=max_file_bytes(), **hosted, **kwargs
+        theme=gr.themes.Soft(),
+        ssr_mode=False,
+        run_history=False,
+        max_file_size=max_file_bytes(),
+        head=head,
+        app_kwargs={"middleware": middleware},
+        **kwargs,
     )
