@@ -55,7 +55,7 @@ def test_local_paths_are_refused_only_when_hosted(hosted, tmp_path, tiny_model_d
 def test_jobs_of_all_sessions_share_one_line_take_turns_and_name_only_your_own_runs(hosted):
     from held_slot import slot_held_by
 
-    from rlhf_playground.jobs.queue import waiting_reason
+    from rlhf_playground.jobs.queue import outlook
     from rlhf_playground.jobs.runs import create_run
     from rlhf_playground.stages.sft import SFTStageConfig
 
@@ -67,10 +67,10 @@ def test_jobs_of_all_sessions_share_one_line_take_turns_and_name_only_your_own_r
     with slot_held_by(theirs):
         with session("b"):
             mine = create_run("sft", SFTStageConfig(dataset="d"))
-            reason = waiting_reason(mine)  # b's first job goes before a's second, though a queued it earlier
+            reason = outlook(mine).reason  # b's first job goes before a's second, though a queued it earlier
             assert reason.startswith("queued: 1 job ahead in line, ") and theirs.id not in reason
         with session("a"):
-            assert waiting_reason(queued_a).startswith(f"queued: waiting for run {theirs.id} and 1 queued before it")
+            assert outlook(queued_a).reason.startswith(f"queued: waiting for run {theirs.id} and 1 queued before it")
 
 
 SLOW_REGEX_S = 30  # the app's time limit per regex match here: the hostile regex takes this long to refuse
@@ -300,3 +300,11 @@ def test_another_sessions_run_is_refused_as_an_adapter_before_a_job_starts(hoste
         PPOStageConfig(adapter=theirs.id).check_adapter()  # their own: fine
     with session("b"), pytest.raises(UserError, match="none of your finished SFT runs"):
         PPOStageConfig(adapter=theirs.id).check_adapter()
+
+
+def test_the_page_and_its_config_are_the_same_for_every_visitor(hosted_app):
+    url, _ = hosted_app
+    for page in ("", "config"):
+        answers = [fetch(url + page, headers) for headers in (cookie("a"), cookie("b"), None)]
+        assert {status for status, _ in answers} == {200} and len({body for _, body in answers}) == 1
+    assert b"rlhf_session" in fetch(url)[1]  # the page still sets the session cookie

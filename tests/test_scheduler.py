@@ -75,7 +75,7 @@ def test_the_line_takes_each_sessions_first_job_before_anyones_second():
     c1 = queued("c")
     order = [entry.run.path for entry in queue._line()]
     assert order == [run.path for run in (a1, b1, c1, a2, b2, a3)]
-    assert [queue.place_in_line(run) for run in (a1, b1, c1, a2)] == [0, 1, 2, 3]
+    assert [queue.outlook(run).ahead for run in (a1, b1, c1, a2)] == [0, 1, 2, 3]
 
 
 def test_the_line_is_on_disk_so_a_restarted_app_finds_it_in_the_same_order():
@@ -108,8 +108,8 @@ def test_a_job_waits_for_memory_beside_the_running_ones_and_the_line_keeps_its_o
     small.update_status(memory_mb=900)
     assert [run.id for run in queue.holders()] == [one_slot_busy.id]
     assert queue._memory_fits(small, queue.holders()) and not queue._memory_fits(big, queue.holders())
-    assert queue.waiting_reason(big) == "queued: next in line, waiting for memory to free up"
-    assert queue.waiting_reason(small) == "queued: 2 jobs ahead in line, about 2 min"  # no jumping the line
+    assert queue.outlook(big).reason == "queued: next in line, waiting for memory to free up"
+    assert queue.outlook(small).reason == "queued: 2 jobs ahead in line, about 2 min"  # no jumping the line
 
 
 def test_the_estimate_adds_the_running_jobs_eta_and_the_jobs_ahead(one_slot_busy, monkeypatch):
@@ -117,12 +117,86 @@ def test_the_estimate_adds_the_running_jobs_eta_and_the_jobs_ahead(one_slot_busy
     first, second = queued("a", steps=20), queued("b", steps=20)
     assert queue.wait_s(first) == pytest.approx(120)
     assert queue.wait_s(second) == pytest.approx(120 + job_seconds("sft", {"max_steps": 20}))
-    assert queue.waiting_reason(second) == "queued: 2 jobs ahead in line, about 4 min"
+    assert queue.outlook(second).reason == "queued: 2 jobs ahead in line, about 4 min"
 
 
 def start_in(name: str, config):
     with session(name):
         return runner.start("sft", config)
+
+
+def fake_jobs(monkeypatch, journal, ready: bool = True):
+    """Job processes that note in ``journal`` when they start and (with ``ready``) when their start-up is over,
+    saying so as a real job does (they write their status), then sleep."""
+    script = (
+        "import pathlib, sys, time\n"
+        "journal, name, status = pathlib.Path(sys.argv[1]), sys.argv[2], pathlib.Path(sys.argv[3])\n"
+        "with journal.open('a') as f: f.write(f'start {name}\\n')\n"
+        "time.sleep(0.3)\n"
+        "if sys.argv[4] == 'ready':\n"
+        "    with journal.open('a') as f: f.write(f'ready {name}\\n')\n"
+        "    status.write_text(status.read_text())\n"
+        "time.sleep(120)\n"
+    )
+    command = lambda stage, run: [  # noqa: E731
+        sys.executable,
+        "-c",
+        script,
+        str(journal),
+        run.id,
+        str(run.path / "status.json"),
+        "ready" if ready else "no",
+    ]
+    monkeypatch.setattr(runner, "job_command", command)
+    monkeypatch.setattr(runner, "STARTUP_WAIT_S", 600.0)
+
+
+def launched(stage: str = "sft"):
+    return runner._launch(stage, create_run(stage, SFTStageConfig(model="tiny", dataset="d")))
+
+
+def test_a_job_the_app_starts_runs_lower_from_its_first_instruction(monkeypatch, tmp_path):
+    """Not only once it trains: 30 jobs starting and waiting their turn at once slowed a room's Start clicks."""
+    monkeypatch.setenv("RLHF_JOB_NICENESS", "5")
+    fake_jobs(monkeypatch, tmp_path / "journal")
+    started = {}
+    for stage in ("sft", "demo"):  # the demo is watched live: it keeps the app's priority
+        run = launched(stage)
+        job = psutil.Process(wait_for(lambda: run.status().get("pid"), what=f"the {stage} job's process"))
+        started[stage] = job.nice(), job.environ().get("RLHF_JOB_NICENESS")
+        job.kill()
+    own = psutil.Process().nice()
+    assert started["sft"] == (min(19, own + 5), "0")  # ...and it needn't lower itself again
+    assert started["demo"] == (own, "5")
+
+
+def test_queued_jobs_processes_start_one_after_another(monkeypatch, tmp_path):
+    """Each once the one before has started up, so a room's thirty don't start up all at once."""
+    journal = tmp_path / "journal"
+    fake_jobs(monkeypatch, journal)
+    runs = [launched() for _ in range(3)]
+    try:
+        wait_for(lambda: journal.exists() and journal.read_text().count("ready") == 3, what="three jobs to start")
+        assert journal.read_text().split() == [w for run in runs for w in ("start", run.id, "ready", run.id)]
+    finally:
+        for run in runs:
+            psutil.Process(run.status()["pid"]).kill()
+
+
+def test_a_run_stopped_before_its_process_started_never_gets_one(monkeypatch, tmp_path):
+    journal = tmp_path / "journal"
+    fake_jobs(monkeypatch, journal, ready=False)  # they never say they have started up: the starter waits
+    first, second = launched(), launched()
+    wait_for(lambda: journal.exists() and f"start {first.id}" in journal.read_text(), what="the first job")
+    assert runner.stop(second)["reason"] == "stopped before it started"
+    third = launched()
+    first.update_status(reason="waiting")  # the first has started up: the starter moves on...
+    try:
+        wait_for(lambda: third.status().get("pid"), what="the third job's process")
+        assert not second.status()["pid"] and second.id not in journal.read_text()  # ...past the stopped one
+    finally:
+        for run in (first, third):
+            psutil.Process(run.status()["pid"]).kill()
 
 
 @pytest.mark.slow

@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..errors import UserError, redact
-from ..hosting import JOB_NICENESS, MAX_JOB_MINUTES, host_number
+from ..hosting import MAX_JOB_MINUTES, host_number
 from ..ppo.parallel import launched_rank
 from ..registry import UNQUEUED
 from ..workspace import workspace_dir
+from .processes import job_niceness, lower_priority
 from .queue import wait_for_turn
 from .runs import Run, create_run, open_run, process_start_time, write_json_atomic
 
@@ -218,14 +219,6 @@ def _run_as_helper(stage: str, config, run_fn) -> int:
     return 0
 
 
-def _yield_the_cpu() -> None:
-    """Hosted, a job runs at a lower priority, so that the app's pages stay quick while it trains (on a machine
-    with spare cores it loses nothing)."""
-    niceness = int(host_number(*JOB_NICENESS, local_default=0) or 0)
-    if niceness and hasattr(os, "nice"):
-        os.nice(niceness)
-
-
 class _TimeLimit:
     """The host's longest job (``RLHF_MAX_JOB_MINUTES``): then the job is asked to stop (and interrupted mid-step
     as with Stop); what it trained so far is saved."""
@@ -264,8 +257,8 @@ def _run_job(stage: str, config, run_fn, run: Run, checked: bool) -> int:
             run.finish("stopped", "stopped while queued")
             return 0
         with turn, limit, _stop_watcher(run):
-            if stage not in UNQUEUED:
-                _yield_the_cpu()
+            if stage not in UNQUEUED:  # the app lowered a job it started from the first instruction (niceness 0 here)
+                lower_priority(os.getpid(), job_niceness())
             if not checked:
                 config.validate()
             run.update_status(state="running", reason="", started=time.time())

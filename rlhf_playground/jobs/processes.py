@@ -6,8 +6,11 @@ psutil works the same on Linux, macOS and Windows, so nothing here needs POSIX s
 from __future__ import annotations
 
 import contextlib
+import os
 
 import psutil
+
+from ..hosting import JOB_NICENESS, host_number
 
 
 def process_start_time(pid: int) -> float | None:
@@ -49,3 +52,18 @@ def end_process_tree(pid: int) -> None:
     for process in alive:
         with contextlib.suppress(psutil.Error):
             process.kill()
+
+
+def job_niceness() -> int:
+    """How much lower than the app a training job runs (``RLHF_JOB_NICENESS``; hosted 10, locally 0)."""
+    return int(host_number(*JOB_NICENESS, local_default=0) or 0)
+
+
+def lower_priority(pid: int, by: int) -> None:
+    """Run ``pid`` ``by`` steps of niceness below this process (19 at most), so that the app's pages stay
+    quick while jobs wait and train; a machine with spare cores loses nothing by it. Windows has priority
+    classes instead, left as they are."""
+    if by <= 0 or not hasattr(os, "nice"):
+        return
+    with contextlib.suppress(psutil.Error):
+        psutil.Process(pid).nice(min(19, psutil.Process().nice() + by))

@@ -131,13 +131,13 @@ def _memory_fits(run: Run, running: list[Run]) -> bool:
     return used + (run.status().get("memory_mb") or 0) <= this_machine().budget_mb
 
 
-def wait_s(run: Run, line: list[_Entry] | None = None) -> float:
+def wait_s(run: Run, line: list[_Entry] | None = None, running: list[Run] | None = None) -> float:
     """About how long until ``run`` starts: each busy slot frees when its run's ETA (or estimate) runs out,
     and the jobs ahead take the slots that free first."""
     line = _line() if line is None else line
     now = time.time()
     free_at = []
-    for holder in holders():
+    for holder in holders() if running is None else running:
         status = holder.status()
         left = status.get("eta_s")
         if left is None:
@@ -158,15 +158,11 @@ def about(seconds: float) -> str:
     return f"about {round(seconds / 60)} min" if seconds < 90 * 60 else f"about {seconds / 3600:.1f} h"
 
 
-def waiting_reason(run: Run) -> str:
+def _reason(run: Run, line: list[_Entry], running: list[Run]) -> str:
     """Why ``run`` waits, with its place in line and an estimate; a running run is named only if it is in the
     same workspace."""
-    return _reason(run, _line(), holders())
-
-
-def _reason(run: Run, line: list[_Entry], running: list[Run]) -> str:
     ahead = len(_ahead(run, line))
-    wait = about(wait_s(run, line))
+    wait = about(wait_s(run, line, running))
     own = [holder for holder in running if holder.path.parent == run.path.parent]
     if own:
         more = f" and {ahead} queued before it" if ahead else ""
@@ -177,11 +173,27 @@ def _reason(run: Run, line: list[_Entry], running: list[Run]) -> str:
     return f"queued: {jobs} job{'s' if jobs != 1 else ''} ahead in line, {wait}" if jobs else "queued: next in line"
 
 
-def place_in_line(run: Run) -> int:
+def _place(run: Run, line: list[_Entry], running: list[Run]) -> int:
     """How many jobs go before ``run``: those queued before it, and the running ones when every slot is busy."""
-    line, running = _line(), [h for h in holders() if h.path != run.path]
+    others = [holder for holder in running if holder.path != run.path]
     ahead = len(_ahead(run, line))
-    return ahead + (len(running) if len(running) + ahead >= slot_count() else 0)
+    return ahead + (len(others) if len(others) + ahead >= slot_count() else 0)
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """Where a queued run stands: the jobs that go before it, about how long until it starts, and why it waits."""
+
+    ahead: int
+    wait_s: float
+    reason: str
+
+
+def outlook(run: Run) -> Outlook:
+    """``run``'s place, wait and reason from one read of the line and the slots (each reads every queued run's
+    status: a room pressing Start at once made every Start read them five times)."""
+    line, running = _line(), holders()
+    return Outlook(_place(run, line, running), wait_s(run, line, running), _reason(run, line, running))
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ import gradio as gr
 
 from ..errors import UserError
 from ..jobs import list_runs, open_run, runner
-from ..jobs.queue import about, place_in_line, wait_s
+from ..jobs.queue import about, outlook
 from ..jobs.runs import ACTIVE
 from ..registry import RESUMABLE, UNQUEUED
 from .common import problem
@@ -178,9 +178,9 @@ class RunMonitor:
             run = runner.start(self.stage, config)
         except UserError as exc:
             return None, problem(exc)
-        ahead = 0 if self.stage in UNQUEUED else place_in_line(run)
-        if ahead:  # other jobs hold the machine or wait before it: say so
-            return run.id, f"Run **{run.id}** is queued ({ahead} ahead); it starts in {about(wait_s(run))}."
+        where = None if self.stage in UNQUEUED else outlook(run)
+        if where and where.ahead:  # other jobs hold the machine or wait before it: say so
+            return run.id, f"Run **{run.id}** is queued ({where.ahead} ahead); it starts in {about(where.wait_s)}."
         return run.id, f"Run **{run.id}** started."
 
     def stop(self, run_id):
