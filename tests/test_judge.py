@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rlhf_playground import hosting, judge, minilm, models, settings, workspace
+from rlhf_playground import hosting, hub, judge, minilm, models, settings, workspace
 from rlhf_playground.errors import UserError
 from rlhf_playground.scorers import make_scorer
 
@@ -39,8 +39,8 @@ def test_the_judge_is_fitted_once_and_tells_praise_from_fact_from_complaint(tmp_
 
 def test_without_the_bundled_model_the_judge_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv("RLHF_CACHE_DIR", str(tmp_path))  # nothing converted here
-    monkeypatch.setattr(models, "_bundle_installed", lambda: False)
-    monkeypatch.setattr(models.hub, "hub_reachable", lambda *a, **k: False)
+    monkeypatch.setattr(models.bundled, "bundle_installed", lambda: False)
+    monkeypatch.setattr(hub, "hub_reachable", lambda *a, **k: False)
     with pytest.raises(UserError, match="requirements-offline.txt"):
         settings.check_reward_source("judge")  # said at Start, before any job
     assert list(tmp_path.iterdir()) == []  # nothing half-built

@@ -10,6 +10,7 @@ import torch
 
 from rlhf_playground import hub, models
 from rlhf_playground.errors import UserError
+from rlhf_playground.models import bundled, loading, quantization
 from rlhf_playground.tiny import make_tiny_model
 
 PROMPT = [{"role": "user", "content": "What is the capital of France?"}]
@@ -121,8 +122,8 @@ def test_the_checks_tokenizer_is_loaded_once_and_again_when_its_files_change(tmp
     folder = tmp_path / "model"
     shutil.copytree(tiny_model_dir, folder)
     loads = []
-    real = models._tokenizer
-    monkeypatch.setattr(models, "_tokenizer", lambda ref: loads.append(ref.path) or real(ref))
+    real = loading._tokenizer
+    monkeypatch.setattr(loading, "_tokenizer", lambda ref: loads.append(ref.path) or real(ref))
     with models.shared_tokenizer(str(folder)) as first:
         pass
     with models.shared_tokenizer(str(folder)) as second:
@@ -205,7 +206,7 @@ def test_4bit_on_cpu_quantizes_the_linear_layers(tiny_model_dir):
 
 
 def test_4bit_unavailable_says_why(monkeypatch, tiny_model_dir):
-    monkeypatch.setattr(models, "bnb_status", lambda: (False, "bitsandbytes isn't installed."))
+    monkeypatch.setattr(quantization, "bnb_status", lambda: (False, "bitsandbytes isn't installed."))
     with pytest.raises(UserError, match="4-bit loading isn't available here: bitsandbytes isn't installed"):
         models.load_causal_lm(str(tiny_model_dir), load_in_4bit=True)
 
@@ -242,7 +243,7 @@ def test_sequence_classifier_scores_the_last_real_token(tiny_model_dir):
 # ------------------------------------------------------------------ the bundled default
 def test_conversion_runs_once_when_two_threads_ask(monkeypatch, tmp_path):
     monkeypatch.setenv("RLHF_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(models, "_bundled_gguf", lambda: tmp_path / "fake.gguf")
+    monkeypatch.setattr(bundled, "_bundled_gguf", lambda: tmp_path / "fake.gguf")
     calls = []
 
     def fake_convert(gguf, target):
@@ -252,7 +253,7 @@ def test_conversion_runs_once_when_two_threads_ask(monkeypatch, tmp_path):
         for name in ("config.json", "model.safetensors"):
             (target / name).write_text("{}")
 
-    monkeypatch.setattr(models, "_convert", fake_convert)
+    monkeypatch.setattr(bundled, "_convert", fake_convert)
     results = []
     threads = [threading.Thread(target=lambda: results.append(models.default_model_dir())) for _ in range(2)]
     for thread in threads:
@@ -283,7 +284,7 @@ def test_bundled_default_converts_once_and_answers(monkeypatch, tmp_path):
         raise AssertionError("converted twice")
 
     with monkeypatch.context() as m:
-        m.setattr(models, "_convert", no_second_conversion)
+        m.setattr(bundled, "_convert", no_second_conversion)
         assert models.resolve("default") == ref  # later uses find the converted folder
 
     model, tokenizer = models.load_causal_lm(ref)
@@ -298,10 +299,10 @@ def test_default_falls_back_to_the_hub_copy_when_the_bundle_is_missing(monkeypat
     from rlhf_playground import hub, models
 
     def missing():
-        raise UserError(models._INSTALL_HINT)
+        raise UserError(bundled._INSTALL_HINT)
 
-    monkeypatch.setattr(models, "_bundled_gguf", missing)
-    monkeypatch.setattr(models, "_is_converted", lambda folder: False)
+    monkeypatch.setattr(bundled, "_bundled_gguf", missing)
+    monkeypatch.setattr(bundled, "is_converted", lambda folder: False)
     monkeypatch.setattr(hub, "hub_reachable", lambda *a, **k: True)
     ref = models.resolve("default")
     assert (ref.kind, ref.path) == ("hub", "HuggingFaceTB/SmolLM2-135M-Instruct")

@@ -131,7 +131,7 @@ def test_dataset_without_answers_is_refused(tmp_path, tiny_model_dir):
 def test_4bit_without_bitsandbytes_is_refused(monkeypatch, pairs_file, tiny_model_dir):
     from rlhf_playground import models
 
-    monkeypatch.setattr(models, "bnb_status", lambda: (False, "bitsandbytes is not installed."))
+    monkeypatch.setattr(models.quantization, "bnb_status", lambda: (False, "bitsandbytes is not installed."))
     with pytest.raises(UserError, match="bitsandbytes is not installed"):
         tiny_config(tiny_model_dir, pairs_file, load_in_4bit=True).validate()
 
