@@ -2,7 +2,7 @@
 
 The course compares a base and a tuned model by building a ``pipeline("text-generation")``
 for each (the tuned one from the merged LoRA model) and calling it prompt by prompt.
-:func:`rlhf_playground.compare.compare` loads the base once, attaches the adapter to it
+:func:`rlhf_playground.evaluation.compare.compare` loads the base once, attaches the adapter to it
 and generates left-padded batches. Both answer the same prompts (the first 32 of the
 bundled ``prompts.jsonl``, markers stripped, as chat messages) greedily, with the same
 ``max_new_tokens``, on the bundled SmolLM2-135M-Instruct and a LoRA adapter with random
@@ -62,7 +62,7 @@ def save_random_adapter(folder: Path) -> Path:
 
 
 def run_ours(prompts: list[str], adapter: Path, max_new_tokens: int, batch_size: int) -> dict[str, list[str]]:
-    from rlhf_playground.compare import CompareConfig, compare
+    from rlhf_playground.evaluation.compare import CompareConfig, compare
 
     config = CompareConfig(
         base="default",
@@ -82,7 +82,7 @@ def run_pipelines(prompts: list[str], adapter: Path, max_new_tokens: int) -> dic
     from transformers import AutoModelForCausalLM, AutoTokenizer, pipeline
 
     from rlhf_playground.models import default_model_dir
-    from rlhf_playground.scorers import make_scorer
+    from rlhf_playground.rewards.scorers import make_scorer
 
     path = str(default_model_dir())
     tokenizer = AutoTokenizer.from_pretrained(path)

@@ -44,7 +44,7 @@ def main() -> None:
 
 def report(workspace: Path, wall: float, extra: list[str]) -> None:
     sys.path.insert(0, str(ROOT))
-    from rlhf_playground.compare import examples_markdown, load_result
+    from rlhf_playground.evaluation.compare import examples_markdown, load_result
 
     runs = {p.name: json.loads((p / "status.json").read_text()) for p in (workspace / "runs").iterdir()}
     demo = next(s for s in runs.values() if s.get("stage") == "demo")

@@ -41,7 +41,7 @@ def main() -> None:
     from rlhf_playground.jobs import list_runs, open_run
     from rlhf_playground.labels import learn
     from rlhf_playground.labels.pairs import forget_sources
-    from rlhf_playground.scorers import make_scorer
+    from rlhf_playground.rewards.scorers import make_scorer
 
     def prefers_a(pair) -> bool:
         if args.taste == "short":

@@ -118,7 +118,7 @@ def train(attendee: Attendee, stage: str, args: list) -> bool:
 def attend(attendee: Attendee, url: str, model: str, steps: int, stages: tuple, neighbours: dict, joined) -> None:
     from gradio_client import Client
 
-    from rlhf_playground.compare import CompareConfig
+    from rlhf_playground.evaluation.compare import CompareConfig
     from rlhf_playground.ppo.config import PPOStageConfig
     from rlhf_playground.stages.sft import SFTStageConfig
     from rlhf_playground.ui import compare_tab, finetune_tab, ppo_tab
@@ -209,7 +209,7 @@ STAGES = ("sft", "ppo", "compare")
 
 
 def run_workshop(clients: int, minutes: float, steps: int = 2, slots: int | None = None, stages=STAGES) -> dict:
-    from rlhf_playground.tiny import make_tiny_model
+    from rlhf_playground.models.tiny import make_tiny_model
 
     lighten_the_clients()
     load_before = os.getloadavg()

@@ -47,7 +47,7 @@ def main() -> None:
 
     from ppo_demo import prompt_file
 
-    from rlhf_playground import methods
+    from rlhf_playground.evaluation import methods
 
     with tempfile.TemporaryDirectory() as tmp:
         prompts = prompt_file(Path(tmp))

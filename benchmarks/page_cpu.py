@@ -77,7 +77,7 @@ def measure_room(seconds: float, pages: int) -> dict:
     """``pages`` browsers on the tabs of ``ROOM_TABS`` in turn while a run trains: each one's CPU and the server's."""
     from playwright import sync_api
 
-    from rlhf_playground.tiny import make_tiny_model
+    from rlhf_playground.models.tiny import make_tiny_model
 
     with tempfile.TemporaryDirectory() as tmp:
         workspace = Path(tmp) / "workspace"
@@ -127,7 +127,7 @@ def measure_room(seconds: float, pages: int) -> dict:
 def measure(scenario: str, seconds: float) -> dict:
     from playwright import sync_api
 
-    from rlhf_playground.tiny import make_tiny_model
+    from rlhf_playground.models.tiny import make_tiny_model
 
     with tempfile.TemporaryDirectory() as tmp:
         workspace = Path(tmp) / "workspace"

@@ -121,7 +121,7 @@ def worker_ours(args, job: dict) -> dict:
     from rlhf_playground.models import load_causal_lm
     from rlhf_playground.ppo.config import PPOStageConfig
     from rlhf_playground.ppo.trainer import PPOTrainer
-    from rlhf_playground.scorers import make_scorer
+    from rlhf_playground.rewards.scorers import make_scorer
 
     torch.set_num_threads(args.threads)
     config = PPOStageConfig(

@@ -71,7 +71,7 @@ def attend(attendee: Attendee, url: str, model: str, round_: int, gate: threadin
 
 
 def burst(clients: int, rounds: int, model: str, profile: Path | None) -> dict:
-    from rlhf_playground.tiny import make_tiny_model
+    from rlhf_playground.models.tiny import make_tiny_model
 
     lighten_the_clients()
     root = Path(tempfile.mkdtemp(prefix="room-burst-"))

@@ -18,7 +18,7 @@ COMMAND_MODULES = [
     "rlhf_playground.data.cli",
     *stage_modules(),
     "rlhf_playground.jobs.resume_cli",
-    "rlhf_playground.push_cli",
+    "rlhf_playground.sharing.push_cli",
     "rlhf_playground.ui.serve",
 ]
 GLOBAL_FLAGS = ("--trust-remote-code",)

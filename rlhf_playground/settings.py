@@ -184,7 +184,7 @@ def check_reward(spec: str) -> None:
 
 def check_reward_source(spec: str) -> None:
     """UserError, before any training, when a classifier or reward model named in ``spec`` isn't there."""
-    from .scorers import check_classifier, find_model_folder
+    from .rewards.scorers import check_classifier, find_model_folder
 
     kind = reward_kind(spec)
     if kind == "judge":

@@ -12,7 +12,7 @@ from rlhf_playground.models import load_causal_lm
 from rlhf_playground.ppo.config import PPOStageConfig
 from rlhf_playground.ppo.parallel import Processes
 from rlhf_playground.ppo.trainer import PPOTrainer
-from rlhf_playground.scorers import make_scorer
+from rlhf_playground.rewards.scorers import make_scorer
 
 PROMPTS = ["I loved the film", "The food was", "My day was", "This book is", "The weather", "Our trip was"]
 PROMPTS += ["The concert", "That game"]

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from rlhf_playground.compare import (
+from rlhf_playground.errors import UserError
+from rlhf_playground.evaluation.compare import (
     CompareConfig,
     ComparisonResult,
     compare,
@@ -25,9 +26,8 @@ from rlhf_playground.compare import (
     summary_markdown,
     win_interval,
 )
-from rlhf_playground.errors import UserError
-from rlhf_playground.explore import analyse_sentiment, generate_text
-from rlhf_playground.generation import encode_prompt
+from rlhf_playground.evaluation.explore import analyse_sentiment, generate_text
+from rlhf_playground.models.generation import encode_prompt
 
 PROMPTS = ["Hi", "What is the capital of France and why is it so famous?", "Tell me about the weather today"]
 WORD = " fine"  # what the fine_adapter fixture (conftest.py) makes the tiny model say
@@ -158,7 +158,7 @@ def test_two_tuned_models_can_be_set_head_to_head():
 
 
 def test_relevance_tells_an_answer_about_its_prompt_from_one_about_nothing():
-    from rlhf_playground.relevance import drift_warning, relevance
+    from rlhf_playground.evaluation.relevance import drift_warning, relevance
 
     prompts = ["Describe a picnic in the hills.", "Write a review of a folding bicycle.", "How was the ferry trip?"]
     about = [
@@ -184,7 +184,7 @@ def test_tuned_models_can_be_named(tiny_model_dir, fine_adapter):
 
 
 def test_adapter_of_another_base_is_refused(tmp_path, tiny_model_dir, fine_adapter):
-    from rlhf_playground.tiny import make_tiny_model
+    from rlhf_playground.models.tiny import make_tiny_model
 
     other = make_tiny_model(tmp_path / "other", seed=1)
     with pytest.raises(UserError, match=f"was trained on {tiny_model_dir}, not on {other}"):
@@ -202,7 +202,7 @@ def test_bad_settings_are_refused(tiny_model_dir):
 
 def test_cli_compares_a_run_and_writes_csv_and_json(tmp_path, tiny_model_dir, fine_adapter, capsys):
     from rlhf_playground.cli import main
-    from rlhf_playground.compare import load_result
+    from rlhf_playground.evaluation.compare import load_result
     from rlhf_playground.jobs.runs import create_run, list_runs
     from rlhf_playground.stages.sft import SFTStageConfig
 

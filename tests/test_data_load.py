@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from rlhf_playground import data, hub
+from rlhf_playground import data
 from rlhf_playground.errors import UserError
+from rlhf_playground.sharing import hub
 
 
 def write(path, text, encoding="utf-8"):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rlhf_playground.compare import ComparisonResult
-from rlhf_playground.diversity import collapse_warning, distinct_n, top_opening
+from rlhf_playground.evaluation.compare import ComparisonResult
+from rlhf_playground.evaluation.diversity import collapse_warning, distinct_n, top_opening
 
 
 def test_distinct_2_counts_word_pairs_across_all_answers():

@@ -141,7 +141,7 @@ def test_sharing_needs_your_own_sign_in_and_downloads_reach_only_your_own_runs(h
 def test_files_of_another_browser_cannot_be_picked(hosted_app):
     url, workspace = hosted_app
     carol = Client(url, verbose=False, headers={"Cookie": "rlhf_session=" + "c" * 48})
-    from rlhf_playground.compare import CompareConfig
+    from rlhf_playground.evaluation.compare import CompareConfig
     from rlhf_playground.ui.compare_tab import GROUPS
 
     stolen = sorted(Path(workspace / "sessions").glob("*/datasets/*"))[0]
@@ -256,7 +256,7 @@ def test_a_run_is_watched_only_by_the_session_that_started_it(tmp_path_factory, 
     import shutil
     import time
 
-    from rlhf_playground.compare import CompareConfig
+    from rlhf_playground.evaluation.compare import CompareConfig
     from rlhf_playground.ui.compare_tab import GROUPS
 
     root = tmp_path_factory.mktemp("hosted-poll")

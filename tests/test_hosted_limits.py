@@ -48,7 +48,7 @@ def test_caps_apply_only_when_hosted():
 
 
 def test_try_models_generation_length_is_capped_in_the_server_process(hosted):
-    from rlhf_playground.explore import generate_text
+    from rlhf_playground.evaluation.explore import generate_text
 
     with pytest.raises(UserError, match="max_new_tokens 2000 is more than this shared app allows"):
         generate_text("default", "hi", max_new_tokens=2000)
@@ -84,7 +84,7 @@ def test_one_running_and_one_queued_job_per_session(hosted):
 
 # ------------------------------------------------------------------ caches and leftovers
 def test_scorers_are_cached_per_session(hosted, monkeypatch):
-    from rlhf_playground import scorers
+    from rlhf_playground.rewards import scorers
     from rlhf_playground.workspace import workspace_dir
 
     made = []

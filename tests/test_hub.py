@@ -9,7 +9,7 @@ import threading
 import pytest
 from huggingface_hub.utils import close_session
 
-from rlhf_playground import hub
+from rlhf_playground.sharing import hub
 
 PROXY_VARIABLES = (
     "HTTP_PROXY",

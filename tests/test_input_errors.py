@@ -13,11 +13,11 @@ import pytest
 
 from rlhf_playground import data
 from rlhf_playground.cli import main
-from rlhf_playground.compare import CompareConfig
 from rlhf_playground.config import config_from_args, from_dict, load_json
 from rlhf_playground.data.pairs import read_pairs
 from rlhf_playground.data.prompts import read_rows
 from rlhf_playground.errors import UserError
+from rlhf_playground.evaluation.compare import CompareConfig
 from rlhf_playground.ppo.config import PPOStageConfig
 from rlhf_playground.stages import reward
 from rlhf_playground.stages.dpo import DPOStageConfig, read_preference_pairs

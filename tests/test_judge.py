@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from rlhf_playground import hosting, hub, judge, minilm, models, settings, workspace
+from rlhf_playground import hosting, models, settings, workspace
 from rlhf_playground.errors import UserError
-from rlhf_playground.scorers import make_scorer
+from rlhf_playground.models import minilm
+from rlhf_playground.rewards import judge
+from rlhf_playground.rewards.scorers import make_scorer
+from rlhf_playground.sharing import hub
 
 
 @pytest.mark.slow

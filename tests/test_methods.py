@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rlhf_playground import methods
+from rlhf_playground.evaluation import methods
 from rlhf_playground.jobs import create_run
 from rlhf_playground.ppo.config import PPOStageConfig
 from rlhf_playground.stages.dpo import DPOStageConfig

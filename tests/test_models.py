@@ -8,10 +8,11 @@ import time
 import pytest
 import torch
 
-from rlhf_playground import hub, models
+from rlhf_playground import models
 from rlhf_playground.errors import UserError
 from rlhf_playground.models import bundled, loading, quantization
-from rlhf_playground.tiny import make_tiny_model
+from rlhf_playground.models.tiny import make_tiny_model
+from rlhf_playground.sharing import hub
 
 PROMPT = [{"role": "user", "content": "What is the capital of France?"}]
 
@@ -296,7 +297,8 @@ def test_bundled_default_converts_once_and_answers(monkeypatch, tmp_path):
 
 def test_default_falls_back_to_the_hub_copy_when_the_bundle_is_missing(monkeypatch):
     """A Space installs requirements.txt only: 'default' then means the same model from the Hub."""
-    from rlhf_playground import hub, models
+    from rlhf_playground import models
+    from rlhf_playground.sharing import hub
 
     def missing():
         raise UserError(bundled._INSTALL_HINT)

@@ -69,7 +69,7 @@ def test_method_trains_saves_an_adapter_and_evaluates(stage, cls, tiny_model_dir
 def test_one_batch_of_answers_serves_as_many_updates_as_ppo_makes(tiny_model_dir, tmp_path, monkeypatch):
     """batch 4, mini-batches of 2, 2 passes: 4 updates per sampled batch (PPO's batch/mini x epochs), so 8 updates
     sample 2 batches of 4 answers."""
-    from rlhf_playground import scorers
+    from rlhf_playground.rewards import scorers
 
     batches = []
 
@@ -168,7 +168,7 @@ def test_cli_has_both_commands_and_refuses_bad_settings(tmp_path, tiny_model_dir
 
 
 def test_a_run_started_from_an_sft_adapter_notes_it_so_compare_loads_it_right(tmp_path, tiny_model_dir, fine_adapter):
-    from rlhf_playground.compare import resolve_tuned
+    from rlhf_playground.evaluation.compare import resolve_tuned
 
     config = small(
         GRPOStageConfig, tiny_model_dir, prompts_file(tmp_path / "p.jsonl"), steps=1, adapter=str(fine_adapter)

@@ -25,9 +25,9 @@ import torch
 
 from rlhf_playground.data.prompts import load_prompts, prompt_text, split_prompts
 from rlhf_playground.errors import UserError
-from rlhf_playground.generation import answer_mask
 from rlhf_playground.models import load_causal_lm
-from rlhf_playground.policy import load_policy
+from rlhf_playground.models.generation import answer_mask
+from rlhf_playground.models.policy import load_policy
 from rlhf_playground.ppo.config import PPOStageConfig
 from rlhf_playground.ppo.trainer import PPOTrainer, build_trainer
 

@@ -13,7 +13,7 @@ import pytest
 from rlhf_playground.data.pairs import describe_dropped, read_pairs
 from rlhf_playground.errors import UserError
 from rlhf_playground.jobs import create_run
-from rlhf_playground.scorers import make_scorer
+from rlhf_playground.rewards.scorers import make_scorer
 from rlhf_playground.stages import reward
 
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from rlhf_playground.errors import UserError
-from rlhf_playground.scorers import ClassifierScorer, LexiconScorer, RewardModelScorer, join_text, make_scorer
+from rlhf_playground.rewards.scorers import ClassifierScorer, LexiconScorer, RewardModelScorer, join_text, make_scorer
 
 PROMPTS = ["How was the film?", "Describe your day.", "Any news?"]
 RESPONSES = ["I loved it, wonderful acting", "terrible and sad", "The cat sat on the mat and looked at the bird"]

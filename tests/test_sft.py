@@ -14,9 +14,9 @@ import pytest
 
 from rlhf_playground.config import add_config_arguments, config_from_args, to_accelerate_command, to_command
 from rlhf_playground.errors import UserError
-from rlhf_playground.generation import encode_prompt
 from rlhf_playground.jobs.execute import run_stage
 from rlhf_playground.jobs.runs import list_runs, open_run
+from rlhf_playground.models.generation import encode_prompt
 from rlhf_playground.stages import sft
 from rlhf_playground.stages.sft import SFTStageConfig
 

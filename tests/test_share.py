@@ -13,15 +13,15 @@ import httpx2
 import pytest
 from huggingface_hub.errors import HfHubHTTPError
 
-from rlhf_playground import share
 from rlhf_playground.cli import main
 from rlhf_playground.data import load_source, prepare
 from rlhf_playground.data.store import save_dataset
 from rlhf_playground.errors import UserError
 from rlhf_playground.jobs.runs import create_run
 from rlhf_playground.models import DEFAULT_HUB_ID
-from rlhf_playground.policy import POLICY_INFO
+from rlhf_playground.models.policy import POLICY_INFO
 from rlhf_playground.registry import config_class
+from rlhf_playground.sharing import share
 
 
 class FakeHub:

@@ -7,8 +7,8 @@ from pathlib import Path
 import gradio as gr
 import yaml
 
-from rlhf_playground.minilm import HUB_ENCODER
 from rlhf_playground.models import DEFAULT_HUB_ID
+from rlhf_playground.models.minilm import HUB_ENCODER
 from rlhf_playground.ui import take_home
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +73,7 @@ def test_sign_in_is_offered_on_a_space_only(monkeypatch):
 
 
 def test_a_shared_app_reads_the_hub_with_no_token(monkeypatch):
-    from rlhf_playground import hub
+    from rlhf_playground.sharing import hub
     from rlhf_playground.ui import app, serve
 
     monkeypatch.setenv("HF_TOKEN", "hf_the_hosts_own")

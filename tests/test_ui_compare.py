@@ -11,7 +11,7 @@ import pytest
 from gradio_client import Client
 from serve import running_app
 
-from rlhf_playground.compare import CompareConfig
+from rlhf_playground.evaluation.compare import CompareConfig
 from rlhf_playground.ui.compare_tab import GROUPS
 
 FIELDS = [name for _, names in GROUPS for name in names]
@@ -21,7 +21,7 @@ PROMPTS = ["Hi", "How was your day?", "Tell me about the sea"]
 @pytest.fixture(scope="module")
 def client(tmp_path_factory, tiny_model_dir, fine_adapter):
     """The app over a workspace holding one finished SFT run (the fine_adapter) and one of another base."""
-    from rlhf_playground.tiny import make_tiny_model
+    from rlhf_playground.models.tiny import make_tiny_model
 
     root = tmp_path_factory.mktemp("ui-compare")
     workspace = root / "workspace"

@@ -8,7 +8,7 @@ import gradio as gr
 import pytest
 from test_share import PPO_EVAL, FakeHub, finished_run
 
-from rlhf_playground import share
+from rlhf_playground.sharing import share
 from rlhf_playground.ui import take_home
 from rlhf_playground.workspace import session
 

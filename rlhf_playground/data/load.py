@@ -12,8 +12,8 @@ import os
 import re
 from pathlib import Path
 
-from .. import hub
 from ..errors import OFFLINE_HINT, UserError, is_offline_error
+from ..sharing import hub
 from ..workspace import SAMPLES_DIR
 from .formats import Table, from_sharegpt, is_sharegpt
 

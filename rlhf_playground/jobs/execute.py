@@ -292,7 +292,7 @@ def _run_job(stage: str, config, run_fn, run: Run, checked: bool) -> int:
 
 def _write_card(stage: str, run: Run) -> None:
     """The model card beside a saved adapter, so the run folder describes itself; never fails the job."""
-    from ..share import saved_model, write_model_card
+    from ..sharing.share import saved_model, write_model_card
 
     if saved_model(run, stage):
         try:

@@ -120,7 +120,7 @@ def choose(target: Target, pair_id: str, choice: str, reward: str = "") -> dict:
         )
     scores = {}
     if reward and choice in ("a", "b"):
-        from ..scorers import cached_scorer
+        from ..rewards.scorers import cached_scorer
 
         text = prompt_text(pair.prompt)
         scores[reward] = cached_scorer(reward).score([text, text], [pair.a, pair.b])

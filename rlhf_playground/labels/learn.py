@@ -21,7 +21,7 @@ PROMPTS_DATASET = "demo-prompts"  # the bundled prompts, saved as the demo saves
 
 def reward_config(labels: LabelSet):
     """The reward stage's config for these labels; UserError with too few pairs."""
-    from ..minilm import encoder_dir
+    from ..models.minilm import encoder_dir
     from ..registry import config_class
 
     pairs = len(labels.rows())

@@ -64,8 +64,8 @@ def sampled_pairs(model_path: str, sampling: Sampling) -> AnswerPairs:
     """Two sampled answers per prompt from the model at ``model_path`` (kept loaded, see ``explore``)."""
 
     def answer_pairs(prompts: list, seed: int) -> list[tuple[str, str]]:
-        from ..explore import loaded_lm
-        from ..generation import answer, encode_prompt, sampling_args, stop_ids
+        from ..evaluation.explore import loaded_lm
+        from ..models.generation import answer, encode_prompt, sampling_args, stop_ids
 
         model, tokenizer = loaded_lm(model_path)
         ids = [encode_prompt(tokenizer, p, max_length=MAX_PROMPT_TOKENS) for p in prompts]
@@ -92,7 +92,7 @@ def pair_id(model: str, sampling: Sampling, prompt: Prompt, a: str, b: str) -> s
 
 
 def lexicon_scores(prompt: Prompt, a: str, b: str) -> list[float]:
-    from ..scorers import LexiconScorer
+    from ..rewards.scorers import LexiconScorer
 
     text = prompt_text(prompt)
     return LexiconScorer().score([text, text], [a, b])

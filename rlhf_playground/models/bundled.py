@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import hub
 from ..errors import UserError
+from ..sharing import hub
 from ..workspace import built_once, cache_dir
 from .library import from_transformers
 

@@ -35,12 +35,12 @@ from peft import LoraConfig, get_peft_model
 from safetensors.torch import save_file
 
 from ..data.prompts import load_prompts, prompt_text, split_prompts
-from ..diversity import distinct_n
 from ..errors import UserError
-from ..generation import Generated, encode_prompt, generate, held_out_answers, sampling_args, stop_ids
+from ..evaluation.diversity import distinct_n
 from ..models import load_causal_lm
-from ..policy import prepare_base, write_policy_info
-from ..scorers import held_out_reward, make_scorer
+from ..models.generation import Generated, encode_prompt, generate, held_out_answers, sampling_args, stop_ids
+from ..models.policy import prepare_base, write_policy_info
+from ..rewards.scorers import held_out_reward, make_scorer
 from . import core
 from .config import PPOStageConfig
 from .parallel import Processes

@@ -128,7 +128,7 @@ def make_trainer(trainer_cls, run: Run, target_modules: str = "auto", **kwargs):
 def load_base(model_ref: str, adapter: str, load_in_4bit: bool, double_quant: bool = True):
     """``(model, tokenizer)`` ready for a fresh LoRA adapter: the SFT adapter merged in, 4-bit prepared."""
     from ..models import load_causal_lm
-    from ..policy import prepare_base
+    from ..models.policy import prepare_base
 
     model, tokenizer = load_causal_lm(
         model_ref, load_in_4bit=load_in_4bit, double_quant=double_quant, adapter=adapter or None
@@ -154,7 +154,7 @@ def as_chat(prompt, tokenizer):
 
 # ------------------------------------------------------------------ held-out evaluation
 def evaluate_before(model, tokenizer, scorer, held_out: list, max_new_tokens: int) -> float | None:
-    from ..scorers import held_out_reward
+    from ..rewards.scorers import held_out_reward
 
     if not held_out:
         return None
@@ -166,9 +166,9 @@ def evaluate_before(model, tokenizer, scorer, held_out: list, max_new_tokens: in
 
 
 def write_evaluation(run: Run, held_out: list, before: float, after: float, reward: str) -> Path:
-    """eval.json, the same keys for every RL method: what :mod:`rlhf_playground.methods` compares (``final_kl`` per
-    answer, as PPO's, though TRL logs it per token)."""
-    from ..methods import kls_per_answer
+    """eval.json, the same keys for every RL method: what :mod:`rlhf_playground.evaluation.methods` compares
+    (``final_kl`` per answer, as PPO's, though TRL logs it per token)."""
+    from ..evaluation.methods import kls_per_answer
 
     kl = kls_per_answer(run.status().get("stage", ""), run.metrics())
     return run.write_eval(
@@ -189,8 +189,8 @@ def train_and_evaluate(
     ``config.adapter``), and write eval.json with the keys PPO writes."""
     from ..jobs.execute import interruptible
     from ..models import describe
-    from ..policy import write_policy_info
-    from ..scorers import held_out_reward
+    from ..models.policy import write_policy_info
+    from ..rewards.scorers import held_out_reward
 
     run.update_status(model_info=describe(trainer.model))
     with interruptible(run):

@@ -1,11 +1,11 @@
-"""Compare as a job: :func:`rlhf_playground.compare.compare` with a run folder, progress and a CSV."""
+"""Compare as a job: :func:`rlhf_playground.evaluation.compare.compare` with a run folder, progress and a CSV."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from ..compare import CompareConfig, compare
+from ..evaluation.compare import CompareConfig, compare
 
 STAGE = "compare"
 

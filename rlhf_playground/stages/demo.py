@@ -14,7 +14,7 @@ graded warm > mild > flat > gloomy, so the reward keeps rising past "not
 negative". PPO's prompts are the bundled ``prompts``: the same kind of everyday
 subjects, none of them in the pairs, and the comparison answers the 16 PPO held
 out. It scores with two scorers that share nothing with the reward model: VADER
-(a word list) and the judge (:mod:`rlhf_playground.judge`: a probe on the frozen
+(a word list) and the judge (:mod:`rlhf_playground.rewards.judge`: a probe on the frozen
 base model's embeddings, fitted to the bundled reviews).
 """
 
@@ -107,7 +107,7 @@ class DemoConfig:
 
 def stage_configs(config: DemoConfig) -> dict[str, Any]:
     """The SFT and reward model settings of the demo (PPO and compare need the runs' ids, see :func:`run`)."""
-    from ..minilm import encoder_dir
+    from ..models.minilm import encoder_dir
     from ..registry import config_class
 
     minilm = config.reward_model == "minilm"
@@ -226,8 +226,8 @@ def _wait(child: Run, parent: Run) -> dict:
 
 
 def run(config: DemoConfig, run: Run) -> dict[str, Any]:
-    from ..compare import CompareConfig, headline, load_result
     from ..data.prompts import load_prompts, prompt_text, split_prompts
+    from ..evaluation.compare import CompareConfig, headline, load_result
     from ..jobs import runner
     from ..ppo.config import PPOStageConfig
 

@@ -156,7 +156,7 @@ def run(config: DPOStageConfig, run: Run) -> dict[str, Any]:
     """Evaluate the base on held-out prompts, train with DPO, save the adapter, evaluate again."""
     from transformers import set_seed
 
-    from ..scorers import make_scorer
+    from ..rewards.scorers import make_scorer
 
     common.quiet_progress_bars()
     set_seed(config.seed)

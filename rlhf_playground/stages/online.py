@@ -10,7 +10,7 @@ the baseline, so there is no value head to train (PPO's critic).
 The reward is the same scorer PPO uses (``lexicon``, ``classifier:...``, ``reward:...``),
 wrapped as a TRL reward function. Like PPO, the run writes ``artifacts/eval.json``: the
 mean reward of greedy answers to held-out prompts before and after, so the method
-comparison (:mod:`rlhf_playground.methods`) reads every method the same way.
+comparison (:mod:`rlhf_playground.evaluation.methods`) reads every method the same way.
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ def run(config: OnlineStageConfig, run: Run) -> dict[str, Any]:
     """Evaluate the base on held-out prompts, train with GRPO or RLOO, save the adapter, evaluate again."""
     from transformers import set_seed
 
-    from ..scorers import make_scorer
+    from ..rewards.scorers import make_scorer
 
     common.quiet_progress_bars()
     set_seed(config.seed)

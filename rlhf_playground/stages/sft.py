@@ -17,9 +17,9 @@ from typing import Any
 from .. import settings
 from ..data.prompts import conversation_prompt, prompt_text, read_rows
 from ..errors import UserError, require
-from ..generation import answer, encode_prompt
 from ..jobs.runs import Run
 from ..models import check_4bit
+from ..models.generation import answer, encode_prompt
 from . import common
 from .common import lora_config, make_trainer, quiet_progress_bars, save_adapter
 

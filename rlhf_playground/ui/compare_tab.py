@@ -6,7 +6,7 @@ import math
 
 import gradio as gr
 
-from ..compare import CompareConfig, load_result, score_distribution, summary_markdown
+from ..evaluation.compare import CompareConfig, load_result, score_distribution, summary_markdown
 from ..stages.compare import STAGE
 from .choices import JUDGED, dataset_choices, reward_choices, tuned_choices
 from .forms import ConfigForm

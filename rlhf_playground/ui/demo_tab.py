@@ -6,8 +6,8 @@ import sys
 
 import gradio as gr
 
-from ..compare import examples_markdown, headline, load_result, summary_markdown
 from ..errors import UserError
+from ..evaluation.compare import examples_markdown, headline, load_result, summary_markdown
 from ..hosting import presets
 from ..jobs import open_run
 from ..stages import demo

@@ -7,7 +7,7 @@ import json
 import gradio as gr
 
 from ..errors import UserError
-from ..explore import analyse_sentiment, generate_text
+from ..evaluation.explore import analyse_sentiment, generate_text
 from .choices import SCORERS, tuned_choices
 from .common import model_work, problem
 

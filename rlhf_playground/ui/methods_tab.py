@@ -6,7 +6,7 @@ import json
 
 import gradio as gr
 
-from .. import methods
+from ..evaluation import methods
 from ..stages.dpo import STAGE as DPO
 from ..stages.dpo import DPOStageConfig
 from ..stages.grpo import STAGE as GRPO

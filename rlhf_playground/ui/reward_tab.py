@@ -6,7 +6,7 @@ import gradio as gr
 
 from ..errors import UserError
 from ..jobs import list_runs
-from ..scorers import cached_scorer
+from ..rewards.scorers import cached_scorer
 from ..stages.reward import STAGE, RewardStageConfig, prefer
 from .choices import dataset_choices
 from .common import model_work, problem

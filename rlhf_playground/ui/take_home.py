@@ -14,7 +14,7 @@ import gradio as gr
 from ..errors import UserError
 from ..hosting import is_hosted
 from ..jobs import open_run
-from ..share import MODEL_STAGES, push_dataset, push_run, run_zip
+from ..sharing.share import MODEL_STAGES, push_dataset, push_run, run_zip
 from .common import problem
 from .sessions import offer_download
 

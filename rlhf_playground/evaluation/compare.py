@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import settings
-from .data.prompts import prompt_column, prompt_text, read_rows
-from .errors import UserError, require
-from .generation import answer, encode_prompt, sampling_args
-from .policy import trained_on_sft
-from .workspace import adapter_folder
+from .. import settings
+from ..data.prompts import prompt_column, prompt_text, read_rows
+from ..errors import UserError, require
+from ..models.generation import answer, encode_prompt, sampling_args
+from ..models.policy import trained_on_sft
+from ..workspace import adapter_folder
 
 SAMPLE_MODES = ("first", "random")
 HACKING_WINS = 0.6  # "reward hacking?" when the reward wins this share of prompts and the score doesn't win half
@@ -80,14 +80,14 @@ class CompareConfig:
         resolve_tuned(self.tuned, self.base)  # so too for a run of another base
         for spec in (self.scorer, self.reward):
             if spec.strip().startswith("classifier:"):
-                from .scorers import check_classifier
+                from ..rewards.scorers import check_classifier
 
                 check_classifier(spec)
 
     def _check_out(self) -> None:
         """Refuse an ``out`` whose files couldn't be written: they are written after the whole comparison,
         too late to say so. A missing folder is fine where it can be made (``to_csv`` makes it)."""
-        from .hosting import check_local_path
+        from ..hosting import check_local_path
 
         folder = Path(f"{self.out}.csv").parent
         check_local_path(folder)
@@ -135,7 +135,7 @@ class Entry:
 
 def resolve_tuned(text: str, base: str) -> list[Entry]:
     """The comma-separated ``text`` as entries; UserError for an adapter trained on another base."""
-    from .models import resolve
+    from ..models import resolve
 
     base_ref = resolve(base)
     entries, names = [], {BASE_NAME}
@@ -164,7 +164,7 @@ def resolve_tuned(text: str, base: str) -> list[Entry]:
 
 def _run_adapter(item: str) -> tuple[str | None, str | None]:
     """``(run id, its adapter folder)`` when ``item`` is a run of this workspace, else ``(None, None)``."""
-    from .jobs.runs import list_runs
+    from ..jobs.runs import list_runs
 
     if "/" in item or item.startswith("."):
         return None, None
@@ -181,7 +181,7 @@ def _run_adapter(item: str) -> tuple[str | None, str | None]:
 
 def _base_path(reference: str) -> str | None:
     """Where an adapter's recorded base lives now, or None when it can't be found here."""
-    from .models import resolve
+    from ..models import resolve
 
     try:
         return resolve(reference).path
@@ -442,8 +442,8 @@ def compare(config: CompareConfig, progress: Callable[[str, int, int], None] | N
     ``progress`` (optional) is called as ``progress(sentence, steps done, total steps)``
     before each model generates and before scoring; it may raise to stop the comparison.
     """
-    from .models import load_causal_lm
-    from .scorers import cached_scorer
+    from ..models import load_causal_lm
+    from ..rewards.scorers import cached_scorer
 
     config.check_values()  # the job validated the rest; reading the prompts and the runs checks them again
     prompts = load_prompts(config)
@@ -483,7 +483,7 @@ def compare(config: CompareConfig, progress: Callable[[str, int, int], None] | N
     for entry in (e for e in entries if not e.shares_base):
         say(f"loading and answering with {entry.name}")
         if entry.on_sft:
-            from .policy import load_policy
+            from ..models.policy import load_policy
 
             other, other_tokenizer = load_policy(entry.ref)
         else:

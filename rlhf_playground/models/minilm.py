@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import hub
-from .errors import UserError
-from .workspace import bundled_minilm_dir
+from ..errors import UserError
+from ..sharing import hub
+from ..workspace import bundled_minilm_dir
 
 HUB_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"  # what the package ships; the Space preloads it
 HUB_ENCODER_FILES = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt"]

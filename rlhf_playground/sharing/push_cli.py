@@ -24,8 +24,8 @@ def register(subparsers) -> None:
 def command(args: argparse.Namespace) -> int:
     from huggingface_hub import get_token
 
-    from .errors import UserError
-    from .jobs.runs import open_run
+    from ..errors import UserError
+    from ..jobs.runs import open_run
     from .share import push_dataset, push_run, run_zip, write_model_card
 
     if bool(args.run) == bool(args.dataset):

@@ -23,7 +23,7 @@ import json
 import random
 from pathlib import Path
 
-from .workspace import built_once, cache_dir
+from ..workspace import built_once, cache_dir
 
 NAME = "judge-smollm2-probe-v2"  # a new recipe gets a new name, so an old cached judge is never mixed up
 L2, HELD_OUT, SEED, BATCH = 1e-3, 0.1, 0, 64
@@ -32,7 +32,7 @@ L2, HELD_OUT, SEED, BATCH = 1e-3, 0.1, 0, 64
 def encoder_path() -> str:
     """Where the judge's encoder loads from: the bundled base model (converted on first use), or the same
     model from the Hub where the bundle isn't installed."""
-    from .models import DEFAULT_MODEL, resolve
+    from ..models import DEFAULT_MODEL, resolve
 
     return resolve(DEFAULT_MODEL).path
 
@@ -64,7 +64,7 @@ class Encoder:
     """Sentence embeddings: the mean of a model's last hidden states over real tokens, unit length."""
 
     def __init__(self, folder: str | Path):
-        from .models import from_transformers
+        from ..models import from_transformers
 
         AutoModel, AutoTokenizer = from_transformers("AutoModel", "AutoTokenizer")
 
@@ -94,7 +94,7 @@ class Encoder:
 
 def _reviews() -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
     """(training, held-out) (text, label) pairs of the bundled reviews, split with a fixed seed."""
-    from .data import load_sample
+    from ..data import load_sample
 
     rows = [(row["text"], int(row["label"])) for row in load_sample("reviews").rows]
     random.Random(SEED).shuffle(rows)

@@ -18,9 +18,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from .jobs import list_runs
-from .jobs.runs import Run, read_json
-from .registry import METHODS
+from ..jobs import list_runs
+from ..jobs.runs import Run, read_json
+from ..registry import METHODS
 
 COLUMNS = [
     "run",

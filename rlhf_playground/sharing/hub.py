@@ -12,7 +12,7 @@ import os
 import re
 import time
 
-from .errors import OFFLINE_HINT, UserError, is_offline_error
+from ..errors import OFFLINE_HINT, UserError, is_offline_error
 
 _cache: dict[str, tuple[float, bool]] = {}
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
@@ -42,7 +42,7 @@ def hub_reachable(timeout: float = 3.0, max_age: float = 60.0) -> bool:
 def hub_token() -> str | bool | None:
     """The token reads from the Hub go with: none at all in a shared app (the host's ``HF_TOKEN`` would let
     strangers read the host's private and gated repositories), else ``HF_TOKEN`` or the saved login."""
-    from .hosting import is_hosted
+    from ..hosting import is_hosted
 
     return False if is_hosted() else None
 

@@ -17,13 +17,13 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from .data.load import read_jsonl
-from .errors import UserError
+from ..data.load import read_jsonl
+from ..errors import UserError
+from ..jobs.runs import Run, read_json
+from ..models.policy import POLICY_INFO
+from ..registry import TUNED
+from ..workspace import RUN_ID, datasets_dir, runs_dir, safe_name
 from .hub import hub_reachable, looks_like_repo_id
-from .jobs.runs import Run, read_json
-from .policy import POLICY_INFO
-from .registry import TUNED
-from .workspace import RUN_ID, datasets_dir, runs_dir, safe_name
 
 CARD = "README.md"  # the Hub shows a repository's README.md as its card
 MODEL_STAGES = (*TUNED, "reward")  # the stages that save an adapter: the tuned models, and the reward model
@@ -43,7 +43,7 @@ ZIP_LEAVES_OUT = ("checkpoints", "trainer")  # resume state: large, and of no us
 # ------------------------------------------------------------------ what a run was trained on
 def hub_model_id(ref: str | None) -> str | None:
     """The Hub id of the model ``ref`` (as a stage config holds it) is, or sits on; None for a local model."""
-    from .models import DEFAULT_HUB_ID, DEFAULT_MODEL, DEFAULT_NAME
+    from ..models import DEFAULT_HUB_ID, DEFAULT_MODEL, DEFAULT_NAME
 
     text = (ref or "").strip()
     if text in ("", DEFAULT_MODEL):

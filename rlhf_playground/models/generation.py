@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .data.prompts import Prompt, prompt_text
+from ..data.prompts import Prompt, prompt_text
 
 if TYPE_CHECKING:
     import torch

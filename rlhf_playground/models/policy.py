@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .models import load_causal_lm, resolve
+from .loading import load_causal_lm
+from .names import resolve
 
 POLICY_INFO = "policy.json"  # beside a saved RL adapter: the base it sits on
 

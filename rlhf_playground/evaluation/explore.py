@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import functools
 
-from .errors import UserError
-from .generation import answer, encode_prompt, sampling_args
-from .hosting import check_cap
+from ..errors import UserError
+from ..hosting import check_cap
+from ..models.generation import answer, encode_prompt, sampling_args
 
 
 @functools.lru_cache(maxsize=2)
 def loaded_lm(path: str):
     """``(model, tokenizer)`` from a resolved model folder, the last two kept loaded (Try models, Label)."""
-    from .models import load_causal_lm
+    from ..models import load_causal_lm
 
     model, tokenizer = load_causal_lm(path)
     model.eval()
@@ -25,7 +25,7 @@ def loaded_lm(path: str):
 
 def cached_causal_lm(ref: str):
     """``(model, tokenizer)`` for ``ref``, kept loaded (the last two) so repeated UI calls are quick."""
-    from .models import check_model_size, resolve
+    from ..models import check_model_size, resolve
 
     check_model_size(ref)
     return loaded_lm(resolve(ref).path)
@@ -74,7 +74,7 @@ def generate_text(
 
 def analyse_sentiment(text: str, scorer_spec: str = "lexicon") -> dict:
     """``{"label", "score", "positive"}`` for one text, like ``pipeline("sentiment-analysis")``."""
-    from .scorers import cached_scorer
+    from ..rewards.scorers import cached_scorer
 
     if not (text or "").strip():
         raise UserError("Type a text to analyse.")
