@@ -276,6 +276,14 @@ def report(attendees: list[Attendee], wall: float, memory: MemoryWatch, faults: 
     }
 
 
+def show(result: dict, path: Path | None) -> None:
+    """Print ``result`` as JSON, and write it to ``path`` too when given."""
+    text = json.dumps(result, indent=2)
+    print(text)
+    if path:
+        path.write_text(text + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=30)
@@ -290,11 +298,7 @@ def main() -> None:
     stages = tuple(args.stages.split(","))
     if stages != STAGES[: len(stages)]:
         sys.exit(f"error: --stages must be one of {', '.join(','.join(STAGES[:n]) for n in (1, 2, 3))}.")
-    result = run_workshop(args.clients, args.minutes, args.steps, args.slots, stages)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    show(run_workshop(args.clients, args.minutes, args.steps, args.slots, stages), args.json)
 
 
 if __name__ == "__main__":

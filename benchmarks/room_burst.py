@@ -15,7 +15,6 @@ Usage: python benchmarks/room_burst.py [--clients 30] [--rounds 1] [--model defa
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -29,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
-from load_test import TINY_SFT, Attendee, cookie, form, lighten_the_clients, percentile  # noqa: E402
+from load_test import TINY_SFT, Attendee, cookie, form, lighten_the_clients, percentile, show  # noqa: E402
 from page_cpu import server_process  # noqa: E402
 from serve import running_app  # noqa: E402
 
@@ -145,11 +144,7 @@ def main() -> None:
     args = parser.parse_args()
     if not 1 <= args.clients <= 200 or not 1 <= args.rounds <= 10:
         sys.exit("error: --clients must be 1..200 and --rounds 1..10.")
-    result = burst(args.clients, args.rounds, args.model, args.profile)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    show(burst(args.clients, args.rounds, args.model, args.profile), args.json)
 
 
 if __name__ == "__main__":
