@@ -264,6 +264,14 @@ def test_conversion_runs_once_when_two_threads_ask(monkeypatch, tmp_path):
     assert len(calls) == 1 and results == [tmp_path / "SmolLM2-135M-Instruct"] * 2
 
 
+def test_warming_up_never_converts_the_bundled_model(monkeypatch, tmp_path):
+    """The app warms up as it starts: with a fresh cache it must not spend half a minute converting the model."""
+    monkeypatch.setenv("RLHF_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(bundled, "_convert", lambda gguf, folder: pytest.fail("converted while warming up"))
+    loading.warm_up()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_missing_bundled_package_says_how_to_install(monkeypatch, tmp_path):
     import importlib.util
 

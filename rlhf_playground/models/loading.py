@@ -9,7 +9,8 @@ from collections import OrderedDict
 from pathlib import Path
 
 from ..errors import OFFLINE_HINT, UserError, first_line, is_offline_error
-from .bundled import DEFAULT_MODEL
+from ..workspace import cache_dir
+from .bundled import DEFAULT_MODEL, DEFAULT_NAME, is_converted
 from .devices import compute_device
 from .library import from_transformers
 from .names import ModelRef, as_ref, resolve
@@ -19,13 +20,15 @@ from .remote_code import remote_code_allowed, remote_code_refusal
 
 def warm_up() -> None:
     """Import what a job's start checks and load the default model's tokenizer (a few seconds the first time),
-    so that the first person to press Start doesn't wait for it; the app runs it in the background as it starts."""
+    so that the first person to press Start doesn't wait for it; the app runs it in the background as it starts.
+
+    Only a bundled model converted already is read: converting it (half a minute of CPU) is left to whoever
+    first needs the model.
+    """
     from_transformers("AutoTokenizer", "AutoConfig")
-    try:
+    if is_converted(cache_dir() / DEFAULT_NAME):
         with shared_tokenizer(DEFAULT_MODEL):
             pass
-    except UserError:  # the bundle isn't installed: the first Start says so
-        pass
 
 
 def load_tokenizer(ref: str | ModelRef | None):
