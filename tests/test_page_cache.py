@@ -2,6 +2,7 @@
 
 import asyncio
 
+from rlhf_playground.ui import page_cache
 from rlhf_playground.ui.page_cache import KEPT, PageCache
 
 
@@ -18,8 +19,8 @@ class CountingApp:
         await send({"type": "http.response.body", "body": f"{scope['path']} #{self.built}".encode()})
 
 
-def request(path="/", method="GET", host=b"room.example", query=b"", cookie=None):
-    headers = [(b"host", host)] + ([(b"cookie", cookie)] if cookie else [])
+def request(path="/", method="GET", host=b"room.example", query=b"", cookie=None, extra=()):
+    headers = [(b"host", host)] + ([(b"cookie", cookie)] if cookie else []) + list(extra)
     return {"type": "http", "method": method, "path": path, "root_path": "", "query_string": query, "headers": headers}
 
 
@@ -101,3 +102,21 @@ def test_a_first_visitor_who_never_reads_holds_up_nobody():
         return others
 
     assert asyncio.run(room()) == [b"/ #1"] * 3 and inner.built == 1
+
+
+def test_the_pages_files_are_kept_but_a_browser_checking_its_copy_asks_gradio():
+    inner = CountingApp()
+    cache = PageCache(inner)
+    for _ in range(2):
+        assert asyncio.run(get(cache, request("/assets/index-abc123.js"))) == b"/assets/index-abc123.js #1"
+    asyncio.run(get(cache, request("/assets/index-abc123.js", extra=[(b"if-none-match", b'"abc"')])))
+    asyncio.run(get(cache, request("/assets/font.woff2", extra=[(b"range", b"bytes=0-10")])))
+    assert inner.built == 3
+
+
+def test_the_kept_bytes_are_bounded(monkeypatch):
+    monkeypatch.setattr(page_cache, "KEPT_BYTES", 100)
+    cache = PageCache(CountingApp())
+    for i in range(20):
+        asyncio.run(get(cache, request(f"/assets/file-{i}.js")))
+    assert 0 < cache.kept_bytes <= 100 and cache.kept_bytes == sum(page_cache.size(m) for m in cache.kept.values())

@@ -14,6 +14,7 @@ from . import (
     finetune_tab,
     label_tab,
     methods_tab,
+    page_load,
     ppo_tab,
     reward_tab,
 )
@@ -60,7 +61,8 @@ def build_app() -> gr.Blocks:
                 explore_tab.build(app, explore)
         watchers.render(app, [demo, data, label, sft, reward, ppo, methods, compare, explore])
         api.build()
-        app.load(data_tab.saved_table, None, saved, api_visibility="private")
+        page_load.on_open(app, data_tab.saved_table, None, saved)
+        page_load.wire(app)  # every tab's menus and runs, filled in one event as the page opens
     if is_hosted():
         isolate_sessions(app)
     return app

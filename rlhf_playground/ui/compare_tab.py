@@ -11,6 +11,7 @@ from ..stages.compare import STAGE
 from .choices import JUDGED, dataset_choices, reward_choices, tuned_choices
 from .forms import ConfigForm
 from .monitor import RunMonitor, Watchers
+from .page_load import on_open
 from .sessions import offer_download
 
 INTRO = """
@@ -179,6 +180,6 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
         )
 
     outputs = [custom["tuned"], custom["dataset"], custom["reward"]]
-    app.load(refresh, None, outputs, api_visibility="private")
+    on_open(app, refresh, None, outputs)
     tab.select(refresh, None, outputs, api_visibility="private")
     monitor.wire(watchers, app, tab)

@@ -10,6 +10,7 @@ from ..errors import UserError
 from ..evaluation.explore import analyse_sentiment, generate_text
 from .choices import SCORERS, tuned_choices
 from .common import model_work, problem
+from .page_load import on_open
 
 INTRO = """
 ### Try models: generation and sentiment
@@ -174,7 +175,7 @@ def build(app: gr.Blocks, tab: gr.Tab) -> None:
     code_inputs = [model, prompt, *settings, use_chat_template, scorer]
     for widget in code_inputs:
         widget.change(pipeline_code, code_inputs, code, api_visibility="private")
-    app.load(pipeline_code, code_inputs, code, api_visibility="private")
+    on_open(app, pipeline_code, code_inputs, code)
 
     gr.Markdown("#### Sentiment of any text")
     text = gr.Textbox(label="Text", value="I loved every minute of it!", lines=2)

@@ -12,6 +12,7 @@ from .choices import dataset_choices
 from .common import table
 from .forms import SCHEDULE, ConfigForm
 from .monitor import RunMonitor, Watchers
+from .page_load import on_open
 
 SFT_KINDS = ["text", "prompt_completion", "unpaired_preference", "conversation", "preference"]
 
@@ -72,6 +73,6 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     samples.render()
 
     monitor.wire_form(form, command, app)
-    app.load(lambda: gr.update(choices=dataset_choices(SFT_KINDS)), None, dataset, api_visibility="private")
+    on_open(app, lambda: gr.update(choices=dataset_choices(SFT_KINDS)), None, dataset)
     tab.select(lambda: gr.update(choices=dataset_choices(SFT_KINDS)), None, dataset, api_visibility="private")
     monitor.wire(watchers, app, tab)

@@ -17,6 +17,7 @@ from .choices import adapter_choices, dataset_choices, reward_choices
 from .common import table
 from .forms import ConfigForm
 from .monitor import RunMonitor, Watchers
+from .page_load import on_open
 
 INTRO = """
 ### Step 5 · Beyond PPO: DPO, GRPO and RLOO
@@ -231,6 +232,6 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     def refresh_menus():
         return [gr.update(choices=choices()) for choices in sources]
 
-    app.load(refresh_menus, None, menus, api_visibility="private")
+    on_open(app, refresh_menus, None, menus)
     tab.select(refresh_menus, None, menus, api_visibility="private")
     tab.select(comparison_view, group, outputs, api_visibility="private")

@@ -20,6 +20,7 @@ from ..jobs.queue import about, outlook
 from ..jobs.runs import ACTIVE
 from ..registry import RESUMABLE, UNQUEUED
 from .common import problem
+from .page_load import on_open
 from .take_home import run_take_home
 
 POLL_S = 2.0  # how often the shown tab's active run is read: each read costs the browser gradio's per-event work
@@ -229,7 +230,7 @@ class RunMonitor:
         shown = form.command_inputs
         for widget in shown:
             widget.change(lambda *v: form.command(self.stage, *v), shown, command, api_visibility="private")
-        app.load(lambda *v: form.command(self.stage, *v), shown, command, api_visibility="private")
+        on_open(app, lambda *v: form.command(self.stage, *v), shown, command)
 
     def show(self, run_id):
         """On opening the tab: keep showing an active run, else switch to this stage's newest one
@@ -255,9 +256,7 @@ class RunMonitor:
             self.watch, None, self.timer, api_visibility="private"
         )
         self.refresh.click(lambda: runs_frame(self.stage), None, self.runs, api_visibility="private")
-        app.load(
-            lambda: (self.latest(), runs_frame(self.stage)), None, [self.run_id, self.runs], api_visibility="private"
-        )
+        on_open(app, lambda: (self.latest(), runs_frame(self.stage)), None, [self.run_id, self.runs])
         self.run_id.change(
             lambda run_id: (runs_frame(self.stage), run_id or ""),
             self.run_id,
@@ -306,7 +305,7 @@ class Watchers:
                 tab.select(_stopper(len(others)), None, others, api_visibility="private")
         first = [m for m in self.monitors if tabs[0] in m.tabs and isinstance(m, RunMonitor)]
         for monitor in first:
-            app.load(monitor.watch, None, monitor.timer, api_visibility="private")
+            on_open(app, monitor.watch, None, monitor.timer)
 
 
 @dataclass

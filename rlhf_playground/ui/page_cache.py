@@ -7,6 +7,10 @@ the same bytes for everyone who reaches the app by the same URL and proxy header
 goes into them), so the first is kept and the others get its copy; visitors who arrive while it is being
 built wait for that one instead of building their own. The app has no login (gradio's ``auth``), which
 would put the user's name into them.
+
+The page's scripts, stylesheets and fonts (98 files, gradio's own, named by their content's hash) are kept the
+same way: a browser opening the page for the first time fetched them all, each read from disk in chunks
+through worker threads, half of the 0.34 s of the server's Python a page open cost.
 """
 
 from __future__ import annotations
@@ -14,18 +18,21 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 
-PAGES = ("/", "/config")  # below the app's root path
-KEPT = 8  # answers kept (one per address the app is reached at); the Host header is the visitor's to choose
+PAGES = ("/", "/config", "/theme.css")  # below the app's root path
+ASSETS = ("/assets/", "/static/")  # gradio's own files, below the app's root path
+KEPT = 512  # answers kept: the page's files, for each address the app is reached at...
+KEPT_BYTES = 64 * 2**20  # ...and at most this much of them (the Host header is the visitor's to choose)
 KEYED_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server", b"accept-encoding")
 
 
 class PageCache:
-    """ASGI middleware: keeps gradio's answer to ``GET /`` and ``GET /config`` and sends it again."""
+    """ASGI middleware: keeps gradio's answer to ``GET /``, ``/config`` and the page's files, and sends it again."""
 
     def __init__(self, app):
         self.app = app
         self.kept: OrderedDict[tuple, list[dict]] = OrderedDict()  # key -> the answer's ASGI messages
         self.building: dict[tuple, asyncio.Future] = {}
+        self.kept_bytes = 0
 
     async def __call__(self, scope, receive, send):
         key = page_key(scope)
@@ -49,8 +56,9 @@ class PageCache:
             await self.app(scope, receive, keep)  # built whole first: a client that never reads holds up no one
             if complete_and_shareable(messages):
                 self.kept[key] = messages
-                while len(self.kept) > KEPT:
-                    self.kept.popitem(last=False)
+                self.kept_bytes += size(messages)
+                while len(self.kept) > KEPT or self.kept_bytes > KEPT_BYTES:
+                    self.kept_bytes -= size(self.kept.popitem(last=False)[1])
         finally:
             self.building.pop(key).set_result(None)
         for message in messages:
@@ -58,13 +66,17 @@ class PageCache:
 
 
 def page_key(scope) -> tuple | None:
-    """What the page's bytes depend on, for a GET of the page or its config; None for any other request."""
+    """What the bytes depend on, for a GET of the page, its config or its files; None for any other request
+    (and for a browser asking whether its own copy is still good: gradio answers that)."""
     if scope["type"] != "http" or scope.get("method") != "GET":
         return None
     root, path = scope.get("root_path", ""), scope.get("path", "")
-    if (path[len(root) :] if root and path.startswith(root) else path) not in PAGES:
+    below = path[len(root) :] if root and path.startswith(root) else path
+    if below not in PAGES and not below.startswith(ASSETS):
         return None
     headers = dict(scope.get("headers") or [])
+    if any(name in headers for name in (b"range", b"if-none-match", b"if-modified-since")):
+        return None
     return (
         scope.get("scheme"),
         tuple(scope.get("server") or ()),
@@ -82,3 +94,7 @@ def complete_and_shareable(messages: list[dict]) -> bool:
     if any(name.lower() == b"set-cookie" for name, _ in messages[0].get("headers", [])):
         return False
     return messages[-1].get("type") == "http.response.body" and not messages[-1].get("more_body", False)
+
+
+def size(messages: list[dict]) -> int:
+    return sum(len(m.get("body", b"")) for m in messages)

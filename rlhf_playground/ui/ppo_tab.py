@@ -12,6 +12,7 @@ from .choices import adapter_choices, dataset_choices, reward_choices
 from .common import table
 from .forms import ConfigForm
 from .monitor import RunMonitor, Watchers
+from .page_load import on_open
 
 INTRO = """
 ### Step 4 · Reinforcement learning with PPO
@@ -153,6 +154,6 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
             gr.update(choices=reward_choices()),
         )
 
-    app.load(refresh, None, [dataset, adapter, reward], api_visibility="private")
+    on_open(app, refresh, None, [dataset, adapter, reward])
     tab.select(refresh, None, [dataset, adapter, reward], api_visibility="private")
     monitor.wire(watchers, app, tab)

@@ -12,6 +12,7 @@ from .choices import dataset_choices
 from .common import model_work, problem
 from .forms import SCHEDULE, ConfigForm
 from .monitor import RunMonitor, Watchers
+from .page_load import on_open
 
 INTRO = """
 ### Step 3 · Reward model
@@ -120,6 +121,6 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
         return gr.update(choices=dataset_choices(["preference"])), gr.update(choices=finished_runs())
 
     model.focus(lambda: gr.update(choices=finished_runs()), None, model, api_visibility="private")
-    app.load(refresh, None, [dataset, model], api_visibility="private")
+    on_open(app, refresh, None, [dataset, model])
     tab.select(refresh, None, [dataset, model], api_visibility="private")
     monitor.wire(watchers, app, tab)
