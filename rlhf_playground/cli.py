@@ -1,7 +1,8 @@
 """Command-line face: ``python -m rlhf_playground <command> ...``.
 
-Each command lives in its own module with a ``register(subparsers)`` function
-that adds its parser and sets ``func``; ``func(args)`` returns an exit code.
+:data:`COMMAND_MODULES` is every command there is. A stage's command is made from the registry (its config's
+fields as flags, its help line); any other command's module has a ``register(subparsers)`` function that adds
+its parser and sets ``func``; ``func(args)`` returns an exit code.
 Those modules keep heavy imports inside functions so ``--help`` stays fast.
 """
 
@@ -12,7 +13,8 @@ import importlib
 import sys
 
 from .errors import UserError
-from .registry import stage_modules
+from .jobs.execute import register_stage
+from .registry import STAGES, config_class, run_function, stage_modules
 
 COMMAND_MODULES = [
     "rlhf_playground.data.cli",
@@ -21,6 +23,7 @@ COMMAND_MODULES = [
     "rlhf_playground.sharing.push_cli",
     "rlhf_playground.ui.serve",
 ]
+STAGE_COMMANDS = {stage.module: stage for stage in STAGES.values()}  # a stage's command comes from the registry
 GLOBAL_FLAGS = ("--trust-remote-code",)
 
 
@@ -41,7 +44,11 @@ def build_parser(prog: str = "python -m rlhf_playground") -> argparse.ArgumentPa
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+        if name in STAGE_COMMANDS:
+            stage = STAGE_COMMANDS[name]
+            register_stage(subparsers, stage.name, config_class(stage.name), run_function(stage.name), help=stage.help)
+        else:
+            importlib.import_module(name).register(subparsers)
     return parser
 
 

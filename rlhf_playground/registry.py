@@ -1,6 +1,6 @@
 """The stages, and what the rest of the program needs to know about each without importing it.
 
-A stage module (a config dataclass, ``run(config, run)`` and ``register(subparsers)``) is
+A stage module (a config dataclass and ``run(config, run)``; its command's help line is here) is
 imported only when a command or a job needs it, so that listing commands, queueing a job
 and building forms stay fast. Everything that asks "which stages queue, resume, show in
 the methods table, save an adapter Compare can load?" reads :data:`STAGES`.
@@ -20,6 +20,7 @@ class Stage:
     resumable: bool = False  # its trainer keeps checkpoints in the run folder, so a failed run can resume
     method: bool = False  # writes eval.json with the held-out reward before/after: a row of the methods table
     tuned: bool = False  # saves a policy adapter that Compare and Try models can load
+    help: str = ""  # one line for the CLI's list of commands
 
     @property
     def module(self) -> str:
@@ -29,14 +30,58 @@ class Stage:
 STAGES = {
     stage.name: stage
     for stage in (
-        Stage("sft", "SFTStageConfig", resumable=True, tuned=True),
-        Stage("reward", "RewardStageConfig", resumable=True),
-        Stage("ppo", "PPOStageConfig", method=True, tuned=True),
-        Stage("dpo", "DPOStageConfig", method=True, tuned=True),
-        Stage("grpo", "GRPOStageConfig", method=True, tuned=True),
-        Stage("rloo", "RLOOStageConfig", method=True, tuned=True),
-        Stage("compare", "CompareConfig"),
-        Stage("demo", "DemoConfig", queued=False),
+        Stage(
+            "sft",
+            "SFTStageConfig",
+            resumable=True,
+            tuned=True,
+            help="supervised fine-tuning with LoRA / QLoRA on a saved dataset or a .jsonl file",
+        ),
+        Stage(
+            "reward",
+            "RewardStageConfig",
+            resumable=True,
+            help="train a reward model (one-output head + LoRA) on chosen/rejected pairs",
+        ),
+        Stage(
+            "ppo",
+            "PPOStageConfig",
+            method=True,
+            tuned=True,
+            help="PPO against a reward (lexicon, text classifier or reward model) with a LoRA policy",
+        ),
+        Stage(
+            "dpo",
+            "DPOStageConfig",
+            method=True,
+            tuned=True,
+            help="DPO (TRL) on chosen/rejected pairs with a LoRA policy; the reference is the adapter off",
+        ),
+        Stage(
+            "grpo",
+            "GRPOStageConfig",
+            method=True,
+            tuned=True,
+            help="GRPO (TRL): group-relative advantages, no value model, LoRA policy, any reward",
+        ),
+        Stage(
+            "rloo",
+            "RLOOStageConfig",
+            method=True,
+            tuned=True,
+            help="RLOO (TRL): leave-one-out REINFORCE baseline, no value model, LoRA policy, any reward",
+        ),
+        Stage(
+            "compare",
+            "CompareConfig",
+            help="answer prompts with the base and tuned models, score and compare the answers",
+        ),
+        Stage(
+            "demo",
+            "DemoConfig",
+            queued=False,
+            help="the whole workshop demo: datasets, SFT, reward model, PPO and a comparison, one after another",
+        ),
     )
 }
 
@@ -55,3 +100,8 @@ def config_class(name: str) -> type:
     """The config dataclass of stage ``name`` (imports the module it lives in)."""
     stage = STAGES[name]
     return getattr(importlib.import_module(stage.module), stage.config)
+
+
+def run_function(name: str):
+    """``run(config, run)`` of stage ``name`` (imports the module it lives in)."""
+    return importlib.import_module(STAGES[name].module).run

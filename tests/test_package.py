@@ -111,3 +111,14 @@ def test_the_colab_notebook_installs_the_package_and_serves_with_a_public_link(m
     monkeypatch.setenv("RLHF_WORKSPACE", "/content/workspace")  # what the cell sets, undone after the test
     exec(compile(launch, "colab launch cell", "exec"), {})
     assert served == [{"share": True}]
+
+
+def test_every_stage_is_a_command_with_its_help_line_from_the_registry():
+    from rlhf_playground.cli import build_parser
+    from rlhf_playground.registry import STAGES
+
+    commands = next(a for a in build_parser()._actions if a.dest == "command")
+    helps = {choice.dest: choice.help for choice in commands._choices_actions}
+    assert {name: stage.help for name, stage in STAGES.items()} == {name: helps[name] for name in STAGES}
+    assert all(stage.help for stage in STAGES.values())
+    assert {"data", "resume", "push", "serve"} <= set(helps)

@@ -32,16 +32,3 @@ def run(config: CompareConfig, run) -> dict[str, Any]:
     run.update_status(step=steps, total_steps=steps)
     print(json.dumps(result.summary()), flush=True)
     return outcome
-
-
-def register(subparsers) -> None:
-    """``python -m rlhf_playground compare ...``: a job like the training stages, with a run folder."""
-    from ..jobs.execute import register_stage
-
-    register_stage(
-        subparsers,
-        STAGE,
-        CompareConfig,
-        run,
-        help="answer prompts with the base and tuned models, score and compare the answers",
-    )

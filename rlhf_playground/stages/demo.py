@@ -293,15 +293,3 @@ def run(config: DemoConfig, run: Run) -> dict[str, Any]:
     run.update_status(step=4, total_steps=4, eta_s=None)
     print(headline(load_result(compare.artifacts / "results.json")), flush=True)
     return {"children": started, "comparison": str(compare.artifacts / "results.json")}
-
-
-def register(subparsers) -> None:
-    from ..jobs.execute import register_stage
-
-    register_stage(
-        subparsers,
-        STAGE,
-        DemoConfig,
-        run,
-        help="the whole workshop demo: datasets, SFT, reward model, PPO and a comparison, one after another",
-    )

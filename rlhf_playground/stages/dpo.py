@@ -172,15 +172,3 @@ def run(config: DPOStageConfig, run: Run) -> dict[str, Any]:
     before = common.evaluate_before(model, tokenizer, scorer, held_out, config.max_new_tokens)
     trainer = build_trainer(config, model, tokenizer, train, run)
     return common.train_and_evaluate(run, config, trainer, tokenizer, scorer, held_out, before, config.eval_reward)
-
-
-def register(subparsers) -> None:
-    from ..jobs.execute import register_stage
-
-    register_stage(
-        subparsers,
-        STAGE,
-        DPOStageConfig,
-        run,
-        help="DPO (TRL) on chosen/rejected pairs with a LoRA policy; the reference is the adapter off",
-    )

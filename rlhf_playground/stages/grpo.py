@@ -12,7 +12,8 @@ from typing import Any
 
 from .. import settings
 from ..errors import UserError
-from .online import OnlineStageConfig, run
+from .online import OnlineStageConfig
+from .online import run as run  # the stage's run: the registry finds it here
 
 STAGE = "grpo"
 
@@ -37,15 +38,3 @@ class GRPOStageConfig(OnlineStageConfig):
 
     def method_args(self) -> dict[str, Any]:
         return {"scale_rewards": self.scale_rewards}
-
-
-def register(subparsers) -> None:
-    from ..jobs.execute import register_stage
-
-    register_stage(
-        subparsers,
-        STAGE,
-        GRPOStageConfig,
-        run,
-        help="GRPO (TRL): group-relative advantages, no value model, LoRA policy, any reward",
-    )

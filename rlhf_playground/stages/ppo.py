@@ -69,15 +69,3 @@ def run(config: PPOStageConfig, run: Run) -> dict[str, Any]:
         outcome["eval"] = str(write_evaluation(run, held_out, before, after, config.reward))
         print(f"held-out mean reward: {before:.4f} before, {after:.4f} after", flush=True)
     return outcome
-
-
-def register(subparsers) -> None:
-    from ..jobs.execute import register_stage
-
-    register_stage(
-        subparsers,
-        STAGE,
-        PPOStageConfig,
-        run,
-        help="PPO against a reward (lexicon, text classifier or reward model) with a LoRA policy",
-    )

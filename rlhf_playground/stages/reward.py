@@ -208,18 +208,6 @@ def run(config: RewardStageConfig, run: Run) -> dict[str, Any]:
     return outcome
 
 
-def register(subparsers) -> None:
-    from ..jobs.execute import register_stage
-
-    register_stage(
-        subparsers,
-        STAGE,
-        RewardStageConfig,
-        run,
-        help="train a reward model (one-output head + LoRA) on chosen/rejected pairs",
-    )
-
-
 def prefer(scorer, prompt: str, response_a: str, response_b: str) -> dict[str, Any]:
     """Which answer a reward model prefers, and how surely: P(a over b) = σ(r(a) − r(b)) (Bradley–Terry)."""
     import math

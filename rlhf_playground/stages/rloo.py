@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import settings
-from .online import OnlineStageConfig, run
+from .online import OnlineStageConfig
+from .online import run as run  # the stage's run: the registry finds it here
 
 STAGE = "rloo"
 
@@ -30,15 +31,3 @@ class RLOOStageConfig(OnlineStageConfig):
 
     def method_args(self) -> dict[str, Any]:
         return {"normalize_advantages": self.normalize_advantages}
-
-
-def register(subparsers) -> None:
-    from ..jobs.execute import register_stage
-
-    register_stage(
-        subparsers,
-        STAGE,
-        RLOOStageConfig,
-        run,
-        help="RLOO (TRL): leave-one-out REINFORCE baseline, no value model, LoRA policy, any reward",
-    )

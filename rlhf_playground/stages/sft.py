@@ -271,15 +271,3 @@ def save_merged(run: Run, config: SFTStageConfig, model, tokenizer, adapter: Pat
         tokenizer.save_pretrained(tmp)
     print(f"merged model saved to {run.artifacts / 'merged'}", flush=True)
     return run.artifacts / "merged"
-
-
-def register(subparsers) -> None:
-    from ..jobs.execute import register_stage
-
-    register_stage(
-        subparsers,
-        STAGE,
-        SFTStageConfig,
-        run,
-        help="supervised fine-tuning with LoRA / QLoRA on a saved dataset or a .jsonl file",
-    )
