@@ -28,9 +28,13 @@ def adapter_choices() -> list[tuple[str, str]]:
     ]
 
 
+def trained_rewards() -> list[str]:
+    """The finished reward-model runs, as rewards (``reward:<run id>``)."""
+    return [f"reward:{r['id']}" for r in list_runs("reward") if r.get("state") == "finished"]
+
+
 def reward_choices() -> list[str]:
-    rewards = [f"reward:{r['id']}" for r in list_runs("reward") if r.get("state") == "finished"]
-    return ["lexicon", *rewards, "classifier:lvwerra/distilbert-imdb:POSITIVE"]
+    return ["lexicon", *trained_rewards(), "classifier:lvwerra/distilbert-imdb:POSITIVE"]
 
 
 def tuned_choices() -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ import gradio as gr
 
 from ..evaluation.compare import CompareConfig, load_result, score_distribution, summary_markdown
 from ..stages.compare import STAGE
-from .choices import JUDGED, dataset_choices, reward_choices, tuned_choices
+from .choices import JUDGED, dataset_choices, trained_rewards, tuned_choices
 from .forms import ConfigForm
 from .monitor import RunMonitor, Watchers
 from .page_load import on_open
@@ -135,7 +135,7 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
             "classifier:<model>, or several comma-separated (judge,lexicon)",
         ),
         "reward": gr.Dropdown(
-            [""] + [c for c in reward_choices() if c.startswith("reward:")],
+            [""] + trained_rewards(),
             value="",
             label="reward",
             allow_custom_value=True,
@@ -172,11 +172,10 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     monitor.wire_form(form, command, app)
 
     def refresh():
-        rewards = [c for c in reward_choices() if c.startswith("reward:")]
         return (
             gr.update(choices=tuned_choices()),
             gr.update(choices=[""] + dataset_choices(["prompt"])),
-            gr.update(choices=[""] + rewards),
+            gr.update(choices=[""] + trained_rewards()),
         )
 
     outputs = [custom["tuned"], custom["dataset"], custom["reward"]]

@@ -12,9 +12,8 @@ from .. import classes, labels
 from ..data.prompts import prompt_text
 from ..errors import UserError
 from ..jobs import runner
-from ..jobs.runs import list_runs
 from ..labels import Sampling, classroom, learn
-from .choices import dataset_choices, tuned_choices
+from .choices import dataset_choices, trained_rewards, tuned_choices
 from .common import problem
 from .monitor import Watchers
 from .take_home import dataset_share_row
@@ -58,8 +57,8 @@ def prompt_choices() -> list[tuple[str, str]]:
 
 
 def reward_choices() -> list[tuple[str, str]]:
-    runs = [r["id"] for r in list_runs("reward") if r.get("state") == "finished"]
-    return [NO_REWARD, *[(f"reward · {run_id}", f"reward:{run_id}") for run_id in runs]]
+    """No reward, or a trained reward model whose opinion of each pair is shown."""
+    return [NO_REWARD, *[(f"reward · {ref.removeprefix('reward:')}", ref) for ref in trained_rewards()]]
 
 
 def _sampling(temperature, top_p, max_new_tokens) -> Sampling:
