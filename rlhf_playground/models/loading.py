@@ -44,6 +44,7 @@ def _tokenizer_ref(ref: str | ModelRef | None) -> ModelRef:
     return model_ref
 
 
+TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json")  # a folder with either has a tokenizer
 TOKENIZERS_KEPT = 8  # tokenizers kept for the app's checks (one per model in use)
 _kept_tokenizers: OrderedDict[tuple, tuple] = OrderedDict()  # key -> (tokenizer, its lock), the newest last
 _kept_lock = threading.Lock()
@@ -59,7 +60,7 @@ def shared_tokenizer(ref: str | ModelRef | None):
     is loaded again when its files change.
     """
     model_ref = _tokenizer_ref(ref)
-    files = [Path(model_ref.path) / name for name in ("tokenizer_config.json", "tokenizer.json")]
+    files = [Path(model_ref.path) / name for name in TOKENIZER_FILES]
     stamp = tuple(f.stat().st_mtime_ns if f.is_file() else 0 for f in files) if model_ref.kind != "hub" else ()
     key = (model_ref.path, stamp, remote_code_allowed())
     with _kept_lock:
@@ -78,7 +79,7 @@ def shared_tokenizer(ref: str | ModelRef | None):
 
 
 def _has_tokenizer(folder: Path) -> bool:
-    return (folder / "tokenizer_config.json").is_file() or (folder / "tokenizer.json").is_file()
+    return any((folder / name).is_file() for name in TOKENIZER_FILES)
 
 
 def _tokenizer(ref: ModelRef):
