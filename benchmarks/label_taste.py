@@ -40,7 +40,7 @@ def main() -> None:
     from rlhf_playground.data.prompts import prompt_text
     from rlhf_playground.jobs import list_runs, open_run
     from rlhf_playground.labels import learn
-    from rlhf_playground.labels.pairs import forget_sources
+    from rlhf_playground.labels.pair_source import forget_sources
     from rlhf_playground.rewards.scorers import make_scorer
 
     def prefers_a(pair) -> bool:

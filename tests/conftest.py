@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from rlhf_playground import guesses
+from rlhf_playground.labels import guesses
 from rlhf_playground.models.tiny import make_tiny_model
 
 # One job at a time at full priority whatever the machine has, so the queue's tests mean the same everywhere (and

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from rlhf_playground import classes, guesses, labels
+from rlhf_playground import labels
 from rlhf_playground.data import list_datasets
 from rlhf_playground.errors import UserError
-from rlhf_playground.labels import classroom
+from rlhf_playground.labels import classes, classroom, guesses
 from rlhf_playground.labels.store import Pair
 from rlhf_playground.models import resolve
 from rlhf_playground.ui.choices import class_runs
@@ -101,7 +101,7 @@ def test_the_instructors_runs_are_visible_read_only_to_the_class_only(tiny_model
 def test_a_class_keeps_the_prompts_and_model_it_started_with(tiny_model_dir):
     from rlhf_playground.data import prepare, save_dataset
     from rlhf_playground.data.formats import Table
-    from rlhf_playground.labels.pairs import forget_sources
+    from rlhf_playground.labels.pair_source import forget_sources
 
     def prompts(*texts):
         return prepare(Table([{"prompt": t} for t in texts], ["prompt"], "typed"))

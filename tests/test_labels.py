@@ -13,8 +13,8 @@ from rlhf_playground import labels
 from rlhf_playground.data import list_datasets, load_file, prepare
 from rlhf_playground.data.pairs import read_pairs
 from rlhf_playground.errors import UserError
-from rlhf_playground.labels import pairs as pair_module
-from rlhf_playground.labels.pairs import REPEAT_EVERY, PairSource, Sampling
+from rlhf_playground.labels import pair_source as pair_module
+from rlhf_playground.labels.pair_source import REPEAT_EVERY, PairSource, Sampling
 from rlhf_playground.labels.store import LabelSet, Pair, consistency, label_stats, labeler_agreement
 from rlhf_playground.workspace import datasets_dir
 

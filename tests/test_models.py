@@ -191,6 +191,31 @@ def test_the_head_gets_a_contiguous_input_however_it_is_called(adapter_dir, tiny
         assert len(seen) >= 3 and all(x.is_contiguous() for x in seen)
 
 
+def test_16bit_models_on_the_cpu_use_the_math_kernel_and_give_sdpas_answers(adapter_dir, tiny_model_dir):
+    """The CPU flash kernel's backward is 2.3x slower in bfloat16; the math kernel must compute the same thing,
+    left padding and causality included, in the forward pass, the backward pass and generation."""
+    fast, tokenizer = models.load_causal_lm(str(adapter_dir), compute_dtype="bfloat16")
+    assert fast.config._attn_implementation == "sdpa_math"
+    assert models.load_causal_lm(str(tiny_model_dir))[0].config._attn_implementation == "sdpa"  # float32 keeps flash
+    plain, _ = models.load_causal_lm(str(adapter_dir), compute_dtype="bfloat16")
+    plain.set_attn_implementation("sdpa")
+    tokenizer.padding_side = "left"
+    ids = tokenizer(["hello there, how are you today?", "hi"], return_tensors="pt", padding=True)
+    runs = []
+    for model in (fast, plain):
+        for name, param in model.named_parameters():
+            param.requires_grad_("lora_A" in name)
+        out = model(**ids).logits
+        out.float().pow(2).mean().backward()
+        grad = next(p.grad for n, p in model.named_parameters() if "lora_A" in n)
+        answer = model.generate(**ids, max_new_tokens=6, do_sample=False)
+        runs.append((out.detach().float(), grad.clone(), answer))
+    (out_a, grad_a, answer_a), (out_b, grad_b, answer_b) = runs
+    assert torch.allclose(out_a, out_b, atol=0.05, rtol=0.02)
+    assert torch.allclose(grad_a, grad_b, atol=1e-3, rtol=0.05)
+    assert torch.equal(answer_a, answer_b)
+
+
 def test_4bit_on_cpu_quantizes_the_linear_layers(tiny_model_dir):
     import bitsandbytes as bnb
 

@@ -13,9 +13,9 @@ import shutil
 import time
 from pathlib import Path
 
-from ..classes import JOINED
 from ..data.drafts import DRAFTS
 from ..hosting import setting
+from ..labels.classes import JOINED
 from ..workspace import SESSIONS, root_dir
 from .runs import ACTIVE, Run
 

@@ -3,7 +3,7 @@ a preference dataset that the reward model, DPO and PPO can learn from.
 
 A :class:`Target` says where labels go (your own dataset, or a class's) and which pairs are shown
 (model, prompts, sampling); :func:`next_pair`, :func:`choose` and :func:`undo` are what the tab's
-buttons and the API call; :mod:`.store` keeps the dataset, :mod:`.pairs` samples the pairs and
+buttons and the API call; :mod:`.store` keeps the dataset, :mod:`.pair_source` samples the pairs and
 :mod:`.classroom` runs a class.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from ..data.prompts import Prompt, prompt_column, prompt_text, read_rows
 from ..errors import UserError
 from ..workspace import current_session, datasets_dir, safe_name, workspace_dir
-from .pairs import PairSource, Sampling, find_pair, sampled_pairs, source_for
+from .pair_source import PairSource, Sampling, find_pair, sampled_pairs, source_for
 from .store import CHOICES, LabelSet, Pair, label_stats, share
 
 DEFAULT_DATASET = "my-labels"

@@ -1,4 +1,4 @@
-"""A class that labels together: the instructor's class (:mod:`..classes`) as a place for labels.
+"""A class that labels together: the instructor's class (:mod:`.classes`) as a place for labels.
 
 Attendees label the class's pairs (its model, prompts and sampling, whatever their own settings)
 into the class's dataset, each under an anonymous id; every attendee walks the same list of pairs,
@@ -11,7 +11,9 @@ import json
 import secrets
 from dataclasses import asdict
 
-from ..classes import (
+from ..workspace import write_text_atomic
+from . import Target, model_path, read_label_prompts
+from .classes import (
     CODE_LENGTH,
     CODE_LETTERS,
     Klass,
@@ -24,9 +26,7 @@ from ..classes import (
     now,
     save,
 )
-from ..workspace import write_text_atomic
-from . import Target, model_path, read_label_prompts
-from .pairs import Sampling
+from .pair_source import Sampling
 from .store import LabelSet
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import OFFLINE_HINT, UserError, first_line, is_offline_error
 from ..workspace import cache_dir
+from .attention import math_attention_on_cpu
 from .bundled import DEFAULT_MODEL, DEFAULT_NAME, is_converted
 from .devices import compute_device
 from .library import from_transformers
@@ -171,6 +172,7 @@ def _load(auto_cls, ref, adapter: str | None, *, load_in_4bit: bool, compute_dty
         **extra,
     )
     contiguous_head_input(model)
+    math_attention_on_cpu(model)
     if adapter_ref:
         from peft import PeftModel
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import hosting
-from ..classes import PREFIX, class_adapter
 from ..errors import UserError
+from ..labels.classes import PREFIX, class_adapter
 from ..sharing import hub
 from ..workspace import cache_dir, saved_adapter
 from .bundled import DEFAULT_HUB_ID, DEFAULT_LABEL, DEFAULT_MODEL, DEFAULT_NAME, bundle_usable, default_model_dir

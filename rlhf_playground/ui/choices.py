@@ -7,8 +7,8 @@ datasets made in other tabs (or from the terminal).
 from __future__ import annotations
 
 from .. import data
-from ..classes import PREFIX, class_adapter, is_instructor, joined
 from ..jobs import list_runs
+from ..labels.classes import PREFIX, class_adapter, is_instructor, joined
 from ..registry import TUNED
 from ..workspace import adapter_folder
 

@@ -8,11 +8,11 @@ import functools
 
 import gradio as gr
 
-from .. import classes, labels
+from .. import labels
 from ..data.prompts import prompt_text
 from ..errors import UserError
 from ..jobs import runner
-from ..labels import Sampling, classroom, learn
+from ..labels import Sampling, classes, classroom, learn
 from .choices import dataset_choices, trained_rewards, tuned_choices
 from .common import problem
 from .monitor import Watchers

@@ -1,4 +1,4 @@
-"""Classes: an instructor's code that attendees type to label together (see :mod:`.labels.classroom`).
+"""Classes: an instructor's code that attendees type to label together (see :mod:`.classroom`).
 
 A class's record is ``<shared root>/classes/<code>.json``: the one thing every session of a
 hosted server shares on purpose (a code, the settings, who the instructor is, whether it has
@@ -17,9 +17,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import guesses
-from .errors import UserError
-from .workspace import (
+from ..errors import UserError
+from ..workspace import (
     SESSIONS,
     adapter_folder,
     current_address,
@@ -28,6 +27,8 @@ from .workspace import (
     workspace_dir,
     write_text_atomic,
 )
+from .guesses import check as check_guess
+from .guesses import missed as missed_guess
 
 CODE_LETTERS = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read off a projector
 CODE_LENGTH = 5
@@ -116,11 +117,11 @@ def join(code: str) -> Klass:
     A wrong code counts against this session and its address, and one that keeps guessing must wait
     (:mod:`.guesses`).
     """
-    guesses.check(me(), current_address())
+    check_guess(me(), current_address())
     try:
         klass = open_class(code)
     except UserError:
-        guesses.missed(me(), current_address())
+        missed_guess(me(), current_address())
         raise
     write_text_atomic(workspace_dir() / JOINED, json.dumps({"code": klass.code}))
     return klass

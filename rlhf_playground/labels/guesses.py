@@ -14,7 +14,7 @@ import math
 import threading
 import time
 
-from .errors import UserError
+from ..errors import UserError
 
 SESSION_FREE_MISSES = 5  # typos one attendee may make before waiting
 ADDRESS_FREE_MISSES = 30  # one network address may be a whole room behind one router
