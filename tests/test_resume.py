@@ -12,8 +12,9 @@ import signal
 import pytest
 from test_jobs import wait_for  # pytest puts tests/ on sys.path
 
+from rlhf_playground.cli import resume
 from rlhf_playground.errors import UserError
-from rlhf_playground.jobs import list_runs, open_run, resume_cli, runner
+from rlhf_playground.jobs import list_runs, open_run, runner
 from rlhf_playground.jobs.execute import run_stage
 from rlhf_playground.jobs.runs import DIED, checkpoint_step, create_run
 from rlhf_playground.stages import sft
@@ -96,7 +97,7 @@ def test_stop_saves_a_checkpoint_and_the_command_line_resumes_the_run(tiny_model
     stopped_at = checkpoint_step(run.latest_checkpoint())
     assert 2 <= stopped_at < MAX_STEPS
     parser = argparse.ArgumentParser()
-    resume_cli.register(parser.add_subparsers())
+    resume.register(parser.add_subparsers())
     args = parser.parse_args(["resume", run.id])
     assert args.func(args) == 0  # follows the job's log until it ends
     check_resumed(run, stopped_at)

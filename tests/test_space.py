@@ -73,8 +73,9 @@ def test_sign_in_is_offered_on_a_space_only(monkeypatch):
 
 
 def test_a_shared_app_reads_the_hub_with_no_token(monkeypatch):
+    from rlhf_playground.cli import serve
     from rlhf_playground.sharing import hub
-    from rlhf_playground.ui import app, serve
+    from rlhf_playground.ui import app
 
     monkeypatch.setenv("HF_TOKEN", "hf_the_hosts_own")
     assert hub.hub_token() is None  # locally: HF_TOKEN (or the saved login), as huggingface_hub takes it

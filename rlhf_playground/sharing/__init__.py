@@ -1,3 +1,3 @@
 """The Hugging Face Hub: :mod:`.hub` says whether it can be reached and whether a name is a repository there,
-:mod:`.share` pushes a run or a dataset with a model card (or zips it to take home), and :mod:`.push_cli` is
-the ``push`` command."""
+:mod:`.share` pushes a run or a dataset with a model card (or zips it to take home); the ``push`` command is
+:mod:`rlhf_playground.cli.push`."""

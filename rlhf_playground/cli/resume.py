@@ -19,8 +19,8 @@ def register(subparsers) -> None:
 
 
 def command(args) -> int:
-    from .runner import resume
-    from .runs import open_run
+    from ..jobs.runner import resume
+    from ..jobs.runs import open_run
 
     run = open_run(args.run)
     offset = run.log_path.stat().st_size
@@ -31,8 +31,8 @@ def command(args) -> int:
 
 def follow(run, offset: int) -> int:
     """Print the run's log from ``offset`` as it grows until the job ends; 0 if it finished."""
-    from .runner import stop
-    from .runs import ACTIVE
+    from ..jobs.runner import stop
+    from ..jobs.runs import ACTIVE
 
     try:
         while True:

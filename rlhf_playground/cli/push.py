@@ -26,7 +26,7 @@ def command(args: argparse.Namespace) -> int:
 
     from ..errors import UserError
     from ..jobs.runs import open_run
-    from .share import push_dataset, push_run, run_zip, write_model_card
+    from ..sharing.share import push_dataset, push_run, run_zip, write_model_card
 
     if bool(args.run) == bool(args.dataset):
         raise UserError("Name either a run (push RUN --repo NAME) or a dataset (push --dataset NAME --repo NAME).")

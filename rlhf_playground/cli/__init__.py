@@ -12,16 +12,16 @@ import argparse
 import importlib
 import sys
 
-from .errors import UserError
-from .jobs.execute import register_stage
-from .registry import STAGES, config_class, run_function, stage_modules
+from ..errors import UserError
+from ..jobs.execute import register_stage
+from ..registry import STAGES, config_class, run_function, stage_modules
 
 COMMAND_MODULES = [
-    "rlhf_playground.data.cli",
+    "rlhf_playground.cli.data",
     *stage_modules(),
-    "rlhf_playground.jobs.resume_cli",
-    "rlhf_playground.sharing.push_cli",
-    "rlhf_playground.ui.serve",
+    "rlhf_playground.cli.resume",
+    "rlhf_playground.cli.push",
+    "rlhf_playground.cli.serve",
 ]
 STAGE_COMMANDS = {stage.module: stage for stage in STAGES.values()}  # a stage's command comes from the registry
 GLOBAL_FLAGS = ("--trust-remote-code",)
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m rlhf_playground")
     args = build_parser(prog).parse_args(argv)
     try:
         if args.trust_remote_code:
-            from .models import allow_remote_code
+            from ..models import allow_remote_code
 
             allow_remote_code()
         return int(args.func(args) or 0)

@@ -31,7 +31,7 @@ def command(args) -> int:
 
     if is_hosted():  # a shared app (a Space included) reads the Hub with no token, in its jobs too
         os.environ["HF_HUB_DISABLE_IMPLICIT_TOKEN"] = "1"
-    from .app import launch
+    from ..ui.app import launch
 
     options = {"share": True} if args.share else {}
     if args.host:

@@ -29,9 +29,9 @@ def register(subparsers) -> None:
 
 
 def run_prepare(args: argparse.Namespace) -> int:
+    from ..data import load_source, prepare, save_dataset, write_prepared
     from ..errors import UserError
     from ..workspace import datasets_dir, safe_name
-    from . import load_source, prepare, save_dataset, write_prepared
 
     if args.limit is not None and args.limit < 1:
         raise UserError("--limit must be at least 1.")
