@@ -8,10 +8,10 @@ import gradio as gr
 
 from ..evaluation.compare import CompareConfig, load_result, score_distribution, summary_markdown
 from ..stages.compare import STAGE
-from .choices import JUDGED, dataset_choices, trained_rewards, tuned_choices
+from .choices import JUDGED
 from .forms import ConfigForm
 from .monitor import RunMonitor, Watchers
-from .page_load import on_open
+from .pickers import dataset_picker, refresh_when_shown, trained_reward_picker, tuned_picker
 from .sessions import offer_download
 
 INTRO = """
@@ -85,6 +85,10 @@ def results(run) -> list:
 
 def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     gr.Markdown(INTRO)
+    tuned, reward = tuned_picker(), trained_reward_picker()
+    dataset = dataset_picker(
+        ["prompt"], "a prompt dataset from the Data tab, used when no prompts are typed", optional=True
+    )
     custom = {
         "base": gr.Dropdown(
             ["default"],
@@ -94,15 +98,7 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
             render=False,
             info="the model the runs were tuned from: 'default' (bundled SmolLM2), a folder or a Hub name",
         ),
-        "tuned": gr.Dropdown(
-            tuned_choices(),
-            value=[],
-            multiselect=True,
-            label="tuned",
-            allow_custom_value=True,
-            render=False,
-            info="finished runs (SFT, PPO, DPO, GRPO, RLOO), or adapter folders",
-        ),
+        "tuned": tuned.dropdown,
         "prompts_text": gr.Textbox(
             "",
             label="prompts",
@@ -110,14 +106,7 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
             render=False,
             placeholder="one prompt per line (or leave empty and pick a dataset)",
         ),
-        "dataset": gr.Dropdown(
-            [""] + dataset_choices(["prompt"]),
-            value="",
-            label="dataset",
-            allow_custom_value=True,
-            render=False,
-            info="a prompt dataset from the Data tab, used when no prompts are typed",
-        ),
+        "dataset": dataset.dropdown,
         "sample": gr.Radio(
             ["first", "random"],
             value="first",
@@ -134,14 +123,7 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
             info="sentiment: lexicon (VADER, offline), judge (a classifier no policy trains against), "
             "classifier:<model>, or several comma-separated (judge,lexicon)",
         ),
-        "reward": gr.Dropdown(
-            [""] + trained_rewards(),
-            value="",
-            label="reward",
-            allow_custom_value=True,
-            render=False,
-            info="optional: a reward model run, shown as an extra column",
-        ),
+        "reward": reward.dropdown,
     }
     form = ConfigForm(
         CompareConfig,
@@ -170,15 +152,5 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     answers.render()
     csv.render()
     monitor.wire_form(form, command, app)
-
-    def refresh():
-        return (
-            gr.update(choices=tuned_choices()),
-            gr.update(choices=[""] + dataset_choices(["prompt"])),
-            gr.update(choices=[""] + trained_rewards()),
-        )
-
-    outputs = [custom["tuned"], custom["dataset"], custom["reward"]]
-    on_open(app, refresh, None, outputs)
-    tab.select(refresh, None, outputs, api_visibility="private")
+    refresh_when_shown(app, tab, [tuned, dataset, reward])
     monitor.wire(watchers, app, tab)

@@ -8,11 +8,10 @@ import gradio as gr
 
 from ..models import gpu_present
 from ..stages.sft import STAGE, SFTStageConfig
-from .choices import dataset_choices
 from .common import table
 from .forms import SCHEDULE, ConfigForm
 from .monitor import RunMonitor, Watchers
-from .page_load import on_open
+from .pickers import dataset_picker, refresh_when_shown
 
 SFT_KINDS = ["text", "prompt_completion", "unpaired_preference", "conversation", "preference"]
 
@@ -46,19 +45,15 @@ def samples_table(run):
 
 def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     gr.Markdown(INTRO)
-    dataset = gr.Dropdown(
-        dataset_choices(SFT_KINDS),
-        label="dataset",
-        allow_custom_value=True,
-        info="a dataset saved in the Data tab (text, prompt/completion, chat or "
-        "preference), or a path to a .jsonl file",
-        render=False,
+    dataset = dataset_picker(
+        SFT_KINDS,
+        "a dataset saved in the Data tab (text, prompt/completion, chat or preference), or a path to a .jsonl file",
     )
     form = ConfigForm(
         SFTStageConfig,
         STAGE,
         GROUPS,
-        custom={"dataset": dataset},
+        custom={"dataset": dataset.dropdown},
         defaults={"load_in_4bit": gpu_present(), "max_steps": 30},
     )
     command = gr.Code(label="The same run from a terminal", language="shell", interactive=False)
@@ -73,6 +68,5 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     samples.render()
 
     monitor.wire_form(form, command, app)
-    on_open(app, lambda: gr.update(choices=dataset_choices(SFT_KINDS)), None, dataset)
-    tab.select(lambda: gr.update(choices=dataset_choices(SFT_KINDS)), None, dataset, api_visibility="private")
+    refresh_when_shown(app, tab, [dataset])
     monitor.wire(watchers, app, tab)

@@ -13,11 +13,17 @@ from ..stages.grpo import STAGE as GRPO
 from ..stages.grpo import GRPOStageConfig
 from ..stages.rloo import STAGE as RLOO
 from ..stages.rloo import RLOOStageConfig
-from .choices import adapter_choices, dataset_choices, reward_choices
 from .common import table
 from .forms import ConfigForm
 from .monitor import RunMonitor, Watchers
-from .page_load import on_open
+from .pickers import (
+    PREFERENCE_DATASET,
+    PROMPT_DATASET,
+    adapter_picker,
+    dataset_picker,
+    refresh_when_shown,
+    reward_picker,
+)
 
 INTRO = """
 ### Step 5 · Beyond PPO: DPO, GRPO and RLOO
@@ -103,62 +109,29 @@ def dpo_results(run) -> list:
 
 def method_panel(stage: str, app: gr.Blocks, watchers: Watchers, tabs: tuple[gr.Tab, ...]):
     """One method's explanation, form and live monitor (following runs when one of ``tabs`` opens);
-    returns the menus to refresh and their choices."""
+    returns its menus, to refresh."""
     gr.Markdown(EXPLAIN[stage])
     online = stage != DPO
     kinds = PROMPT_KINDS if online else ["preference"]
     menus = {
-        "dataset": (
-            gr.Dropdown(
-                dataset_choices(kinds),
-                label="dataset",
-                allow_custom_value=True,
-                render=False,
-                info="a prompt dataset saved in the Data tab, or a .jsonl file with a 'prompt' column"
-                if online
-                else "a preference dataset saved in the Data tab, or a .jsonl file with chosen/rejected",
-            ),
-            lambda: dataset_choices(kinds),
-        ),
-        "adapter": (
-            gr.Dropdown(
-                adapter_choices(),
-                value="",
-                label="adapter",
-                allow_custom_value=True,
-                render=False,
-                info="start from a fine-tuned (SFT) run's adapter, or leave empty",
-            ),
-            adapter_choices,
-        ),
+        "dataset": dataset_picker(kinds, PROMPT_DATASET if online else PREFERENCE_DATASET),
+        "adapter": adapter_picker(),
     }
     reward_field = "reward" if online else "eval_reward"
-    menus[reward_field] = (
-        gr.Dropdown(
-            reward_choices(),
-            value="lexicon",
-            label=reward_field.replace("_", " "),
-            allow_custom_value=True,
-            render=False,
-            info="lexicon (VADER, offline), reward:<reward run>, classifier:<model>[:<label>]",
-        ),
-        reward_choices,
-    )
+    menus[reward_field] = reward_picker(label=reward_field.replace("_", " "))
     if not online:
-        menus["eval_dataset"] = (
-            gr.Dropdown(
-                [""] + dataset_choices(["prompt"]),
-                value="",
-                label="eval dataset",
-                allow_custom_value=True,
-                render=False,
-                info="the prompt dataset PPO/GRPO/RLOO used, for the same held-out "
-                "prompts; empty: prompts of held-out pairs",
-            ),
-            lambda: [""] + dataset_choices(["prompt"]),
+        menus["eval_dataset"] = dataset_picker(
+            ["prompt"],
+            "the prompt dataset PPO/GRPO/RLOO used, for the same held-out prompts; empty: prompts of held-out pairs",
+            optional=True,
+            label="eval dataset",
         )
     form = ConfigForm(
-        CONFIGS[stage], stage, GROUPS[stage], custom={k: w for k, (w, _) in menus.items()}, defaults=DEFAULTS[stage]
+        CONFIGS[stage],
+        stage,
+        GROUPS[stage],
+        custom={field: picker.dropdown for field, picker in menus.items()},
+        defaults=DEFAULTS[stage],
     )
     command = gr.Code(label="The same run from a terminal", language="shell", interactive=False)
     evaluation = gr.Markdown(render=False)
@@ -178,7 +151,7 @@ def method_panel(stage: str, app: gr.Blocks, watchers: Watchers, tabs: tuple[gr.
         widget.render()
     monitor.wire_form(form, command, app)
     monitor.wire(watchers, app, *tabs)
-    return [w for w, _ in menus.values()], [choices for _, choices in menus.values()]
+    return list(menus.values())
 
 
 def comparison_view(group: str | None):
@@ -207,13 +180,11 @@ def comparison_view(group: str | None):
 
 def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     gr.Markdown(INTRO)
-    menus, sources = [], []
+    menus = []
     with gr.Tabs():
         for stage, title in ((DPO, "DPO"), (GRPO, "GRPO"), (RLOO, "RLOO")):
             with gr.Tab(title, id=f"method-{stage}") as sub:
-                found, choices = method_panel(stage, app, watchers, (tab, sub))
-                menus += found
-                sources += choices
+                menus += method_panel(stage, app, watchers, (tab, sub))
 
     gr.Markdown(
         "### Method comparison\nRuns compare only when they share the base model, the held-out prompts "
@@ -228,10 +199,5 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     outputs = [group, note, frame, chart]
     refresh.click(comparison_view, group, outputs, api_name="methods_table")
     group.input(comparison_view, group, outputs, api_visibility="private")
-
-    def refresh_menus():
-        return [gr.update(choices=choices()) for choices in sources]
-
-    on_open(app, refresh_menus, None, menus)
-    tab.select(refresh_menus, None, menus, api_visibility="private")
+    refresh_when_shown(app, tab, menus)
     tab.select(comparison_view, group, outputs, api_visibility="private")

@@ -8,11 +8,10 @@ import gradio as gr
 
 from ..ppo.config import PPOStageConfig
 from ..stages.ppo import STAGE
-from .choices import adapter_choices, dataset_choices, reward_choices
 from .common import table
 from .forms import ConfigForm
 from .monitor import RunMonitor, Watchers
-from .page_load import on_open
+from .pickers import PROMPT_DATASET, adapter_picker, dataset_picker, refresh_when_shown, reward_picker
 
 INTRO = """
 ### Step 4 · Reinforcement learning with PPO
@@ -81,34 +80,16 @@ def results(run) -> list:
 
 def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     gr.Markdown(INTRO)
-    dataset = gr.Dropdown(
-        dataset_choices(["prompt"]),
-        label="dataset",
-        allow_custom_value=True,
-        render=False,
-        info="a prompt dataset saved in the Data tab, or a .jsonl file with a 'prompt' column",
-    )
-    adapter = gr.Dropdown(
-        adapter_choices(),
-        value="",
-        label="adapter",
-        allow_custom_value=True,
-        render=False,
-        info="start from a fine-tuned (SFT) run's adapter, or leave empty for the base model",
-    )
-    reward = gr.Dropdown(
-        reward_choices(),
-        value="lexicon",
-        label="reward",
-        allow_custom_value=True,
-        render=False,
-        info="lexicon (VADER, offline), reward:<reward run>, classifier:<model>[:<label>]",
-    )
+    menus = {
+        "dataset": dataset_picker(["prompt"], PROMPT_DATASET),
+        "adapter": adapter_picker(),
+        "reward": reward_picker(),
+    }
     form = ConfigForm(
         PPOStageConfig,
         STAGE,
         GROUPS,
-        custom={"dataset": dataset, "adapter": adapter, "reward": reward},
+        custom={field: picker.dropdown for field, picker in menus.items()},
         defaults={
             "steps": 10,
             "batch_size": 8,
@@ -146,14 +127,5 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     evaluation.render()
     samples.render()
     monitor.wire_form(form, command, app)
-
-    def refresh():
-        return (
-            gr.update(choices=dataset_choices(["prompt"])),
-            gr.update(choices=adapter_choices()),
-            gr.update(choices=reward_choices()),
-        )
-
-    on_open(app, refresh, None, [dataset, adapter, reward])
-    tab.select(refresh, None, [dataset, adapter, reward], api_visibility="private")
+    refresh_when_shown(app, tab, list(menus.values()))
     monitor.wire(watchers, app, tab)

@@ -8,11 +8,10 @@ from ..errors import UserError
 from ..jobs import list_runs
 from ..rewards.scorers import cached_scorer
 from ..stages.reward import STAGE, RewardStageConfig, prefer
-from .choices import dataset_choices
 from .common import model_work, problem
 from .forms import SCHEDULE, ConfigForm
 from .monitor import RunMonitor, Watchers
-from .page_load import on_open
+from .pickers import PREFERENCE_DATASET, Picker, dataset_picker, refresh_when_shown
 
 INTRO = """
 ### Step 3 · Reward model
@@ -74,15 +73,13 @@ def try_pair(run_id: str, prompt: str, answer_a: str, answer_b: str) -> str:
 
 def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     gr.Markdown(INTRO)
-    dataset = gr.Dropdown(
-        dataset_choices(["preference"]),
-        label="dataset",
-        allow_custom_value=True,
-        render=False,
-        info="a preference dataset saved in the Data tab, or a .jsonl file with chosen/rejected",
-    )
+    dataset = dataset_picker(["preference"], PREFERENCE_DATASET)
     form = ConfigForm(
-        RewardStageConfig, STAGE, GROUPS, custom={"dataset": dataset}, defaults={"max_length": 192, "num_epochs": 2.0}
+        RewardStageConfig,
+        STAGE,
+        GROUPS,
+        custom={"dataset": dataset.dropdown},
+        defaults={"max_length": 192, "num_epochs": 2.0},
     )
     command = gr.Code(label="The same run from a terminal", language="shell", interactive=False)
     summary = gr.Markdown(render=False)
@@ -117,10 +114,6 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
         try_pair, [model, prompt, answer_a, answer_b], verdict, api_name="reward_try", **model_work()
     )
 
-    def refresh():
-        return gr.update(choices=dataset_choices(["preference"])), gr.update(choices=finished_runs())
-
     model.focus(lambda: gr.update(choices=finished_runs()), None, model, api_visibility="private")
-    on_open(app, refresh, None, [dataset, model])
-    tab.select(refresh, None, [dataset, model], api_visibility="private")
+    refresh_when_shown(app, tab, [dataset, Picker(model, finished_runs)])
     monitor.wire(watchers, app, tab)
