@@ -13,9 +13,11 @@ DTYPES = ("auto", "float32", "bfloat16", "float16")
 
 
 def quiet_bitsandbytes() -> None:
-    """Without the optional `kernels` package (it fetches CPU kernels from the Hub) bitsandbytes logs a
-    warning when imported; its own CPU fallback works fine, so keep that out of what people read."""
-    logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+    """bitsandbytes tries to fetch a CPU kernel from the Hub (through the `kernels` package, which transformers
+    installs) when imported; offline, or without `kernels`, both log a warning about it. Its own CPU fallback
+    works fine, so keep those notices out of what people read."""
+    for name in ("bitsandbytes.backends.cpu.ops", "kernels"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def check_4bit(load_in_4bit: bool) -> None:
