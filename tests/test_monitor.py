@@ -83,3 +83,31 @@ def test_clicks_that_run_a_model_in_the_app_take_turns_in_one_group_and_cheap_on
         assert (fns[name].concurrency_id, fns[name].concurrency_limit) == ("model", 1), name
     cheap = [fns[name].concurrency_id for name in ("load_data", "save_data", "sft_start", "sft_poll")]
     assert "model" not in cheap and len(set(cheap)) == len(cheap)  # each its own queue
+
+
+def test_a_start_or_a_save_in_the_browser_costs_as_few_round_trips_as_it_can(monkeypatch):
+    """Each event a click sets off is one more round of gradio's per-event work for a room pressing it at once:
+    Start is its click and one follow-up (poll the run, list it), Save is its click alone, and nothing
+    listens to a run id changing (the events that set it send what depends on it)."""
+    monkeypatch.setenv("RLHF_HOSTED", "1")
+    from rlhf_playground.ui.app import build_app
+
+    app = build_app()
+    fns = list(app.fns.values())
+    by_name = {fn.api_name: fn for fn in fns if fn.api_name}
+    after = lambda fn: [f for f in fns if f.trigger_after == fn._id]  # noqa: E731
+    for stage in ("sft", "ppo", "compare"):
+        (follow_up,) = after(by_name[f"{stage}_start"])
+        assert not after(follow_up)
+    assert not after(by_name["save_data"])
+    states = {c._id for c in app.blocks.values() if isinstance(c, gr.State)}
+    assert not [f for f in fns if any(event == "change" and target in states for target, event in f.targets)]
+
+
+def test_opening_a_tab_sends_the_runs_list_only_when_the_shown_run_changes():
+    shown = make_monitor()
+    assert shown.show(None)[2:] == (SKIP, SKIP)  # no run then, none now
+    run = create_run("sft", SFTStageConfig(dataset="x"))
+    run_id, timer, runs, box = shown.show(None)
+    assert run_id == run.id and box == run.id and list(runs["id"]) == [run.id] and timer.active
+    assert shown.show(run.id)[2:] == (SKIP, SKIP)

@@ -235,3 +235,28 @@ def test_the_host_sets_the_longest_job_and_a_job_past_it_stops_and_says_why(tiny
     status = run.status()
     assert status["state"] == "stopped"
     assert status["reason"].endswith(": the longest a job may run here is 0.01 min"), status["reason"]
+
+
+def test_a_run_whose_folder_goes_away_before_its_process_starts_holds_up_nobody(monkeypatch, tmp_path):
+    """Its session swept while it waited: the starter skips it and starts the next (it used to die with it)."""
+    import shutil
+    import threading
+
+    fake_jobs(monkeypatch, tmp_path / "journal")
+    spawn, both_queued = runner._spawn, threading.Event()
+    gone = create_run("sft", SFTStageConfig(model="tiny", dataset="d"))
+
+    def swept_first(run, *args):
+        if run.id == gone.id:  # the starter has read its status; its log isn't open yet
+            both_queued.wait(60)
+            shutil.rmtree(run.path)
+        return spawn(run, *args)
+
+    monkeypatch.setattr(runner, "_spawn", swept_first)
+    runner._launch("sft", gone)
+    after = launched()  # queued behind it while the starter is busy with it: no later Start wakes the line
+    both_queued.set()
+    try:
+        wait_for(lambda: after.status().get("pid"), what="the next job's process")
+    finally:
+        psutil.Process(after.status()["pid"]).kill()

@@ -159,13 +159,17 @@ def _start_in_turn() -> None:
     started at once, by a room pressing Start together, outweighed the app even at a lower priority (30 at
     niceness 10 against one at 0), and the last Start answered after 3.5 s. They wait in line for a slot
     anyway, so starting their processes a moment apart delays none of them. A run stopped before its
-    process started is skipped (:func:`stop` has said so).
+    process started is skipped (:func:`stop` has said so), and so is one whose folder went away meanwhile (its
+    session was swept): the runs behind it still start.
     """
     while True:
         run, command, env, niceness = _to_start.get()
-        if run.stop_requested() or run.status().get("state") not in ACTIVE:
+        try:
+            if run.stop_requested() or run.status().get("state") not in ACTIVE:
+                continue
+            proc = _spawn(run, command, env, niceness)
+        except OSError:  # the run's folder is gone
             continue
-        proc = _spawn(run, command, env, niceness)
         if proc is not None:
             _until_started(run, proc)
 

@@ -209,7 +209,5 @@ def build() -> gr.Dataframe:
     prepare_btn.click(
         prepare, [loaded, column, marker, regex, prepared], [prepared, stats, normalised], api_name="prepare_data"
     )
-    save_btn.click(save, [prepared, name], [save_status, download, saved], api_name="save_data").then(
-        lambda: gr.update(choices=saved_names()), None, to_share, api_visibility="private"
-    )
+    save_btn.click(save, [prepared, name], [save_status, download, saved], api_name="save_data")
     return saved

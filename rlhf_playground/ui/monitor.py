@@ -225,18 +225,33 @@ class RunMonitor:
 
         outputs = [self.run_id, self.message, self.run_box]
         self.start_btn.click(start, form.inputs, outputs, api_name=f"{self.stage}_start").then(
-            self.watch, None, self.timer, api_visibility="private"
+            self.started, self.run_id, [self.timer, self.runs], api_visibility="private"
         )
         shown = form.command_inputs
         for widget in shown:
             widget.change(lambda *v: form.command(self.stage, *v), shown, command, api_visibility="private")
         on_open(app, lambda *v: form.command(self.stage, *v), shown, command)
 
+    def started(self, run_id):
+        """After Start (in the browser, not through the API): poll the new run and list it among the runs."""
+        if not run_id:
+            return gr.skip(), gr.skip()
+        return self.watch(), runs_frame(self.stage)
+
     def show(self, run_id):
         """On opening the tab: keep showing an active run, else switch to this stage's newest one
-        (so a run started elsewhere, by the demo say, shows up without a reload); and poll it."""
+        (so a run started elsewhere, by the demo say, shows up without a reload); and poll it. The runs
+        list and the run id box are sent only when the shown run changes."""
         shown = open_run(run_id).status() if run_id else {}
-        return (run_id if shown.get("state") in ACTIVE else self.latest()), self.watch()
+        now = run_id if shown.get("state") in ACTIVE else self.latest()
+        if now == run_id:
+            return run_id, self.watch(), gr.skip(), gr.skip()
+        return now, self.watch(), runs_frame(self.stage), now or ""
+
+    def opened(self):
+        """On page open: the run to show, the runs list and the run id box."""
+        run_id = self.latest()
+        return run_id, runs_frame(self.stage), run_id or ""
 
     def wire(self, watchers: "Watchers", app: gr.Blocks, *tabs: gr.Tab) -> None:
         """Poll on this monitor's timer while one of ``tabs`` (the tab, and a sub-tab it sits in) is shown."""
@@ -256,15 +271,13 @@ class RunMonitor:
             self.watch, None, self.timer, api_visibility="private"
         )
         self.refresh.click(lambda: runs_frame(self.stage), None, self.runs, api_visibility="private")
-        on_open(app, lambda: (self.latest(), runs_frame(self.stage)), None, [self.run_id, self.runs])
-        self.run_id.change(
-            lambda run_id: (runs_frame(self.stage), run_id or ""),
-            self.run_id,
-            [self.runs, self.run_box],
-            api_visibility="private",
-        )
+        # Every event that sets the run id sends the runs list and the id box with it (a change listener on
+        # the run id was one more round trip per Start and per tab opened).
+        on_open(app, self.opened, None, [self.run_id, self.runs, self.run_box])
         for tab in tabs:
-            tab.select(self.show, self.run_id, [self.run_id, self.timer], api_visibility="private")
+            tab.select(
+                self.show, self.run_id, [self.run_id, self.timer, self.runs, self.run_box], api_visibility="private"
+            )
 
 
 def keep_polling(state: str | None):
