@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -297,3 +298,24 @@ def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, args, message):
     assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name != "workspace"] == ["bad.jsonl"]
     assert not list(tmp_path.glob("workspace/datasets/*"))
+
+
+def test_a_bundled_sample_is_parsed_and_prepared_once_and_a_file_of_its_name_is_not_taken_for_it(tmp_path):
+    """A room loading and preparing the same bundled sample shares one parsed and one prepared copy (read-only
+    data, the same for everyone); anything else, an upload with the sample's file name included, is its own."""
+    first, second = data.load_sample("preference-chat"), data.load_sample("preference-chat")
+    assert first.rows == second.rows and first.rows is not second.rows  # each caller its own list
+    assert prepare(first) is prepare(second)
+    assert prepare(first, column="chosen") is not prepare(first)  # one result per setting
+    assert len(data.load_sample("preference-chat", limit=5).rows) == 5
+    # a session keeps them as Data tab drafts: as the way to get them again, not as their rows
+    assert pickle.loads(pickle.dumps(prepare(first))) is prepare(first) and len(pickle.dumps(prepare(first))) < 500
+    assert pickle.loads(pickle.dumps(first)).rows == first.rows and len(pickle.dumps(first)) < 500
+
+    upload = tmp_path / data.SAMPLES["preference-chat"]  # the same name, other rows
+    row = {"prompt": "Hi?", "chosen": "Hello! How can I help?", "rejected": "no"}
+    upload.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    own = data.load_file(upload)
+    assert own.source == first.source and own.sample is None
+    assert prepare(own).rows == [row]
+    assert pickle.loads(pickle.dumps(prepare(own))).rows == [row]  # its own rows travel with it

@@ -109,5 +109,5 @@ def test_opening_a_tab_sends_the_runs_list_only_when_the_shown_run_changes():
     assert shown.show(None)[2:] == (SKIP, SKIP)  # no run then, none now
     run = create_run("sft", SFTStageConfig(dataset="x"))
     run_id, timer, runs, box = shown.show(None)
-    assert run_id == run.id and box == run.id and list(runs["id"]) == [run.id] and timer.active
+    assert run_id == run.id and box == run.id and [row[0] for row in runs["data"]] == [run.id] and timer.active
     assert shown.show(run.id)[2:] == (SKIP, SKIP)

@@ -29,6 +29,7 @@ class Table:
     rows: list[dict]
     columns: list[str]
     source: str
+    sample: tuple[str, int | None] | None = None  # (name, row limit) of a bundled sample: the same for everyone
 
 
 def check_column(table: Table, column: str) -> str:

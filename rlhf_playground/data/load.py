@@ -7,9 +7,11 @@ normalise in memory (files are capped by ``RLHF_MAX_FILE_MB``, hub loads by a ro
 from __future__ import annotations
 
 import codecs
+import functools
 import json
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import OFFLINE_HINT, UserError, is_offline_error
@@ -281,9 +283,30 @@ def load_file(path, *, limit: int | None = None) -> Table:
 
 
 def load_sample(name: str, *, limit: int | None = None) -> Table:
+    """A bundled sample, parsed once per process: it is read-only and the same for everyone (a room loading
+    it at once parsed it thirty times). The rows are shared: nothing may change them in place."""
     if name not in SAMPLES:
         raise UserError(f"There is no bundled sample '{name}': pick one of {', '.join(SAMPLES)}.")
-    return load_file(SAMPLES_DIR / SAMPLES[name], limit=limit)
+    shared = _parsed_sample(name, limit)
+    return replace(shared, rows=list(shared.rows), columns=list(shared.columns))
+
+
+class BundledTable(Table):
+    """A bundled sample's table: pickled (as a Data tab draft) as its name and limit, not as its rows."""
+
+    def __reduce_ex__(self, protocol):
+        return bundled_sample, self.sample
+
+
+def bundled_sample(name: str, limit: int | None) -> Table:
+    """:func:`load_sample` with the limit as a plain argument: how a pickled sample is made again."""
+    return load_sample(name, limit=limit)
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed_sample(name: str, limit: int | None) -> Table:
+    table = load_file(SAMPLES_DIR / SAMPLES[name], limit=limit)
+    return BundledTable(table.rows, table.columns, table.source, sample=(name, limit))
 
 
 def load_hub(name: str, *, config: str | None = None, split: str = "train", limit: int | None = None) -> Table:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 
 from ..errors import UserError
 from .detect import Detection, detect
 from .extract import Extraction, extract_prompts, parse_transcript, shared_prefix, split_reply
 from .formats import EXPECTED, Table, check_column, is_chat, is_text_chat
+from .load import load_sample
 
 # Which role a user-chosen column stands for, by detected kind.
 _COLUMN_ROLE = {
@@ -32,6 +34,13 @@ class Prepared:
     source_rows: int = 0
     label_names: list[str] | None = None
     format: str | None = None
+    shared_as: tuple | None = None  # a bundled sample's shared result: the arguments that make it again
+
+    def __reduce_ex__(self, protocol):
+        """A shared result is pickled (as a Data tab draft) as the way to get it again, not as its rows."""
+        if self.shared_as is not None:
+            return _prepared_sample, self.shared_as
+        return super().__reduce_ex__(protocol)
 
     def summary(self) -> dict:
         ext = self.extraction
@@ -143,6 +152,23 @@ def _labels(values: list) -> tuple[list[int | None], list[str] | None]:
 def prepare(
     table: Table, *, column: str | None = None, marker: str | None = None, regex: str | None = None
 ) -> Prepared:
+    """``table`` in TRL's format, its prompts extracted (by ``column``, ``marker`` or ``regex`` when given).
+
+    A bundled sample is prepared once per process and setting: the result is shared, read-only.
+    """
+    if table.sample is not None:
+        return _prepared_sample(table.sample, column, marker, regex)
+    return _prepare(table, column=column, marker=marker, regex=regex)
+
+
+@functools.lru_cache(maxsize=16)
+def _prepared_sample(sample: tuple[str, int | None], column, marker, regex) -> Prepared:
+    name, limit = sample
+    result = _prepare(load_sample(name, limit=limit), column=column, marker=marker, regex=regex)
+    return replace(result, shared_as=(sample, column, marker, regex))
+
+
+def _prepare(table: Table, *, column: str | None, marker: str | None, regex: str | None) -> Prepared:
     found = detect(table)
     if column:
         found = _with_column(table, found, column)

@@ -20,11 +20,16 @@ def cell(value, width: int = 160) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def table(rows: list[dict], columns: list[str], limit: int = 20):
-    """Rows as a pandas DataFrame of short strings, for a ``gr.Dataframe``."""
-    import pandas as pd
+def table(rows: list[dict], columns: list[str], limit: int | None = 20, cut: bool = True) -> dict:
+    """The first ``limit`` rows (all with None) as a ``gr.Dataframe`` value, each cell as a short string (as it
+    is, with ``cut`` False).
 
-    return pd.DataFrame([[cell(r.get(c)) for c in columns] for r in rows[:limit]], columns=columns)
+    A plain ``{"headers", "data"}`` value rather than a pandas DataFrame: gradio sends the same either way,
+    and building a small DataFrame of strings was a third of loading a sample's own work in a room's burst
+    (`benchmarks/room_burst.py --profile`).
+    """
+    show = cell if cut else (lambda value: value)
+    return {"headers": list(columns), "data": [[show(r.get(c)) for c in columns] for r in rows[:limit]]}
 
 
 def model_work() -> dict:

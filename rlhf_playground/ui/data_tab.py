@@ -58,9 +58,7 @@ def load(
         return None, problem(exc), None, None, gr.update(choices=["(auto)"], value="(auto)"), ""
     found = data.detect(loaded)
     types = data.column_types(loaded)
-    import pandas as pd
-
-    columns = pd.DataFrame({"column": list(types), "type": list(types.values())})
+    columns = {"headers": ["column", "type"], "data": [list(pair) for pair in types.items()]}
     summary = f"**{len(loaded.rows)} rows** from `{loaded.source}` · detected: **{found.description}**"
     name = default_name(loaded.source)
     return (
@@ -132,13 +130,9 @@ def save(draft: str | None, name: str):
     )
 
 
-def saved_table():
-    import pandas as pd
-
-    rows = [
-        [m.get("name"), m.get("kind"), m.get("format"), m.get("rows"), m.get("source")] for m in data.list_datasets()
-    ]
-    return pd.DataFrame(rows, columns=["name", "kind", "format", "rows", "source"])
+def saved_table() -> dict:
+    """The workspace's saved datasets, for the list under Save."""
+    return table(data.list_datasets(), ["name", "kind", "format", "rows", "source"], limit=None, cut=False)
 
 
 def saved_names() -> list[str]:

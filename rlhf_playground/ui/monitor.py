@@ -19,7 +19,7 @@ from ..jobs import list_runs, open_run, runner
 from ..jobs.queue import about, outlook
 from ..jobs.runs import ACTIVE
 from ..registry import RESUMABLE, UNQUEUED
-from .common import problem
+from .common import problem, table
 from .page_load import on_open
 from .take_home import run_take_home
 
@@ -76,17 +76,15 @@ def metric_frame(rows: list[dict], metrics: list[str]):
     return pd.DataFrame(points, columns=["step", "value", "metric"]) if points else None
 
 
-def runs_frame(stage: str | None):
+def runs_frame(stage: str | None) -> dict:
+    """The workspace's runs of ``stage`` (all with None), with what each saved, for the Runs list."""
     from pathlib import Path
-
-    import pandas as pd
 
     rows = [
         {**r, "artifacts": ", ".join(sorted(p.name for p in (Path(r["path"]) / "artifacts").glob("[!.]*")))}
         for r in list_runs(stage)
     ]
-    rows = [{k: r.get(k) for k in RUN_COLUMNS} for r in rows]
-    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+    return table(rows, RUN_COLUMNS, limit=None, cut=False)
 
 
 class RunMonitor:
