@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
-import pickle
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from rlhf_playground import data
-from rlhf_playground.data import Table, detect, prepare
+from rlhf_playground.data import Table, detect, drafts, prepare
 from rlhf_playground.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -309,8 +310,13 @@ def test_a_bundled_sample_is_parsed_and_prepared_once_and_a_file_of_its_name_is_
     assert prepare(first, column="chosen") is not prepare(first)  # one result per setting
     assert len(data.load_sample("preference-chat", limit=5).rows) == 5
     # a session keeps them as Data tab drafts: as the way to get them again, not as their rows
-    assert pickle.loads(pickle.dumps(prepare(first))) is prepare(first) and len(pickle.dumps(prepare(first))) < 500
-    assert pickle.loads(pickle.dumps(first)).rows == first.rows and len(pickle.dumps(first)) < 500
+    kept, kept_table = drafts.keep(prepare(first)), drafts.keep(first)
+    assert drafts.take(kept) is prepare(first) and os.path.getsize(kept) < 500
+    assert drafts.take(kept_table).rows == first.rows and os.path.getsize(kept_table) < 500
+    # a copy is a copy, and a filtered one is prepared for what it holds
+    assert copy.deepcopy(prepare(first)) is not prepare(first)
+    fewer = replace(first, rows=first.rows[:3])
+    assert prepare(fewer).summary()["source_rows"] == 3 and os.path.getsize(drafts.keep(fewer)) > 500
 
     upload = tmp_path / data.SAMPLES["preference-chat"]  # the same name, other rows
     row = {"prompt": "Hi?", "chosen": "Hello! How can I help?", "rejected": "no"}
@@ -318,4 +324,4 @@ def test_a_bundled_sample_is_parsed_and_prepared_once_and_a_file_of_its_name_is_
     own = data.load_file(upload)
     assert own.source == first.source and own.sample is None
     assert prepare(own).rows == [row]
-    assert pickle.loads(pickle.dumps(prepare(own))).rows == [row]  # its own rows travel with it
+    assert drafts.take(drafts.keep(prepare(own))).rows == [row]  # its own rows travel with it

@@ -191,7 +191,7 @@ def test_the_head_gets_a_contiguous_input_however_it_is_called(adapter_dir, tiny
         assert len(seen) >= 3 and all(x.is_contiguous() for x in seen)
 
 
-def test_16bit_models_on_the_cpu_use_the_math_kernel_and_give_sdpas_answers(adapter_dir, tiny_model_dir):
+def test_16bit_models_on_the_cpu_use_the_math_kernel_and_give_sdpas_answers(adapter_dir, tiny_model_dir, monkeypatch):
     """The CPU flash kernel's backward is 2.3x slower in bfloat16; the math kernel must compute the same thing,
     left padding and causality included, in the forward pass, the backward pass and generation."""
     fast, tokenizer = models.load_causal_lm(str(adapter_dir), compute_dtype="bfloat16")
@@ -201,16 +201,26 @@ def test_16bit_models_on_the_cpu_use_the_math_kernel_and_give_sdpas_answers(adap
     plain.set_attn_implementation("sdpa")
     tokenizer.padding_side = "left"
     ids = tokenizer(["hello there, how are you today?", "hi"], return_tensors="pt", padding=True)
-    runs = []
+    runs, flash_on = [], []
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+
+    def noting(*args, **kwargs):  # whether torch may pick its flash kernel for this call
+        flash_on.append(torch.backends.cuda.flash_sdp_enabled())
+        return sdpa(*args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", noting)
     for model in (fast, plain):
         for name, param in model.named_parameters():
             param.requires_grad_("lora_A" in name)
+        flash_on.clear()
         out = model(**ids).logits
+        runs.append(set(flash_on))
         out.float().pow(2).mean().backward()
         grad = next(p.grad for n, p in model.named_parameters() if "lora_A" in n)
         answer = model.generate(**ids, max_new_tokens=6, do_sample=False)
         runs.append((out.detach().float(), grad.clone(), answer))
-    (out_a, grad_a, answer_a), (out_b, grad_b, answer_b) = runs
+    math_calls, (out_a, grad_a, answer_a), sdpa_calls, (out_b, grad_b, answer_b) = runs
+    assert math_calls == {False} and sdpa_calls == {True} and torch.backends.cuda.flash_sdp_enabled()
     assert torch.allclose(out_a, out_b, atol=0.05, rtol=0.02)
     assert torch.allclose(grad_a, grad_b, atol=1e-3, rtol=0.05)
     assert torch.equal(answer_a, answer_b)
@@ -355,3 +365,16 @@ def test_apple_silicon_trains_on_mps_but_4bit_stays_on_the_cpu(monkeypatch):
     assert ok and reason.endswith("4-bit on CPU (4-bit runs on CUDA or the CPU, not on Apple silicon's GPU)")
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
     assert models.compute_device() == "cpu" and "Apple" not in models.bnb_status()[1]
+
+
+def test_the_math_kernel_switch_survives_threads_that_overlap():
+    """torch's flash switch is process-wide: two overlapping 16-bit attentions must leave it as it was."""
+    from rlhf_playground.models.attention import _flash_off
+
+    first, second = _flash_off(), _flash_off()
+    first.__enter__()
+    second.__enter__()  # another thread's attention starts while the first's runs
+    first.__exit__(None, None, None)
+    assert not torch.backends.cuda.flash_sdp_enabled()  # the second is still inside
+    second.__exit__(None, None, None)
+    assert torch.backends.cuda.flash_sdp_enabled()

@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ..workspace import workspace_dir
+from .formats import Table
+from .load import bundled_sample, is_bundled
+from .prepare import Prepared, prepared_sample
 
 DRAFTS = ".drafts"
 
@@ -24,13 +27,25 @@ def _folder() -> Path:
     return path
 
 
+class _Pickler(pickle.Pickler):
+    """Keeps a bundled sample, and its shared prepared form, as the call that gives it again: a room loading
+    and preparing the same sample wrote and read 360 rows per person."""
+
+    def reducer_override(self, obj):
+        if isinstance(obj, Table) and is_bundled(obj):
+            return bundled_sample, obj.sample
+        if isinstance(obj, Prepared) and obj.shared_as is not None:
+            return prepared_sample, obj.shared_as
+        return NotImplemented
+
+
 def keep(value: Any) -> str:
     """Write ``value`` as a new draft of this workspace; returns its path, for a ``gr.State``."""
     path = _folder() / f"{secrets.token_hex(8)}.pickle"
     tmp = path.with_suffix(".tmp")
     try:
         with open(tmp, "wb") as f:
-            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+            _Pickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -48,7 +63,7 @@ def take(path: str | None) -> Any:
     try:
         with open(draft, "rb") as f:
             return pickle.load(f)
-    except (OSError, pickle.UnpicklingError, EOFError):
+    except Exception:  # noqa: BLE001 - unreadable, or a sample that can't be made again: the step is done again
         return None
 
 

@@ -291,22 +291,22 @@ def load_sample(name: str, *, limit: int | None = None) -> Table:
     return replace(shared, rows=list(shared.rows), columns=list(shared.columns))
 
 
-class BundledTable(Table):
-    """A bundled sample's table: pickled (as a Data tab draft) as its name and limit, not as its rows."""
-
-    def __reduce_ex__(self, protocol):
-        return bundled_sample, self.sample
-
-
 def bundled_sample(name: str, limit: int | None) -> Table:
-    """:func:`load_sample` with the limit as a plain argument: how a pickled sample is made again."""
+    """:func:`load_sample` with the limit as a plain argument: how a kept draft of a sample is made again."""
     return load_sample(name, limit=limit)
+
+
+def is_bundled(table: Table) -> bool:
+    """Whether ``table`` is a bundled sample as loaded: its rows the shared ones (not a filtered copy)."""
+    if table.sample is None:
+        return False
+    shared = _parsed_sample(*table.sample).rows
+    return len(table.rows) == len(shared) and all(mine is theirs for mine, theirs in zip(table.rows, shared))
 
 
 @functools.lru_cache(maxsize=16)
 def _parsed_sample(name: str, limit: int | None) -> Table:
-    table = load_file(SAMPLES_DIR / SAMPLES[name], limit=limit)
-    return BundledTable(table.rows, table.columns, table.source, sample=(name, limit))
+    return replace(load_file(SAMPLES_DIR / SAMPLES[name], limit=limit), sample=(name, limit))
 
 
 def load_hub(name: str, *, config: str | None = None, split: str = "train", limit: int | None = None) -> Table:

@@ -9,7 +9,7 @@ from ..errors import UserError
 from .detect import Detection, detect
 from .extract import Extraction, extract_prompts, parse_transcript, shared_prefix, split_reply
 from .formats import EXPECTED, Table, check_column, is_chat, is_text_chat
-from .load import load_sample
+from .load import is_bundled, load_sample
 
 # Which role a user-chosen column stands for, by detected kind.
 _COLUMN_ROLE = {
@@ -34,13 +34,7 @@ class Prepared:
     source_rows: int = 0
     label_names: list[str] | None = None
     format: str | None = None
-    shared_as: tuple | None = None  # a bundled sample's shared result: the arguments that make it again
-
-    def __reduce_ex__(self, protocol):
-        """A shared result is pickled (as a Data tab draft) as the way to get it again, not as its rows."""
-        if self.shared_as is not None:
-            return _prepared_sample, self.shared_as
-        return super().__reduce_ex__(protocol)
+    shared_as: tuple | None = None  # a bundled sample's shared result: the arguments of prepared_sample
 
     def summary(self) -> dict:
         ext = self.extraction
@@ -156,13 +150,14 @@ def prepare(
 
     A bundled sample is prepared once per process and setting: the result is shared, read-only.
     """
-    if table.sample is not None:
-        return _prepared_sample(table.sample, column, marker, regex)
+    if is_bundled(table):
+        return prepared_sample(table.sample, column, marker, regex)
     return _prepare(table, column=column, marker=marker, regex=regex)
 
 
 @functools.lru_cache(maxsize=16)
-def _prepared_sample(sample: tuple[str, int | None], column, marker, regex) -> Prepared:
+def prepared_sample(sample: tuple[str, int | None], column, marker, regex) -> Prepared:
+    """The bundled ``sample`` (name, row limit) prepared with these settings, once per process; shared."""
     name, limit = sample
     result = _prepare(load_sample(name, limit=limit), column=column, marker=marker, regex=regex)
     return replace(result, shared_as=(sample, column, marker, regex))

@@ -184,10 +184,10 @@ def _spawn(run: Run, command: list[str], env: dict, niceness: int) -> subprocess
         except OSError as exc:
             run.finish("failed", f"could not start the job: {exc}")
             return None
-    lower_priority(proc.pid, niceness)
-    run.update_status(pid=proc.pid, pid_start=process_start_time(proc.pid))
     # Reap the child when it ends, so it doesn't linger as a zombie that looks alive.
     threading.Thread(target=proc.wait, name=f"reap-{run.id}", daemon=True).start()
+    lower_priority(proc.pid, niceness)
+    run.update_status(pid=proc.pid, pid_start=process_start_time(proc.pid))
     return proc
 
 

@@ -8,18 +8,45 @@ with the math kernel; one decoding step's 300 µs against 136 µs. In float32 th
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 SDPA_MATH = "sdpa_math"
-_register_lock = threading.Lock()
+_lock = threading.Lock()
+_inside = 0  # threads computing such attention now
+_flash_before = True
+
+
+@contextlib.contextmanager
+def _flash_off():
+    """torch's flash kernel off while any thread is in here.
+
+    torch keeps one process-wide switch, and its ``sdpa_kernel`` context puts back what it found: two threads
+    overlapping could leave flash off for good. So the threads in here are counted: the first one in turns it
+    off, the last one out puts it back as it was.
+    """
+    import torch
+
+    global _inside, _flash_before
+    with _lock:
+        if _inside == 0:
+            _flash_before = torch.backends.cuda.flash_sdp_enabled()
+            torch.backends.cuda.enable_flash_sdp(False)
+        _inside += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _inside -= 1
+            if _inside == 0:
+                torch.backends.cuda.enable_flash_sdp(_flash_before)
 
 
 def _sdpa_math(*args, **kwargs):
     """transformers' sdpa attention with torch's math kernel."""
-    from torch.nn.attention import SDPBackend, sdpa_kernel
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
-    with sdpa_kernel(SDPBackend.MATH):
+    with _flash_off():
         return sdpa_attention_forward(*args, **kwargs)
 
 
@@ -28,7 +55,7 @@ def _register() -> None:
     from transformers import AttentionInterface
     from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
-    with _register_lock:
+    with _lock:
         AttentionInterface.register(SDPA_MATH, _sdpa_math)
         AttentionMaskInterface.register(SDPA_MATH, sdpa_mask)
 

@@ -231,10 +231,9 @@ class RunMonitor:
         on_open(app, lambda *v: form.command(self.stage, *v), shown, command)
 
     def started(self, run_id):
-        """After Start (in the browser, not through the API): poll the new run and list it among the runs."""
-        if not run_id:
-            return gr.skip(), gr.skip()
-        return self.watch(), runs_frame(self.stage)
+        """After Start (in the browser, not through the API): poll the new run and list it among the runs; when
+        nothing started, one poll clears the view of the run shown before."""
+        return self.watch(), (runs_frame(self.stage) if run_id else gr.skip())
 
     def show(self, run_id):
         """On opening the tab: keep showing an active run, else switch to this stage's newest one
