@@ -15,7 +15,7 @@ from typing import Any
 
 from ..workspace import workspace_dir
 from .formats import Table
-from .load import bundled_sample, is_bundled
+from .load import is_bundled, load_sample
 from .prepare import Prepared, prepared_sample
 
 DRAFTS = ".drafts"
@@ -33,7 +33,7 @@ class _Pickler(pickle.Pickler):
 
     def reducer_override(self, obj):
         if isinstance(obj, Table) and is_bundled(obj):
-            return bundled_sample, obj.sample
+            return load_sample, obj.sample
         if isinstance(obj, Prepared) and obj.shared_as is not None:
             return prepared_sample, obj.shared_as
         return NotImplemented

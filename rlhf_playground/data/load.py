@@ -282,18 +282,14 @@ def load_file(path, *, limit: int | None = None) -> Table:
     return _table(rows, name)
 
 
-def load_sample(name: str, *, limit: int | None = None) -> Table:
+def load_sample(name: str, limit: int | None = None) -> Table:
     """A bundled sample, parsed once per process: it is read-only and the same for everyone (a room loading
-    it at once parsed it thirty times). The rows are shared: nothing may change them in place."""
+    it at once parsed it thirty times). The rows are shared: nothing may change them in place. ``limit`` may
+    be passed by position, as a kept draft of a sample calls it again (:mod:`.drafts`)."""
     if name not in SAMPLES:
         raise UserError(f"There is no bundled sample '{name}': pick one of {', '.join(SAMPLES)}.")
     shared = _parsed_sample(name, limit)
     return replace(shared, rows=list(shared.rows), columns=list(shared.columns))
-
-
-def bundled_sample(name: str, limit: int | None) -> Table:
-    """:func:`load_sample` with the limit as a plain argument: how a kept draft of a sample is made again."""
-    return load_sample(name, limit=limit)
 
 
 def is_bundled(table: Table) -> bool:

@@ -58,7 +58,7 @@ def load(
         return None, problem(exc), None, None, gr.update(choices=["(auto)"], value="(auto)"), ""
     found = data.detect(loaded)
     types = data.column_types(loaded)
-    columns = {"headers": ["column", "type"], "data": [list(pair) for pair in types.items()]}
+    columns = table([{"column": c, "type": t} for c, t in types.items()], ["column", "type"], limit=None, cut=False)
     summary = f"**{len(loaded.rows)} rows** from `{loaded.source}` · detected: **{found.description}**"
     name = default_name(loaded.source)
     return (
