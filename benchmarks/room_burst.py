@@ -8,8 +8,9 @@ or ``--model``; the runs are stopped afterwards). Reported per phase: p50, p95 a
 the server's CPU seconds in it. The issue's target is a p95 under 1 s. The clients share the server's cores.
 
 Usage: python benchmarks/room_burst.py [--clients 30] [--rounds 1] [--model default|tiny] [--profile out.txt]
+       [--profile-phase sft_start]
        [--json out.json]
-(``--profile`` runs py-spy on the server for the whole burst when ``py-spy`` is on PATH.)
+(``--profile`` runs py-spy on the server for the whole burst, or for one phase, when ``py-spy`` is on PATH.)
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def attend(attendee: Attendee, url: str, model: str, round_: int, gate: threadin
         attendee.problems.append(f"stop: {exc}"[:200])
 
 
-def burst(clients: int, rounds: int, model: str, profile: Path | None) -> dict:
+def burst(clients: int, rounds: int, model: str, profile: Path | None, profile_phase: str | None = None) -> dict:
     from rlhf_playground.models.tiny import make_tiny_model
 
     lighten_the_clients()
@@ -81,24 +82,22 @@ def burst(clients: int, rounds: int, model: str, profile: Path | None) -> dict:
         (root / "workspace").mkdir()
         with running_app(root / "workspace", **env) as url:
             server = server_process(int(url.rsplit(":", 1)[1].strip("/")))
-            spy = None
-            if profile and shutil.which("py-spy"):
-                spy = subprocess.Popen(
-                    ["py-spy", "record", "--pid", str(server.pid), "--format", "raw", "-o", str(profile), "-r", "50"],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.STDOUT,
-                )
-                time.sleep(2)
+            spy = Spy(server.pid, profile, phase=profile_phase) if profile and shutil.which("py-spy") else None
             attendees = [Attendee(i, time.monotonic() + 3600) for i in range(clients)]
             cpu = {}
+
+            def at_gate():
+                cpu.setdefault(time.perf_counter(), cpu_marks(server))
+                if spy:
+                    spy.at_gate(len(cpu) - 1)
+
             for round_ in range(rounds):
-                gate = threading.Barrier(clients, action=lambda: cpu.setdefault(time.perf_counter(), cpu_marks(server)))
+                gate = threading.Barrier(clients, action=at_gate)
                 with ThreadPoolExecutor(clients) as pool:
                     for attendee in attendees:
                         pool.submit(attend, attendee, url, str(model), round_, gate)
             if spy:
-                spy.send_signal(2)
-                spy.wait(timeout=60)
+                spy.stop()
     finally:
         shutil.rmtree(root, ignore_errors=True)
     marks = [cpu[t] for t in sorted(cpu)]  # CPU seconds at each gate: phase i spans marks 2i..2i+1
@@ -121,6 +120,33 @@ def burst(clients: int, rounds: int, model: str, profile: Path | None) -> dict:
     return result
 
 
+class Spy:
+    """py-spy on the server (50 Hz, every thread, raw stacks): for the whole burst, or only while ``phase`` runs
+    (the first round's)."""
+
+    def __init__(self, pid: int, out: Path, phase: str | None):
+        self.pid, self.out, self.proc = pid, out, None
+        self.gates = (2 * PHASES.index(phase), 2 * PHASES.index(phase) + 1) if phase else None
+        if not phase:
+            self.start()
+
+    def start(self) -> None:
+        command = ["py-spy", "record", "--pid", str(self.pid), "--format", "raw", "-o", str(self.out), "-r", "50"]
+        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        time.sleep(2)  # attached
+
+    def at_gate(self, index: int) -> None:
+        if self.gates and index == self.gates[0]:
+            self.start()
+        elif self.gates and index == self.gates[1]:
+            self.stop()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(2)
+            self.proc.wait(timeout=60)
+
+
 def cpu_marks(server) -> tuple[float, float, float]:
     """CPU seconds so far of the server, of its job processes (those alive now) and of this harness."""
     import psutil
@@ -140,11 +166,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="bursts in a row (a save's name is per round)")
     parser.add_argument("--model", default="default", help="the model Start is pressed with: default or tiny")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy's raw output (needs py-spy on PATH)")
+    parser.add_argument("--profile-phase", choices=PHASES, default=None, help="profile only this phase")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     if not 1 <= args.clients <= 200 or not 1 <= args.rounds <= 10:
         sys.exit("error: --clients must be 1..200 and --rounds 1..10.")
-    show(burst(args.clients, args.rounds, args.model, args.profile), args.json)
+    show(burst(args.clients, args.rounds, args.model, args.profile, args.profile_phase), args.json)
 
 
 if __name__ == "__main__":

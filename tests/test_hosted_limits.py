@@ -157,14 +157,19 @@ def machine_busy():
         yield theirs
 
 
-def test_a_job_behind_another_says_queued_not_started(machine_busy, tiny_model_dir, pairs_file):
+def test_a_job_behind_another_says_queued_not_started(machine_busy, tiny_model_dir, pairs_file, monkeypatch):
     from types import SimpleNamespace
 
+    from rlhf_playground.jobs import queue
     from rlhf_playground.ui.monitor import RunMonitor
 
+    reads = []
+    monkeypatch.setattr(queue, "_line", lambda line=queue._line: reads.append(1) or line())
     run_id, message = RunMonitor.start(SimpleNamespace(stage="sft"), job_config(tiny_model_dir, pairs_file, 2))
     assert message.startswith(f"Run **{run_id}** is queued (1 ahead); it starts in ")
     assert message.endswith(("under a minute.", " min."))
+    assert len(reads) == 1  # the line (every queued run's status) is read once per Start
+    assert open_run(run_id).status()["reason"].startswith("queued: 1 job ahead in line, ")
     runner.stop(open_run(run_id))
 
 

@@ -51,6 +51,31 @@ def test_tiny_model_is_deterministic_and_chats(tmp_path, tiny_model_dir):
     assert out.shape == (1, ids["input_ids"].shape[1] + 5)
 
 
+def test_prompts_are_encoded_together_as_each_would_be_alone(tiny_model_dir):
+    from rlhf_playground.models.generation import encode_prompts
+
+    _, tokenizer = models.load_causal_lm(str(tiny_model_dir))
+    chat = [{"role": "user", "content": "Name a fruit."}]
+    prompts = ["What is the capital of France?", chat, "plain text here", "a longer prompt " * 5]
+
+    def alone(prompt, through_template):
+        if through_template:
+            text = tokenizer.apply_chat_template(
+                prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}],
+                add_generation_prompt=True,
+                tokenize=False,
+            )
+            return tokenizer(text, add_special_tokens=False)["input_ids"]
+        return tokenizer(prompt if isinstance(prompt, str) else "Name a fruit.", add_special_tokens=True)["input_ids"]
+
+    flags = [True, True, False, True]
+    assert encode_prompts(tokenizer, prompts, chat=flags) == [alone(p, f) for p, f in zip(prompts, flags)]
+    assert encode_prompts(tokenizer, prompts, max_length=4) == [alone(p, True)[-4:] for p in prompts]
+    tokenizer.chat_template = None  # no template: every prompt is plain text, with the special tokens
+    assert encode_prompts(tokenizer, prompts) == [alone(p, False) for p in prompts]
+    assert encode_prompts(tokenizer, []) == []
+
+
 # ------------------------------------------------------------------ resolving
 def test_local_folder_resolves_to_its_absolute_path(tiny_model_dir, monkeypatch):
     monkeypatch.chdir(tiny_model_dir.parent)

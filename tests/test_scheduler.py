@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import psutil
 import pytest
@@ -15,7 +16,7 @@ from held_slot import slot_held_by
 from test_jobs import job_config, pairs_file, wait_for  # noqa: F401
 
 from rlhf_playground.jobs import queue, runner
-from rlhf_playground.jobs.runs import create_run
+from rlhf_playground.jobs.runs import Run, create_run
 from rlhf_playground.jobs.slots import Machine, job_memory_mb, job_seconds, slot_count, threads_per_job
 from rlhf_playground.stages.sft import SFTStageConfig
 from rlhf_playground.workspace import session
@@ -118,6 +119,23 @@ def test_the_estimate_adds_the_running_jobs_eta_and_the_jobs_ahead(one_slot_busy
     assert queue.wait_s(first) == pytest.approx(120)
     assert queue.wait_s(second) == pytest.approx(120 + job_seconds("sft", {"max_steps": 20}))
     assert queue.outlook(second).reason == "queued: 2 jobs ahead in line, about 4 min"
+
+
+def test_the_line_reads_a_jobs_expected_time_from_its_status_not_its_config(one_slot_busy, monkeypatch):
+    """Each waiting job reads the line every second or two: with a room's worth queued, reading every queued run's
+    config each time was most of the line's cost."""
+    monkeypatch.setenv("RLHF_JOB_SLOTS", "1")
+    first, second = queued("a", steps=20), queued("b", steps=20)
+    first.update_status(expected_s=300)
+    one_slot_busy.update_status(eta_s=None, started=time.time() - 10, expected_s=100)
+    monkeypatch.setattr(Run, "config", lambda run: pytest.fail(f"{run.id}'s config was read"))
+    assert queue.wait_s(second) == pytest.approx(90 + 300, abs=2)
+
+
+def test_start_notes_the_jobs_expected_time_in_its_status(tiny_model_dir, pairs_file, monkeypatch):
+    monkeypatch.setattr(runner, "_spawn", lambda *args, **kwargs: None)  # no process
+    run = start_in("a", job_config(tiny_model_dir, pairs_file, 7))
+    assert run.status()["expected_s"] == pytest.approx(job_seconds("sft", {"max_steps": 7}))
 
 
 def start_in(name: str, config):

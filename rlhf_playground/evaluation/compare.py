@@ -23,7 +23,7 @@ from typing import Any, Callable
 from .. import settings
 from ..data.prompts import prompt_column, prompt_text, read_rows
 from ..errors import UserError, require
-from ..models.generation import answer, encode_prompt, sampling_args
+from ..models.generation import answer, encode_prompts, sampling_args
 from ..models.policy import trained_on_sft
 from ..workspace import adapter_folder
 
@@ -453,7 +453,7 @@ def compare(config: CompareConfig, progress: Callable[[str, int, int], None] | N
     sampling = sampling_args(config.temperature, config.top_p)
 
     def answers_of(model, tokenizer) -> list[str]:
-        ids = [encode_prompt(tokenizer, p) for p in prompts]
+        ids = encode_prompts(tokenizer, prompts)
         return answer(model, tokenizer, ids, config.max_new_tokens, config.batch_size, sampling, seed=config.seed)
 
     answers: dict[str, list[str]] = {}

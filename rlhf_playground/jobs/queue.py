@@ -106,17 +106,13 @@ def _line() -> list[_Entry]:
             waiting.append(_Entry(Run(path), status))
         elif status.get("state") == "running":
             on_machine.append(_Entry(Run(path), status))
-    everyone = waiting + on_machine
-
-    def turn(entry: _Entry) -> tuple:
-        earlier = sum(
-            1
-            for other in everyone
-            if other.workspace == entry.workspace and (other.created, other.run.id) < (entry.created, entry.run.id)
-        )
-        return earlier, entry.created, entry.run.id
-
-    return sorted(waiting, key=turn)
+    # a run's turn: how many runs of its workspace are older (on the machine or waiting), then its age
+    earlier: dict[Path, int] = {}
+    older: dict[Path, int] = {}
+    for entry in sorted(waiting + on_machine, key=lambda entry: (entry.created, entry.run.id)):
+        earlier[entry.run.path] = older.get(entry.workspace, 0)
+        older[entry.workspace] = earlier[entry.run.path] + 1
+    return sorted(waiting, key=lambda entry: (earlier[entry.run.path], entry.created, entry.run.id))
 
 
 def _ahead(run: Run, line: list[_Entry]) -> list[_Entry]:
@@ -141,14 +137,21 @@ def wait_s(run: Run, line: list[_Entry] | None = None, running: list[Run] | None
         status = holder.status()
         left = status.get("eta_s")
         if left is None:
-            left = job_seconds(status.get("stage", ""), holder.config()) - (now - (status.get("started") or now))
+            left = expected_s(holder, status) - (now - (status.get("started") or now))
         free_at.append(max(float(left), 0.0))
     free_at += [0.0] * max(slot_count() - len(free_at), 0)
     heapq.heapify(free_at)
     for entry in _ahead(run, line):
         start = heapq.heappop(free_at)
-        heapq.heappush(free_at, start + job_seconds(entry.status.get("stage", ""), entry.run.config()))
+        heapq.heappush(free_at, start + expected_s(entry.run, entry.status))
     return free_at[0]
+
+
+def expected_s(run: Run, status: dict) -> float:
+    """How long ``run`` takes once it has its turn: its status says (set at Start, so that a room's waiting jobs,
+    each reading the line every second or two, don't read every queued run's config), else its config."""
+    known = status.get("expected_s")
+    return known if known is not None else job_seconds(status.get("stage", ""), run.config())
 
 
 def about(seconds: float) -> str:

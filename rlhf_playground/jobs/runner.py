@@ -17,18 +17,19 @@ import time
 from pathlib import Path
 from queue import SimpleQueue
 
+from ..config import to_dict
 from ..errors import UserError
 from ..hosting import JOB_NICENESS, MAX_JOBS, check_caps, is_hosted, setting
 from ..models import check_model_sizes
 from ..registry import RESUMABLE, UNQUEUED
 from ..workspace import SHARED_ROOT_ENV, shared_root, workspace_dir
 from .processes import end_process_tree, job_niceness, lower_priority
-from .queue import holders, outlook
+from .queue import outlook
 from .ray_backend import backend
 from .ray_backend import end as end_on_ray
 from .ray_backend import submit as submit_to_ray
 from .runs import ACTIVE, Run, active_runs, checkpoint_step, create_run, process_alive, process_start_time
-from .slots import job_memory_mb, slot_count, this_machine, threads_per_job
+from .slots import job_memory_mb, job_seconds, this_machine, threads_per_job
 
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 STOP_TIMEOUT_S = 4.0  # then the job's process tree is terminated, and killed half a second later
@@ -62,8 +63,12 @@ def start(stage: str, config, *, child: bool = False) -> Run:
     if not child:
         check_job_limit()
     config.validate()
-    run = create_run(stage, config)
-    run.update_status(memory_mb=round(job_memory_mb(weights, this_machine().device)))
+    run = create_run(
+        stage,
+        config,
+        memory_mb=round(job_memory_mb(weights, this_machine().device)),
+        expected_s=job_seconds(stage, to_dict(config)),
+    )
     return _launch(stage, run)
 
 
@@ -116,10 +121,13 @@ def _launch(stage: str, run: Run) -> Run:
     """Have the job process for ``run`` (the stage reads its config.json) started in the background.
 
     A queued stage's process is started by :func:`_start_in_turn`, a moment after the ones before it;
-    the demo's at once (it is watched live and waits for nobody).
+    the demo's at once (it is watched live and waits for nobody). A queued run's place in line is read once,
+    here: it is the run's ``outlook_at_launch`` (what Start says), and its status's reason when jobs go before it.
     """
-    if stage not in UNQUEUED and len(holders()) >= slot_count():
-        run.update_status(reason=outlook(run).reason)
+    if stage not in UNQUEUED:
+        run.outlook_at_launch = outlook(run)
+        if run.outlook_at_launch.ahead:
+            run.update_status(reason=run.outlook_at_launch.reason)
     env = {
         "OMP_NUM_THREADS": str(threads_per_job()),  # jobs side by side share the cores (unless the host said)
         **os.environ,

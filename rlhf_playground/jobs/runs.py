@@ -59,6 +59,7 @@ class Run:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.id = self.path.name
+        self.outlook_at_launch = None  # a queued run just launched: its place in line then (see runner._launch)
 
     def __repr__(self) -> str:
         return f"Run({self.id!r})"
@@ -262,8 +263,8 @@ def checkpoint_step(checkpoint: Path) -> int:
     return int(checkpoint.name.removeprefix("checkpoint-"))
 
 
-def create_run(stage: str, config) -> Run:
-    """A new run folder holding ``config`` (a stage config dataclass), in state queued."""
+def create_run(stage: str, config, **status: Any) -> Run:
+    """A new run folder holding ``config`` (a stage config dataclass), in state queued (``status``: more fields)."""
     from ..config import to_dict
 
     run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{safe_name(stage, 'stage')}-{secrets.token_hex(2)}"
@@ -282,6 +283,7 @@ def create_run(stage: str, config) -> Run:
         step=0,
         total_steps=None,
         eta_s=None,
+        **status,
     )
     return run
 

@@ -65,10 +65,10 @@ def sampled_pairs(model_path: str, sampling: Sampling) -> AnswerPairs:
 
     def answer_pairs(prompts: list, seed: int) -> list[tuple[str, str]]:
         from ..evaluation.explore import loaded_lm
-        from ..models.generation import answer, encode_prompt, sampling_args, stop_ids
+        from ..models.generation import answer, encode_prompts, sampling_args, stop_ids
 
         model, tokenizer = loaded_lm(model_path)
-        ids = [encode_prompt(tokenizer, p, max_length=MAX_PROMPT_TOKENS) for p in prompts]
+        ids = encode_prompts(tokenizer, prompts, max_length=MAX_PROMPT_TOKENS)
         texts = answer(
             model,
             tokenizer,

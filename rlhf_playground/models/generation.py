@@ -28,13 +28,33 @@ def encode_prompt(tokenizer, prompt: Prompt, *, chat: bool = True, max_length: i
     user turn) goes through the template; otherwise it is plain text (a chat's last user turn).
     ``max_length`` keeps the last tokens of a longer prompt.
     """
-    if chat and getattr(tokenizer, "chat_template", None):
-        messages = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
-        text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-    else:
-        ids = tokenizer(prompt_text(prompt), add_special_tokens=True)["input_ids"]
-    return ids[-max_length:] if max_length else ids
+    return encode_prompts(tokenizer, [prompt], chat=chat, max_length=max_length)[0]
+
+
+def encode_prompts(
+    tokenizer, prompts: list[Prompt], *, chat: bool | list[bool] = True, max_length: int | None = None
+) -> list[list[int]]:
+    """:func:`encode_prompt` for each prompt (``chat``: one flag for all, or one per prompt), in one tokenizer call
+    per kind: a call costs more than the tokenizing of a short prompt, and Start checks 32 prompts in the app."""
+    flags = chat if isinstance(chat, list) else [chat] * len(prompts)
+    templated = bool(getattr(tokenizer, "chat_template", None))
+    ids: list[list[int]] = [[] for _ in prompts]
+    for through_template in (True, False):
+        which = [i for i, flag in enumerate(flags) if (flag and templated) == through_template]
+        if not which:
+            continue
+        if through_template:
+            texts = [_templated(tokenizer, prompts[i]) for i in which]
+        else:
+            texts = [prompt_text(prompts[i]) for i in which]
+        for i, row in zip(which, tokenizer(texts, add_special_tokens=not through_template)["input_ids"]):
+            ids[i] = row[-max_length:] if max_length else row
+    return ids
+
+
+def _templated(tokenizer, prompt: Prompt) -> str:
+    messages = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
+    return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
 
 def sampling_args(temperature: float, top_p: float = 1.0, top_k: int = 0) -> dict:
@@ -168,5 +188,5 @@ EVAL_BATCH_SIZE = 8  # answers generated together: with left padding a batch's m
 def held_out_answers(model, tokenizer, prompts: list[Prompt], max_new_tokens: int) -> list[str]:
     """Greedy answers through the chat template, each ending at its first EOS: how PPO, GRPO, RLOO and DPO
     answer held-out prompts (deterministic, so before/after compare the same decoding)."""
-    ids = [encode_prompt(tokenizer, p, max_length=EVAL_PROMPT_TOKENS) for p in prompts]
+    ids = encode_prompts(tokenizer, prompts, max_length=EVAL_PROMPT_TOKENS)
     return answer(model, tokenizer, ids, max_new_tokens, EVAL_BATCH_SIZE, eos_ids=stop_ids(model, tokenizer))

@@ -38,7 +38,7 @@ from ..data.prompts import load_prompts, prompt_text, split_prompts
 from ..errors import UserError
 from ..evaluation.diversity import distinct_n
 from ..models import load_causal_lm
-from ..models.generation import Generated, encode_prompt, generate, held_out_answers, sampling_args, stop_ids
+from ..models.generation import Generated, encode_prompts, generate, held_out_answers, sampling_args, stop_ids
 from ..models.policy import prepare_base, write_policy_info
 from ..rewards.scorers import held_out_reward, make_scorer
 from . import core
@@ -94,7 +94,7 @@ def generate_rollout(
     model, tokenizer, prompts: list, max_new_tokens: int, max_prompt_length: int, sampling: dict | None = None
 ) -> Rollout:
     """Answer ``prompts`` in one left-padded batch, greedy unless ``sampling`` is given; each ends at its first EOS."""
-    ids = [encode_prompt(tokenizer, p, max_length=max_prompt_length) for p in prompts]
+    ids = encode_prompts(tokenizer, prompts, max_length=max_prompt_length)
     out = generate(model, tokenizer, ids, max_new_tokens, sampling, eos_ids=stop_ids(model, tokenizer), scored=True)
     texts = [prompt_text(p) for p in prompts]
     return Rollout(texts, out.texts, out.ids, out.attention_mask, out.mask, out.ended, generated=out)

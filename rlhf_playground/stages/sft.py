@@ -19,7 +19,7 @@ from ..data.prompts import conversation_prompt, prompt_text, read_rows
 from ..errors import UserError, require
 from ..jobs.runs import Run
 from ..models import check_4bit
-from ..models.generation import answer, encode_prompt
+from ..models.generation import answer, encode_prompts
 from . import common
 from .common import lora_config, make_trainer, quiet_progress_bars, save_adapter
 
@@ -88,10 +88,9 @@ class SFTStageConfig:
         examples = load_examples(self.dataset)
         check_4bit(self.load_in_4bit)
         with shared_tokenizer(self.model) as tokenizer:
-            longest = max(
-                (len(encode_prompt(tokenizer, p, chat=isinstance(p, list))) for p in longest_prompts(examples.samples)),
-                default=0,
-            )
+            prompts = longest_prompts(examples.samples)
+            ids = encode_prompts(tokenizer, prompts, chat=[isinstance(p, list) for p in prompts])
+        longest = max(map(len, ids), default=0)
         if self.max_length < longest + 1:
             raise UserError(
                 f"max_length {self.max_length} is too short: the longest prompt in "
@@ -243,7 +242,8 @@ def write_samples(run: Run, model, tokenizer, samples: list[dict], max_new_token
     """samples.json: each prompt's answer from the base model (adapter off) and the tuned one."""
     from ..jobs.execute import interruptible
 
-    ids = [encode_prompt(tokenizer, s["prompt"], chat=isinstance(s["prompt"], list)) for s in samples]
+    prompts = [s["prompt"] for s in samples]
+    ids = encode_prompts(tokenizer, prompts, chat=[isinstance(p, list) for p in prompts])
     with interruptible(run):
         with model.disable_adapter():
             base = answer(model, tokenizer, ids, max_new_tokens, len(ids))

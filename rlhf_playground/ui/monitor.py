@@ -16,9 +16,9 @@ import gradio as gr
 
 from ..errors import UserError
 from ..jobs import list_runs, open_run, runner
-from ..jobs.queue import about, outlook
+from ..jobs.queue import about
 from ..jobs.runs import ACTIVE
-from ..registry import RESUMABLE, UNQUEUED
+from ..registry import RESUMABLE
 from .common import problem, table
 from .page_load import on_open
 from .take_home import run_take_home
@@ -177,7 +177,7 @@ class RunMonitor:
             run = runner.start(self.stage, config)
         except UserError as exc:
             return None, problem(exc)
-        where = None if self.stage in UNQUEUED else outlook(run)
+        where = run.outlook_at_launch
         if where and where.ahead:  # other jobs hold the machine or wait before it: say so
             return run.id, f"Run **{run.id}** is queued ({where.ahead} ahead); it starts in {about(where.wait_s)}."
         return run.id, f"Run **{run.id}** started."
