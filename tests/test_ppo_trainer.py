@@ -88,6 +88,20 @@ def make_trainer(tiny_model_dir, scorer, sharpen: float = 1.0, **overrides) -> P
     return PPOTrainer(tiny_config(tiny_model_dir, **overrides), model, tokenizer, scorer, TRAIN)
 
 
+def untrimmed(trainer: PPOTrainer, batch, rows=slice(None)) -> tuple[torch.Tensor, torch.Tensor]:
+    """The policy's tempered logits and values over every answer slot of ``rows``, padding computed too."""
+    ids, attn, T = batch.input_ids[rows], batch.attention_mask[rows], batch.mask.shape[1]
+    with torch.no_grad():
+        out = trainer.model(
+            input_ids=ids,
+            attention_mask=attn,
+            position_ids=(attn.cumsum(1) - 1).clamp_min(0),
+            output_hidden_states=True,
+        )
+    values = trainer.value_head(out.hidden_states[-1][:, -T - 1 : -1].float()).squeeze(-1)
+    return out.logits[:, -T - 1 : -1].float() / trainer.config.temperature, values
+
+
 def params_finite(trainer: PPOTrainer) -> bool:
     return all(torch.isfinite(p).all() for p in trainer.params)
 
@@ -96,8 +110,7 @@ def params_finite(trainer: PPOTrainer) -> bool:
 def likeliest_word(trainer: PPOTrainer) -> str:
     """The whole-word token (" France"...) with the highest mean probability over sampled answers."""
     batch = trainer.rollout(TRAIN)
-    with torch.no_grad():
-        _, _, logits = trainer.forward(batch)
+    logits = untrimmed(trainer, batch)[0]
     probs = (logits.softmax(-1) * batch.mask[..., None]).sum((0, 1)) / batch.mask.sum()
     pieces = {i: trainer.tokenizer.decode([i]) for i in range(len(probs))}
     words = [i for i, text in pieces.items() if text.startswith(" ") and text[1:].isalpha() and len(text) > 3]
@@ -307,12 +320,37 @@ def test_the_rollout_takes_the_policys_logprobs_and_values_from_sampling(tiny_mo
     trainer.step()  # a trained adapter and value head: policy != reference, values != 0
     batch = trainer.rollout(TRAIN[:8])
     with torch.no_grad():
-        logprobs, values, _ = trainer.forward(batch)
+        logprobs, values = trainer.forward(batch)
     real = batch.mask.bool()
     assert values[real].abs().max() > 1e-3 and (batch.logprobs - batch.ref_logprobs)[real].abs().max() > 1e-3
     assert torch.allclose(batch.logprobs[real], logprobs[real], atol=1e-4)
     assert torch.allclose(batch.values[real], values[real], atol=1e-4)
     assert batch.generated is None  # the logits of every step are let go once used
+
+
+def test_a_mini_batch_computes_only_the_columns_its_rows_use_and_gets_the_same_figures(tiny_model_dir):
+    """A mini-batch's rows have shorter prompts and answers than the batch's longest: the padding around them is
+    not computed, and the log-probs and values of their real tokens are what the whole width gives."""
+    trainer = make_trainer(tiny_model_dir, LengthScorer(), learning_rate=1e-2, max_new_tokens=12)
+    trainer.step()  # a trained value head: values != 0
+    batch = trainer.rollout(TRAIN[:16])
+    lengths, widths = batch.mask.sum(1), batch.attention_mask.sum(1) - batch.mask.sum(1)
+    rows = torch.tensor([int(lengths.argmin()), int(widths.argmin())])
+    assert lengths[rows].max() < batch.mask.shape[1] or widths[rows].max() < widths.max()  # something to trim
+    seen = []
+    model_forward = trainer.model.forward
+    trainer.model.forward = lambda *args, **kwargs: (
+        seen.append(kwargs["input_ids"].shape[1]) or model_forward(*args, **kwargs)
+    )
+    with torch.no_grad():
+        logprobs, values = trainer.forward(batch, rows)
+    assert seen == [int(widths[rows].max() + lengths[rows].max())]
+    logits, full_values = untrimmed(trainer, batch, rows)
+    want = torch.gather(logits.log_softmax(-1), 2, batch.input_ids[rows, -batch.mask.shape[1] :, None]).squeeze(-1)
+    real = batch.mask[rows].bool()
+    assert torch.allclose(logprobs[real], want[real], atol=1e-4)
+    assert torch.allclose(values[real], full_values[real], atol=1e-4)
+    assert logprobs.shape == values.shape == batch.mask[rows].shape
 
 
 def test_dropout_never_moves_the_ratio_before_the_policy_does(tiny_model_dir, monkeypatch):

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
+import torch.nn.functional as F
 from peft import LoraConfig, get_peft_model
 from safetensors.torch import save_file
 
@@ -160,32 +161,39 @@ class PPOTrainer:
         )
 
     def forward(self, rollout: Rollout, idx=None, with_values: bool = True):
-        """Log-probs of the answer tokens (at ``temperature``), values ``V(s_t)`` and the logits.
+        """Log-probs of the answer tokens (at ``temperature``) and values ``V(s_t)``, ``(B, T)`` each (0 where
+        ``mask`` is 0).
 
         Logits at position ``t`` predict token ``t + 1``, so the answer's T tokens are
         predicted from the last ``T + 1`` positions minus the final one. With top_k/top_p the
         log-probs still come from the whole (tempered) distribution, as is usual in RLHF code.
+        Columns that no row of these uses are not computed: the left padding before their longest prompt
+        and the answer slots after their longest answer (a mini-batch's rows are shorter than the batch's).
         """
-        input_ids, attn = rollout.input_ids, rollout.attention_mask
+        input_ids, attn, mask = rollout.input_ids, rollout.attention_mask, rollout.mask
         if idx is not None:
-            input_ids, attn = input_ids[idx], attn[idx]
-        T = rollout.mask.shape[1]
+            input_ids, attn, mask = input_ids[idx], attn[idx], mask[idx]
+        T = mask.shape[1]
+        first = int(attn.any(0).int().argmax())  # the first column some row uses
+        answered = int(mask.any(0).nonzero().max()) + 1 if mask.any() else 1  # answer slots some row uses
+        end = input_ids.shape[1] - T + answered
+        input_ids, attn = input_ids[:, first:end], attn[:, first:end]
         position_ids = (attn.cumsum(1) - 1).clamp_min(0)  # as generate() numbers left-padded rows
         out = self.model(
             input_ids=input_ids,
             attention_mask=attn,
             position_ids=position_ids,
             output_hidden_states=with_values,
-            logits_to_keep=T + 1,  # the head's input is made contiguous (models.contiguous_head_input)
+            logits_to_keep=answered + 1,  # the head's input is made contiguous (models.contiguous_head_input)
             use_cache=False,
         )
         logits = out.logits[:, :-1].float() / self.config.temperature
-        logprobs = core.logprobs_from_logits(logits, input_ids[:, -T:])
+        logprobs = core.logprobs_from_logits(logits, input_ids[:, -answered:])
         values = None
         if with_values:
-            hidden = out.hidden_states[-1][:, -T - 1 : -1].float()
-            values = self.value_head(hidden).squeeze(-1)
-        return logprobs, values, logits
+            hidden = out.hidden_states[-1][:, -answered - 1 : -1].float()
+            values = F.pad(self.value_head(hidden).squeeze(-1), (0, T - answered))
+        return F.pad(logprobs, (0, T - answered)), values
 
     def rollout(self, prompts: list, greedy: bool = False) -> Rollout:
         """Sample (or with ``greedy``, pick) answers, then score them with the policy (logp, V) and the
@@ -202,7 +210,7 @@ class PPOTrainer:
             batch.values = self.value_head(sampled.hidden.float()).squeeze(-1)
             batch.entropy = core.masked_mean(core.entropy_from_logits(logits), batch.mask).item()
             with self.model.disable_adapter():  # the reference: the same weights without LoRA
-                batch.ref_logprobs, _, _ = self.forward(batch, with_values=False)
+                batch.ref_logprobs, _ = self.forward(batch, with_values=False)
         return batch
 
     # ---------------------------------------------------------- scores and guards
@@ -334,7 +342,7 @@ class PPOTrainer:
         """The clipped policy and value losses of the mini-batch ``idx``, divided by ``tokens`` (its token
         count in every process); UserError when they are not finite."""
         cfg = self.config
-        logprobs, values, _ = self.forward(batch, idx)
+        logprobs, values = self.forward(batch, idx)
         mask = batch.mask[idx]
         pg_loss, pg_stats = core.policy_loss(
             logprobs, batch.logprobs[idx], advantages[idx], mask, cfg.clip_range, tokens
