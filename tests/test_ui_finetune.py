@@ -51,6 +51,8 @@ def test_impossible_settings_are_refused_before_a_run(client):
     c, model, texts, workspace = client
     message = start(c, model=model, dataset=texts, learning_rate=0)
     assert message.startswith("**⚠️") and "learning_rate" in message
+    message = start(c, model=model, dataset=texts, report_to="everywhere")  # not one of the menu's choices
+    assert message.startswith("**⚠️") and "report_to must be one of none, tensorboard" in message
 
 
 @pytest.mark.slow

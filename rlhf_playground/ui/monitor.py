@@ -221,13 +221,18 @@ class RunMonitor:
             [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in form.widgets]
         )
 
+        # The form's values reach form.config as sent (preprocess=False): it checks them itself, as it does a
+        # config file's, and gradio's preprocessing of thirty widgets, each in a worker thread of its own, was a
+        # fifth of what a room pressing Start at once cost the server.
         outputs = [self.run_id, self.message, self.run_box]
-        self.start_btn.click(start, form.inputs, outputs, api_name=f"{self.stage}_start").then(
+        self.start_btn.click(start, form.inputs, outputs, api_name=f"{self.stage}_start", preprocess=False).then(
             self.started, self.run_id, [self.timer, self.runs], api_visibility="private"
         )
         shown = form.command_inputs
         for widget in shown:
-            widget.change(lambda *v: form.command(self.stage, *v), shown, command, api_visibility="private")
+            widget.change(
+                lambda *v: form.command(self.stage, *v), shown, command, api_visibility="private", preprocess=False
+            )
         on_open(app, lambda *v: form.command(self.stage, *v), shown, command)
 
     def started(self, run_id):
