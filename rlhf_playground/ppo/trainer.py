@@ -161,8 +161,8 @@ class PPOTrainer:
         )
 
     def forward(self, rollout: Rollout, idx=None, with_values: bool = True):
-        """Log-probs of the answer tokens (at ``temperature``) and values ``V(s_t)``, ``(B, T)`` each (0 where
-        ``mask`` is 0).
+        """Log-probs of the answer tokens (at ``temperature``) and values ``V(s_t)``, ``(B, T)`` each (0 in the
+        slots after the rows' longest answer).
 
         Logits at position ``t`` predict token ``t + 1``, so the answer's T tokens are
         predicted from the last ``T + 1`` positions minus the final one. With top_k/top_p the
