@@ -71,6 +71,7 @@ def test_prompts_are_encoded_together_as_each_would_be_alone(tiny_model_dir):
     flags = [True, True, False, True]
     assert encode_prompts(tokenizer, prompts, chat=flags) == [alone(p, f) for p, f in zip(prompts, flags)]
     assert encode_prompts(tokenizer, prompts, max_length=4) == [alone(p, True)[-4:] for p in prompts]
+    assert encode_prompts(tokenizer, prompts, chat=None) == [alone(p, False) for p in prompts]  # as no template
     tokenizer.chat_template = None  # no template: every prompt is plain text, with the special tokens
     assert encode_prompts(tokenizer, prompts) == [alone(p, False) for p in prompts]
     assert encode_prompts(tokenizer, []) == []

@@ -85,6 +85,16 @@ def test_per_token_rewards_two_rows_of_different_length():
     close(rewards, [[-0.05, 0.0, 2.05], [0.1, -1.1, 0.0]])
 
 
+def test_k3_rewards_stay_finite_whatever_the_padding_holds():
+    """k3's exp of a padding slot's log-ratio (here 0 - (-200)) overflows float32: padding is left out before."""
+    mask = T([[1, 1, 0]])
+    logp, ref = T([[-1.0, -1.0, -200.0]]), T([[-1.5, -1.0, 0.0]])
+    rewards, kl = core.per_token_rewards(T([1.0]), logp, ref, mask, kl_coef=0.1, estimator="k3")
+    # k3 at t=0: rho = exp(-0.5), (rho - 1) - log rho = -0.393469 + 0.5 = 0.106531; t=1: 0
+    close(kl, [[0.106531, 0.0, 0.0]])
+    close(rewards, [[-0.0106531, 1.0, 0.0]])
+
+
 # ------------------------------------------------------------------ GAE
 def test_gae_one_row_by_hand():
     rewards, values = T([[1.0, 0.0, 2.0]]), T([[0.5, 1.0, 1.5]])

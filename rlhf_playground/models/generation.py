@@ -36,7 +36,7 @@ def encode_prompts(
 ) -> list[list[int]]:
     """:func:`encode_prompt` for each prompt (``chat``: one flag for all, or one per prompt), in one tokenizer call
     per kind: a call costs more than the tokenizing of a short prompt, and Start checks 32 prompts in the app."""
-    flags = chat if isinstance(chat, list) else [chat] * len(prompts)
+    flags = [bool(flag) for flag in chat] if isinstance(chat, list) else [bool(chat)] * len(prompts)
     templated = bool(getattr(tokenizer, "chat_template", None))
     ids: list[list[int]] = [[] for _ in prompts]
     for through_template in (True, False):

@@ -82,7 +82,7 @@ def per_token_rewards(scores, logprobs, ref_logprobs, mask, kl_coef: float, esti
     Every row must hold at least one response token. Returns ``(rewards, kl)``, both 0 on padding.
     """
     mask = mask.to(logprobs.dtype)
-    kl = kl_per_token(logprobs, ref_logprobs, estimator) * mask
+    kl = torch.where(mask > 0, kl_per_token(logprobs, ref_logprobs, estimator), 0.0)  # padding: any values
     rewards = -kl_coef * kl
     positions = torch.arange(mask.shape[1], device=mask.device).expand_as(mask)
     last = (positions * mask).argmax(dim=1)  # index of the last real token in each row
