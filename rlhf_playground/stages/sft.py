@@ -88,8 +88,7 @@ class SFTStageConfig:
         examples = load_examples(self.dataset)
         check_4bit(self.load_in_4bit)
         with shared_tokenizer(self.model) as tokenizer:
-            prompts = longest_prompts(examples.samples)
-            ids = encode_prompts(tokenizer, prompts, chat=[isinstance(p, list) for p in prompts])
+            ids = sample_ids(tokenizer, longest_prompts(examples.samples))
         longest = max(map(len, ids), default=0)
         if self.max_length < longest + 1:
             raise UserError(
@@ -107,6 +106,12 @@ def longest_prompts(samples: list[dict[str, Any]], count: int = LENGTH_CANDIDATE
     closely, so the longest prompt in tokens is among the longest few dozen in characters."""
     longest = heapq.nlargest(count, (ex for ex in samples if ex["prompt"]), key=lambda ex: len(ex["shown"]))
     return [ex["prompt"] for ex in longest]
+
+
+def sample_ids(tokenizer, prompts: list) -> list[list[int]]:
+    """SFT's prompts as the model sees them: a conversation (a list of turns) through the chat template, a plain
+    prompt as the text it was trained on."""
+    return encode_prompts(tokenizer, prompts, chat=[isinstance(p, list) for p in prompts])
 
 
 # ------------------------------------------------------------------ data
@@ -242,8 +247,7 @@ def write_samples(run: Run, model, tokenizer, samples: list[dict], max_new_token
     """samples.json: each prompt's answer from the base model (adapter off) and the tuned one."""
     from ..jobs.execute import interruptible
 
-    prompts = [s["prompt"] for s in samples]
-    ids = encode_prompts(tokenizer, prompts, chat=[isinstance(p, list) for p in prompts])
+    ids = sample_ids(tokenizer, [s["prompt"] for s in samples])
     with interruptible(run):
         with model.disable_adapter():
             base = answer(model, tokenizer, ids, max_new_tokens, len(ids))
