@@ -176,11 +176,15 @@ def launched(stage: str = "sft"):
 def test_a_job_the_app_starts_runs_lower_from_its_first_instruction(monkeypatch, tmp_path):
     """Not only once it trains: 30 jobs starting and waiting their turn at once slowed a room's Start clicks."""
     monkeypatch.setenv("RLHF_JOB_NICENESS", "5")
-    fake_jobs(monkeypatch, tmp_path / "journal")
+    journal = tmp_path / "journal"
+    fake_jobs(monkeypatch, journal)
     started = {}
     for stage in ("sft", "demo"):  # the demo is watched live: it keeps the app's priority
         run = launched(stage)
         job = psutil.Process(wait_for(lambda: run.status().get("pid"), what=f"the {stage} job's process"))
+        # Popen returns once exec is past its point of no return, a moment before the kernel sets up the new
+        # program's environment (/proc/PID/environ reads empty until then): wait for the job's first line.
+        wait_for(lambda: journal.exists() and run.id in journal.read_text(), what=f"the {stage} job to run")
         started[stage] = job.nice(), job.environ().get("RLHF_JOB_NICENESS")
         job.kill()
     own = psutil.Process().nice()
