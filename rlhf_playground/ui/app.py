@@ -22,6 +22,7 @@ from .gradio_tuning import build_session_configs_on_demand, quiet_queue
 from .monitor import Watchers
 from .page_cache import PageCache
 from .sessions import COOKIE_SCRIPT, DownloadGuard, isolate_sessions
+from .status_timer import StatusTimerFirst
 
 TITLE = "RLHF Playground"
 HEADER = """
@@ -115,9 +116,9 @@ def launch(app: gr.Blocks | None = None, **kwargs) -> None:
     quiet_queue(app)
     build_session_configs_on_demand()
     threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
-    head, middleware = KEYS_SCRIPT, [Middleware(PageCache)]
+    head, middleware = KEYS_SCRIPT, [Middleware(PageCache), Middleware(StatusTimerFirst)]
     if is_hosted():
-        head, middleware = COOKIE_SCRIPT + KEYS_SCRIPT, [*middleware, Middleware(DownloadGuard)]
+        head, middleware = COOKIE_SCRIPT + head, [*middleware, Middleware(DownloadGuard)]
         threading.Thread(target=_sweep_forever, name="sweep-sessions", daemon=True).start()
     app.launch(
         theme=gr.themes.Soft(),

@@ -71,7 +71,7 @@ def page_key(scope) -> tuple | None:
     if scope["type"] != "http" or scope.get("method") != "GET":
         return None
     root, path = scope.get("root_path", ""), scope.get("path", "")
-    below = path[len(root) :] if root and path.startswith(root) else path
+    below = path_below_root(scope)
     if below not in PAGES and not below.startswith(ASSETS):
         return None
     headers = dict(scope.get("headers") or [])
@@ -85,6 +85,12 @@ def page_key(scope) -> tuple | None:
         scope.get("query_string", b""),
         *(headers.get(name) for name in KEYED_HEADERS),
     )
+
+
+def path_below_root(scope) -> str:
+    """The request's path below the app's root path (``/`` is the page)."""
+    root, path = scope.get("root_path", ""), scope.get("path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
 
 
 def complete_and_shareable(messages: list[dict]) -> bool:
