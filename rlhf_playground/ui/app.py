@@ -59,7 +59,7 @@ def build_app() -> gr.Blocks:
             with gr.Tab("6 · Compare", id="compare", elem_id="tab-compare", render_children=True) as compare:
                 compare_tab.build(watchers, app, compare)
             with gr.Tab("Try models", id="explore", elem_id="tab-explore", render_children=True) as explore:
-                explore_tab.build(app, explore)
+                explore_tab.build(explore)
         watchers.render(app, [demo, data, label, sft, reward, ppo, methods, compare, explore])
         api.build()
         page_load.on_open(app, data_tab.saved_table, None, saved)

@@ -151,6 +151,6 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
         chart.render()
     answers.render()
     csv.render()
-    monitor.wire_form(form, command, app)
+    monitor.wire_form(form, command)
     refresh_when_shown(app, tab, [tuned, dataset, reward])
     monitor.wire(watchers, app, tab)

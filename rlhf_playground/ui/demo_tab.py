@@ -130,5 +130,5 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     with gr.Row():
         live.render()
         answers.render()
-    monitor.wire_form(form, command, app)
+    monitor.wire_form(form, command)
     monitor.wire(watchers, app, tab)

@@ -10,7 +10,7 @@ from ..errors import UserError
 from ..evaluation.explore import analyse_sentiment, generate_text
 from .choices import SCORERS, tuned_choices
 from .common import model_work, problem
-from .page_load import on_open
+from .page_load import fill_when_built
 
 INTRO = """
 ### Try models: generation and sentiment
@@ -124,7 +124,7 @@ def sentiment(text: str, scorer: str) -> str:
     return f"**{result['label'] or 'score'}** · score {result['score']:+.3f}{extra}"
 
 
-def build(app: gr.Blocks, tab: gr.Tab) -> None:
+def build(tab: gr.Tab) -> None:
     gr.Markdown(INTRO)
     with gr.Row():
         model = gr.Dropdown(
@@ -175,7 +175,7 @@ def build(app: gr.Blocks, tab: gr.Tab) -> None:
     code_inputs = [model, prompt, *settings, use_chat_template, scorer]
     for widget in code_inputs:
         widget.change(pipeline_code, code_inputs, code, api_visibility="private")
-    on_open(app, pipeline_code, code_inputs, code)
+    fill_when_built(code, pipeline_code, code_inputs)
 
     gr.Markdown("#### Sentiment of any text")
     text = gr.Textbox(label="Text", value="I loved every minute of it!", lines=2)

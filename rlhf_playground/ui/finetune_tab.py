@@ -67,6 +67,6 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     monitor = RunMonitor(STAGE, [["loss"], ["mean_token_accuracy"]], [samples], lambda run: [samples_table(run)])
     samples.render()
 
-    monitor.wire_form(form, command, app)
+    monitor.wire_form(form, command)
     refresh_when_shown(app, tab, [dataset])
     monitor.wire(watchers, app, tab)

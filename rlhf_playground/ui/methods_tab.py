@@ -149,7 +149,7 @@ def method_panel(stage: str, app: gr.Blocks, watchers: Watchers, tabs: tuple[gr.
     monitor = RunMonitor(stage, METRICS[stage], results, online_results if online else dpo_results)
     for widget in results:
         widget.render()
-    monitor.wire_form(form, command, app)
+    monitor.wire_form(form, command)
     monitor.wire(watchers, app, *tabs)
     return list(menus.values())
 

@@ -20,7 +20,7 @@ from ..jobs.queue import about
 from ..jobs.runs import ACTIVE
 from ..registry import RESUMABLE
 from .common import problem, table
-from .page_load import on_open
+from .page_load import fill_when_built, on_open
 from .take_home import run_take_home
 
 POLL_S = 2.0  # how often the shown tab's active run is read: each read costs the browser gradio's per-event work
@@ -204,7 +204,7 @@ class RunMonitor:
         active = [r for r in runs if r.get("state") in ACTIVE]
         return (active or runs or [{"id": None}])[0]["id"]
 
-    def wire_form(self, form, command: gr.Code, app: gr.Blocks) -> None:
+    def wire_form(self, form, command: gr.Code) -> None:
         """Start builds the config from ``form``; the command box follows every change of it."""
 
         def start(*values):
@@ -233,7 +233,7 @@ class RunMonitor:
             widget.change(
                 lambda *v: form.command(self.stage, *v), shown, command, api_visibility="private", preprocess=False
             )
-        on_open(app, lambda *v: form.command(self.stage, *v), shown, command)
+        fill_when_built(command, lambda *v: form.command(self.stage, *v), shown)
 
     def started(self, run_id):
         """After Start (in the browser, not through the API): poll the new run and list it among the runs; when

@@ -126,6 +126,6 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     )
     evaluation.render()
     samples.render()
-    monitor.wire_form(form, command, app)
+    monitor.wire_form(form, command)
     refresh_when_shown(app, tab, list(menus.values()))
     monitor.wire(watchers, app, tab)

@@ -100,7 +100,7 @@ def build(watchers: Watchers, app: gr.Blocks, tab: gr.Tab) -> None:
     )
     summary.render()
     histogram.render()
-    monitor.wire_form(form, command, app)
+    monitor.wire_form(form, command)
 
     gr.Markdown("#### Try it\nScore one answer (leave B empty), or compare two answers to the same prompt.")
     with gr.Row():
