@@ -24,7 +24,7 @@ class Page:
         await send({"type": "http.response.body", "body": self.body[half:]})
 
 
-def answer(app, scope) -> tuple[dict, bytes]:
+def answer(app, scope) -> tuple[list, bytes]:
     sent = []
 
     async def send(message):
@@ -34,13 +34,17 @@ def answer(app, scope) -> tuple[dict, bytes]:
         return {"type": "http.request", "body": b""}
 
     asyncio.run(app(scope, receive, send))
-    return dict(sent[0]["headers"]), b"".join(m.get("body", b"") for m in sent[1:])
+    return sent[0]["headers"], b"".join(m.get("body", b"") for m in sent[1:])
 
 
 def test_the_page_runs_the_script_before_gradios_modules():
-    headers, body = answer(StatusTimerFirst(Page()), request())
+    cookies = [(b"set-cookie", b"a=1"), (b"set-cookie", b"b=2")]
+    headers, body = answer(StatusTimerFirst(Page(headers=(HTML, *cookies))), request())
     assert body.startswith(b"<!doctype html><html><head>" + STATUS_TIMER_SCRIPT + b'<script type="module"')
-    assert body.count(STATUS_TIMER_SCRIPT) == 1 and int(headers[b"content-length"]) == len(body)
+    assert body.count(STATUS_TIMER_SCRIPT) == 1 and [int(v) for n, v in headers if n == b"content-length"] == [
+        len(body)
+    ]
+    assert [h for h in headers if h[0] == b"set-cookie"] == cookies  # every header kept, only the length changes
 
 
 def test_other_answers_pass_as_they_are():

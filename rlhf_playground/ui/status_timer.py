@@ -49,10 +49,12 @@ class StatusTimerFirst:
 def with_script(messages: list[dict]) -> list[dict]:
     """A whole, uncompressed HTML answer with the script after its ``<head>``; any other answer as it is."""
     start, body = messages[0], b"".join(m.get("body", b"") for m in messages[1:])
-    headers = dict(start.get("headers", []))
-    html = headers.get(b"content-type", b"").startswith(b"text/html") and b"content-encoding" not in headers
+    headers = start.get("headers", [])
+    named = {name.lower(): value for name, value in headers}
+    html = named.get(b"content-type", b"").startswith(b"text/html") and b"content-encoding" not in named
     if start.get("status") != 200 or not html or b"<head>" not in body:
         return messages
     body = body.replace(b"<head>", b"<head>" + STATUS_TIMER_SCRIPT, 1)
-    headers[b"content-length"] = str(len(body)).encode()
-    return [{**start, "headers": list(headers.items())}, {"type": "http.response.body", "body": body}]
+    length = (b"content-length", str(len(body)).encode())
+    headers = [length if name.lower() == b"content-length" else (name, value) for name, value in headers]
+    return [{**start, "headers": headers}, {"type": "http.response.body", "body": body}]
