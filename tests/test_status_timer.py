@@ -47,6 +47,13 @@ def test_the_page_runs_the_script_before_gradios_modules():
     assert [h for h in headers if h[0] == b"set-cookie"] == cookies  # every header kept, only the length changes
 
 
+def test_the_page_below_a_root_path_gets_it_and_nothing_else_there_does():
+    below = {**request(path="/app/"), "root_path": "/app"}
+    assert answer(StatusTimerFirst(Page()), below)[1].count(STATUS_TIMER_SCRIPT) == 1
+    config = {**request(path="/app/config"), "root_path": "/app"}
+    assert answer(StatusTimerFirst(Page()), config) == answer(Page(), config)
+
+
 def test_other_answers_pass_as_they_are():
     compressed = Page(headers=(HTML, (b"content-encoding", b"br")))
     for app, scope in (

@@ -62,7 +62,7 @@ def build_app() -> gr.Blocks:
                 explore_tab.build(explore)
         watchers.render(app, [demo, data, label, sft, reward, ppo, methods, compare, explore])
         api.build()
-        page_load.on_open(app, data_tab.saved_table, None, saved)
+        page_load.on_open(app, data_tab.saved_table, saved)
         page_load.wire(app)  # every tab's menus and runs, filled in one event as the page opens
     if is_hosted():
         isolate_sessions(app)
@@ -116,6 +116,7 @@ def launch(app: gr.Blocks | None = None, **kwargs) -> None:
     quiet_queue(app)
     build_session_configs_on_demand()
     threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    # the first is the outermost: the page PageCache keeps already has the status timer's script
     head, middleware = KEYS_SCRIPT, [Middleware(PageCache), Middleware(StatusTimerFirst)]
     if is_hosted():
         head, middleware = COOKIE_SCRIPT + head, [*middleware, Middleware(DownloadGuard)]

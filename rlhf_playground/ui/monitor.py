@@ -229,11 +229,13 @@ class RunMonitor:
             self.started, self.run_id, [self.timer, self.runs], api_visibility="private"
         )
         shown = form.command_inputs
+
+        def command_for(*values):
+            return form.command(self.stage, *values)
+
         for widget in shown:
-            widget.change(
-                lambda *v: form.command(self.stage, *v), shown, command, api_visibility="private", preprocess=False
-            )
-        fill_when_built(command, lambda *v: form.command(self.stage, *v), shown)
+            widget.change(command_for, shown, command, api_visibility="private", preprocess=False)
+        fill_when_built(command, command_for, shown)
 
     def started(self, run_id):
         """After Start (in the browser, not through the API): poll the new run and list it among the runs; when
@@ -275,7 +277,7 @@ class RunMonitor:
         self.refresh.click(lambda: runs_frame(self.stage), None, self.runs, api_visibility="private")
         # Every event that sets the run id sends the runs list and the id box with it (a change listener on
         # the run id was one more round trip per Start and per tab opened).
-        on_open(app, self.opened, None, [self.run_id, self.runs, self.run_box])
+        on_open(app, self.opened, [self.run_id, self.runs, self.run_box])
         for tab in tabs:
             tab.select(
                 self.show, self.run_id, [self.run_id, self.timer, self.runs, self.run_box], api_visibility="private"
@@ -320,7 +322,7 @@ class Watchers:
                 tab.select(_stopper(len(others)), None, others, api_visibility="private")
         first = [m for m in self.monitors if tabs[0] in m.tabs and isinstance(m, RunMonitor)]
         for monitor in first:
-            on_open(app, monitor.watch, None, monitor.timer)
+            on_open(app, monitor.watch, monitor.timer)
 
 
 @dataclass

@@ -15,14 +15,16 @@ import weakref
 import gradio as gr
 
 log = logging.getLogger(__name__)
-_parts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # app -> [(fn, inputs, outputs)]
+_parts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # app -> [(fn, outputs)]
 
 
-def on_open(app: gr.Blocks, fn, inputs, outputs) -> None:
-    """Run ``fn(*inputs)`` when the page opens, updating ``outputs`` (a component or a list), as ``app.load`` would."""
-    ins = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs] if inputs is not None else []
+def on_open(app: gr.Blocks, fn, outputs) -> None:
+    """Run ``fn()`` when the page opens, updating ``outputs`` (a component or a list), as ``app.load`` would.
+
+    A part reads no widget: what follows widgets alone is filled when the page is built (:func:`fill_when_built`),
+    and the rest is the session's (its runs, its datasets)."""
     outs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
-    _parts.setdefault(app, []).append((fn, ins, outs))
+    _parts.setdefault(app, []).append((fn, outs))
 
 
 def fill_when_built(component, fn, inputs) -> None:
@@ -41,17 +43,15 @@ def fill_when_built(component, fn, inputs) -> None:
 def wire(app: gr.Blocks) -> None:
     """Add the one ``load`` event that runs every part :func:`on_open` registered for ``app``."""
     parts = _parts.pop(app, [])
-    inputs = list({id(c): c for _, ins, _ in parts for c in ins}.values())
-    outputs = [c for _, _, outs in parts for c in outs]
+    outputs = [c for _, outs in parts for c in outs]
     if len({id(c) for c in outputs}) < len(outputs):
         raise ValueError("two parts of the page's opening fill the same component")
-    position = {id(c): i for i, c in enumerate(inputs)}
 
-    def fill(*values):
+    def fill():
         filled = []
-        for fn, ins, outs in parts:
+        for fn, outs in parts:
             try:
-                result = fn(*(values[position[id(c)]] for c in ins))
+                result = fn()
             except Exception:  # noqa: BLE001 - one tab's menu mustn't keep the others empty
                 log.exception("filling %s on page open failed", getattr(fn, "__name__", fn))
                 result = [gr.skip()] * len(outs)
@@ -59,4 +59,4 @@ def wire(app: gr.Blocks) -> None:
         return filled
 
     if parts:
-        app.load(fill, inputs, outputs, api_visibility="private", show_progress="hidden")
+        app.load(fill, None, outputs, api_visibility="private", show_progress="hidden")

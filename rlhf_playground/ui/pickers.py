@@ -87,5 +87,5 @@ def refresh_when_shown(app: gr.Blocks, tab: gr.Tab, pickers: list[Picker]) -> No
         updates = [gr.update(choices=picker.choices()) for picker in pickers]
         return updates if len(updates) > 1 else updates[0]
 
-    on_open(app, refresh, None, outputs)
+    on_open(app, refresh, outputs)
     tab.select(refresh, None, outputs, api_visibility="private")

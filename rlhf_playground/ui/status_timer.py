@@ -27,7 +27,10 @@ STATUS_TIMER_SCRIPT = b"""<script>(() => {
 
 
 class StatusTimerFirst:
-    """ASGI middleware: the page (``GET /``) with :data:`STATUS_TIMER_SCRIPT` first in its ``<head>``."""
+    """ASGI middleware: the page (``GET /``) with :data:`STATUS_TIMER_SCRIPT` first in its ``<head>``.
+
+    Installed inside :class:`~.page_cache.PageCache`, so the page it keeps has the script; a ``HEAD`` request is
+    answered as gradio answers it."""
 
     def __init__(self, app):
         self.app = app
@@ -48,6 +51,8 @@ class StatusTimerFirst:
 
 def with_script(messages: list[dict]) -> list[dict]:
     """A whole, uncompressed HTML answer with the script after its ``<head>``; any other answer as it is."""
+    if not messages or messages[0].get("type") != "http.response.start":
+        return messages
     start, body = messages[0], b"".join(m.get("body", b"") for m in messages[1:])
     headers = start.get("headers", [])
     named = {name.lower(): value for name, value in headers}

@@ -253,17 +253,20 @@ def test_the_methods_tab_follows_a_run_started_from_a_terminal(page, tiny_model_
 def test_an_idle_page_asks_the_browser_for_no_frames(page):
     """gradio's loading tracker leaves a loop asking for 60 frames a second on every page (ui/status_timer.py)."""
     idle = page.context.browser.new_page(viewport={"width": 1400, "height": 1000})
+    idle.set_default_timeout(UI_MS)
     idle.add_init_script(
         "window.frames_asked = 0; const ask = window.requestAnimationFrame;"
         "window.requestAnimationFrame = (callback) => { window.frames_asked++; return ask.call(window, callback); };"
     )
-    idle.goto(page.url)
-    sync_api.expect(tab(idle, "1 · Data", "tab-data")).to_contain_text("Datasets in the workspace")
     asked = []  # frames asked for in each 2 s, until the page has settled (on gradio's own page, 120 every time)
-    deadline = time.monotonic() + UI_MS / 1000
-    while not asked or (asked[-1] > 5 and time.monotonic() < deadline):
-        before = idle.evaluate("window.frames_asked")
-        idle.wait_for_timeout(2000)
-        asked.append(idle.evaluate("window.frames_asked") - before)
-    idle.close()
+    try:
+        idle.goto(page.url)
+        sync_api.expect(tab(idle, "1 · Data", "tab-data")).to_contain_text("Datasets in the workspace")
+        deadline = time.monotonic() + UI_MS / 1000
+        while not asked or (asked[-1] > 5 and time.monotonic() < deadline):
+            before = idle.evaluate("window.frames_asked")
+            idle.wait_for_timeout(2000)
+            asked.append(idle.evaluate("window.frames_asked") - before)
+    finally:
+        idle.close()
     assert asked[-1] <= 5, f"frames asked for in each 2 s: {asked}"
