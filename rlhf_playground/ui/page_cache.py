@@ -48,12 +48,8 @@ class PageCache:
             return
         self.building[key] = asyncio.get_running_loop().create_future()
         messages: list[dict] = []
-
-        async def keep(message):
-            messages.append(message)
-
         try:
-            await self.app(scope, receive, keep)  # built whole first: a client that never reads holds up no one
+            messages = await whole_answer(self.app, scope, receive)  # a client that never reads holds up no one
             if complete_and_shareable(messages):
                 self.kept[key] = messages
                 self.kept_bytes += size(messages)
@@ -63,6 +59,17 @@ class PageCache:
             self.building.pop(key).set_result(None)
         for message in messages:
             await send(message)
+
+
+async def whole_answer(app, scope, receive) -> list[dict]:
+    """The ASGI messages ``app`` answers ``scope`` with, all of them, before any is sent on."""
+    messages: list[dict] = []
+
+    async def keep(message):
+        messages.append(message)
+
+    await app(scope, receive, keep)
+    return messages
 
 
 def page_key(scope) -> tuple | None:

@@ -15,7 +15,7 @@ ahead of them.
 
 from __future__ import annotations
 
-from .page_cache import path_below_root
+from .page_cache import path_below_root, whole_answer
 
 STATUS_TIMER_SCRIPT = b"""<script>(() => {
   const frame = window.requestAnimationFrame.bind(window);
@@ -39,13 +39,7 @@ class StatusTimerFirst:
         if scope["type"] != "http" or scope.get("method") != "GET" or path_below_root(scope) != "/":
             await self.app(scope, receive, send)
             return
-        messages: list[dict] = []
-
-        async def keep(message):
-            messages.append(message)
-
-        await self.app(scope, receive, keep)
-        for message in with_script(messages):
+        for message in with_script(await whole_answer(self.app, scope, receive)):
             await send(message)
 
 
